@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+// Korean <-> English neural machine translation: an LSTM encoder-decoder with
+// hand-written backpropagation over OpenBLAS, and an ICU-based subword tokenizer.
+import PackageDescription
+
+/// Library code is always compiled with optimization, even in debug builds, so
+/// that `swift test` runs the numeric kernels and the tokenizer at full speed.
+/// (Tests and executables keep the configuration's own settings.)
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
+let package = Package(
+    name: "Seq2SeqKoEn",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "seq2seq", targets: ["seq2seq"]),
+        .executable(name: "translate", targets: ["translate"]),
+        .library(name: "Tokenize", targets: ["Tokenize"]),
+        .library(name: "Seq2Seq", targets: ["Seq2Seq"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C shim over ICU (normalization, word breaking). Its public header uses
+        // plain C types only; ICU headers are included by the .c file alone.
+        .target(
+            name: "CICU",
+            linkerSettings: [.linkedLibrary("icuuc")]
+        ),
+        // CBLAS from Debian's libopenblas-dev, found through pkg-config `openblas`.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "Tokenize",
+            dependencies: ["CICU"],
+            swiftSettings: optimized
+        ),
+        .target(
+            name: "Seq2Seq",
+            dependencies: ["CBLAS", "Tokenize"],
+            swiftSettings: optimized
+        ),
+        .executableTarget(
+            name: "seq2seq",
+            dependencies: [
+                "Tokenize", "Seq2Seq",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "translate",
+            dependencies: [
+                "Tokenize", "Seq2Seq",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"]),
+        .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq"]),
+        // End-to-end tests run the built executables; depending on them makes
+        // `swift test` build them first.
+        .testTarget(name: "CLITests", dependencies: ["seq2seq", "translate"]),
+    ]
+)

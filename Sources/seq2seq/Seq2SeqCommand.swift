@@ -1,0 +1,13 @@
+import ArgumentParser
+import Seq2Seq
+import Tokenize
+
+@main
+struct Seq2SeqCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "seq2seq",
+        abstract: "Korean <-> English LSTM encoder-decoder: vocabularies, training, evaluation.")
+    func run() throws {
+        print("ICU \(icuVersion()), BLAS \(blasCoreName())")
+    }
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Tokenize
+
+@Test func icuIsLinked() {
+    #expect(icuVersion().split(separator: ".").count >= 2)
+}
