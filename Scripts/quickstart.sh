@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# One command from a fresh Debian machine to translations on the screen:
+# installs the system libraries, builds in release mode, learns vocabularies
+# and trains a small English->Korean model on the bundled corpus (Corpora/),
+# then translates a few example sentences.
+#
+#   bash Scripts/quickstart.sh            # about 5 minutes on 2 cores
+#   TIME_BUDGET=15m bash Scripts/quickstart.sh   # train longer
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TIME_BUDGET="${TIME_BUDGET:-4m}"
+MODEL_DIR="${MODEL_DIR:-model}"
+
+echo "== 1/4 system packages (ICU, OpenBLAS, pkg-config)"
+if ! pkg-config --exists icu-uc openblas 2>/dev/null; then
+    if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        libicu-dev pkg-config libopenblas-dev
+fi
+
+echo "== 2/4 build (release)"
+swift build -c release
+BIN="$(swift build -c release --show-bin-path)"
+
+echo "== 3/4 train English->Korean on Corpora/everyday.tsv (time budget $TIME_BUDGET)"
+"$BIN/seq2seq" train Corpora/everyday.tsv --output "$MODEL_DIR" --time-budget "$TIME_BUDGET"
+
+echo "== 4/4 translate"
+"$BIN/translate" --model "$MODEL_DIR" "hello world" "Thank you." "Where is the station?" \
+    "I like coffee." "See you tomorrow."
