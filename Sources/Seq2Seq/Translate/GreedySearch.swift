@@ -1,0 +1,103 @@
+/// Batched greedy search: each step every unfinished sentence takes its most
+/// probable next token (ties: the lower token id).
+///
+/// A sentence finishes when it emits EOS (|Y| = tokens + 1) or reaches
+/// `maxOutputLengths[s]` tokens (finished as it is, |Y| = tokens), and then drops
+/// out of the batch via `select`. Its score is `logP / lp(|Y|)` with the given
+/// length penalty, so the result equals `BeamSearch` with beam size 1.
+/// A maximum length of 0 gives an empty hypothesis with score 0; a row whose
+/// every token is −∞/NaN is finished as it is.
+public struct GreedySearch: Sendable {
+    /// Only affects the reported `score` (greedy choices are per token).
+    public var lengthPenalty: LengthPenalty
+    /// Token fed at the first step.
+    public var beginOfSentence: Int32
+    /// Token that finishes a hypothesis.
+    public var endOfSentence: Int32
+
+    public init(lengthPenalty: LengthPenalty = .none, beginOfSentence: Int32, endOfSentence: Int32) {
+        self.lengthPenalty = lengthPenalty
+        self.beginOfSentence = beginOfSentence
+        self.endOfSentence = endOfSentence
+    }
+
+    /// Decodes every sentence the scorer holds a row for.
+    ///
+    /// - Parameters:
+    ///   - scorer: holds one row per sentence, in order.
+    ///   - maxOutputLengths: per sentence, the most output tokens (EOS not counted).
+    /// - Returns: one hypothesis per sentence, in input order.
+    /// - Throws: `SearchError` for invalid settings; whatever `scorer.step` throws.
+    public func search<Scorer: StepScorer>(_ scorer: inout Scorer, maxOutputLengths: [Int]) throws -> [Hypothesis] {
+        let V = scorer.vocabularySize
+        try validateSearch(beamSize: 1, nBest: 1, lengthPenalty: lengthPenalty,
+                           beginOfSentence: beginOfSentence, endOfSentence: endOfSentence,
+                           vocabularySize: V, maxOutputLengths: maxOutputLengths)
+        let sentenceCount = maxOutputLengths.count
+        var results = [Hypothesis?](repeating: nil, count: sentenceCount)
+        var outputs = [[Int32]](repeating: [], count: sentenceCount)
+        var logP = [Float](repeating: 0, count: sentenceCount)
+
+        var active: [Int] = []     // [R] sentence of each row
+        for s in 0..<sentenceCount {
+            if maxOutputLengths[s] == 0 {
+                results[s] = Hypothesis(tokens: [], score: 0, logProbability: 0, reachedEndOfSentence: false)
+            } else {
+                active.append(s)
+            }
+        }
+        if !active.isEmpty && active.count != sentenceCount { scorer.select(rows: active) }
+
+        var feed = [Int32](repeating: beginOfSentence, count: active.count)   // [R]
+        var parents: [Int] = [], nextActive: [Int] = []
+        let logProbabilities = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, active.count) * V)  // [R, V]
+        defer { logProbabilities.deallocate() }
+
+        while !active.isEmpty {
+            let R = active.count
+            try scorer.step(tokens: feed,
+                            logProbabilities: UnsafeMutableBufferPointer(rebasing: logProbabilities[0..<(R * V)]))
+            parents.removeAll(keepingCapacity: true)
+            nextActive.removeAll(keepingCapacity: true)
+            feed.removeAll(keepingCapacity: true)
+            for r in 0..<R {
+                let s = active[r]
+                let row = logProbabilities.baseAddress! + r * V
+                // Compare cumulative log-probs, as beam search does, so that float
+                // rounding ties resolve identically (lower token id).
+                let base = logP[s]
+                var best = -Float.infinity, arg = -1
+                for v in 0..<V {
+                    let x = base + row[v]
+                    if x > best { best = x; arg = v }   // NaN and −∞ never win
+                }
+                if arg < 0 {
+                    results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count, eos: false)
+                    continue
+                }
+                logP[s] = best
+                if Int32(arg) == endOfSentence {
+                    results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count + 1, eos: true)
+                    continue
+                }
+                outputs[s].append(Int32(arg))
+                if outputs[s].count >= maxOutputLengths[s] {
+                    results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count, eos: false)
+                    continue
+                }
+                parents.append(r)
+                nextActive.append(s)
+                feed.append(Int32(arg))
+            }
+            swap(&active, &nextActive)
+            if active.isEmpty { break }
+            scorer.select(rows: parents)
+        }
+        return results.map { $0 ?? Hypothesis(tokens: [], score: 0, logProbability: 0, reachedEndOfSentence: false) }
+    }
+
+    private func finished(_ tokens: [Int32], logP: Float, length: Int, eos: Bool) -> Hypothesis {
+        Hypothesis(tokens: tokens, score: lengthPenalty.score(logProbability: logP, length: length),
+                   logProbability: logP, reachedEndOfSentence: eos)
+    }
+}
