@@ -53,6 +53,28 @@ public struct Detokenizer: Sendable {
         return finish(bytes)
     }
 
+    /// Text of one line of space-separated pieces (the output format of
+    /// `seq2seq tokenize`). Splits at U+0020 code units, not at `Character`s:
+    /// a piece may begin with a combining mark or ZWJ, which Swift would glue
+    /// to the preceding space.
+    public static func detokenize(line: String) -> String {
+        detokenize(line.utf8.split(separator: 0x20).map { String(decoding: $0, as: UTF8.self) })
+    }
+
+    /// Ids from one line of space-separated integers; fields that are not ids
+    /// in `0..<count` are left out and counted in `invalid`.
+    public static func ids(line: String, count: Int, invalid: inout Int) -> [Int32] {
+        var ids: [Int32] = []
+        for field in line.utf8.split(separator: 0x20) {
+            if let id = Int32(String(decoding: field, as: UTF8.self)), id >= 0, Int(id) < count {
+                ids.append(id)
+            } else {
+                invalid += 1
+            }
+        }
+        return ids
+    }
+
     private static func finish(_ bytes: [UInt8]) -> String {
         let body = bytes.first == 0x20 ? bytes[1...] : bytes[...]
         return String(decoding: body, as: UTF8.self)

@@ -130,15 +130,17 @@ public struct VocabularyPair: Sendable, Equatable {
                 throw TokenizeError.badVocabularyFile(path: metaPath, reason: "missing '\(key):' line")
             }
             let vocabPath = folder + "/" + base + ".vocab", mergesPath = folder + "/" + base + ".merges"
-            let tokens = try readText(vocabPath).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            // Split on bytes, not Characters: a token may start with a combining
+            // mark or ZWJ, which would join a preceding space into one Character.
+            let tokens = try lines(readText(vocabPath))
             guard tokens.last == "" else { throw TokenizeError.badVocabularyFile(path: vocabPath, reason: "truncated (no final newline)") }
             var ids: [String: Int32] = [:]
             for (i, t) in tokens.dropLast().enumerated() where ids[t] == nil { ids[t] = Int32(i) }
             var merges: [(left: Int32, right: Int32)] = []
-            let mergeLines = try readText(mergesPath).split(separator: "\n")
-            for (n, line) in mergeLines.enumerated() where n > 0 {
-                let parts = line.split(separator: " ", omittingEmptySubsequences: false)
-                guard parts.count == 2, let l = ids[String(parts[0])], let r = ids[String(parts[1])] else {
+            let mergeLines = try lines(readText(mergesPath))
+            for (n, line) in mergeLines.enumerated() where n > 0 && !line.isEmpty {
+                let parts = line.utf8.split(separator: 0x20, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+                guard parts.count == 2, let l = ids[parts[0]], let r = ids[parts[1]] else {
                     throw TokenizeError.badVocabularyFile(path: mergesPath, reason: "line \(n + 1) is not 'LEFT RIGHT' with known tokens")
                 }
                 merges.append((l, r))
@@ -149,6 +151,11 @@ public struct VocabularyPair: Sendable, Equatable {
         let target = fields["source"] == fields["target"] ? source : try loadSide("target")
         let pair = VocabularyPair(source: source, target: target, options: options)
         return pair
+    }
+
+    /// Lines of `text` split at U+000A bytes (a final newline gives a last empty element).
+    private static func lines(_ text: String) -> [String] {
+        text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
     }
 
     private static func readText(_ path: String) throws -> String {

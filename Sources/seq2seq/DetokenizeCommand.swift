@@ -16,15 +16,10 @@ struct DetokenizeCommand: ParsableCommand {
         let writer = LineWriter()
         var badIds = 0
         while let line = try reader.nextLine() {
-            let fields = line.split(separator: " ")
             if choice.ids {
-                var ids: [Int32] = []
-                for field in fields {
-                    if let id = Int32(field), id >= 0, Int(id) < size { ids.append(id) } else { badIds += 1 }
-                }
-                try writer.write(line: detokenizer.decode(ids))
+                try writer.write(line: detokenizer.decode(Detokenizer.ids(line: line, count: size, invalid: &badIds)))
             } else {
-                try writer.write(line: Detokenizer.detokenize(fields))
+                try writer.write(line: Detokenizer.detokenize(line: line))
             }
         }
         try writer.flush()
