@@ -6,8 +6,9 @@ import Tokenize
 struct Seq2SeqCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seq2seq",
-        abstract: "Korean <-> English LSTM encoder-decoder: vocabularies, training, evaluation.")
-    func run() throws {
-        print("ICU \(icuVersion()), BLAS \(blasCoreName())")
-    }
+        abstract: "Korean <-> English LSTM encoder-decoder: vocabularies, training, evaluation.",
+        subcommands: [
+            VocabCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
+            NormalizeCommand.self, BenchCommand.self,
+        ])
 }

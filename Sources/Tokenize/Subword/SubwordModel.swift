@@ -1,0 +1,164 @@
+/// Third pipeline stage: a learned subword vocabulary (BPE merges, or
+/// characters only in character-level mode) with UTF-8 byte fallback.
+///
+/// Token ids: `<pad>`=0, `<unk>`=1, `<s>`=2, `</s>`=3, then the 256 byte
+/// tokens `<0x00>`…`<0xFF>` (ids 4…259), then the word-boundary mark `▁`
+/// (U+2581, id 260), then single characters by decreasing frequency, then the
+/// merged pieces in merge order. A word that starts after a space (or at the
+/// line start) begins with the mark. A character that is not in the
+/// vocabulary — and a literal U+2581 in the text — is written as its UTF-8
+/// bytes, so every input round-trips and nothing becomes `<unk>`.
+///
+/// Immutable and `Sendable`; the stateful encoder is `Tokenizer`.
+public struct SubwordModel: Sendable, Equatable {
+    /// Id of the padding token `<pad>`.
+    public static let padId: Int32 = 0
+    /// Id of `<unk>` (never produced by the encoder; kept for models).
+    public static let unknownId: Int32 = 1
+    /// Id of the begin-of-sentence token `<s>`.
+    public static let beginId: Int32 = 2
+    /// Id of the end-of-sentence token `</s>`.
+    public static let endId: Int32 = 3
+    /// Id of the byte token `<0x00>`; byte b has id `firstByteId + b`.
+    public static let firstByteId: Int32 = 4
+    /// Id of the word-boundary mark `▁`.
+    public static let markId: Int32 = 260
+    /// Number of ids before the first learned character.
+    public static let reservedCount = 261
+    /// The word-boundary mark.
+    public static let mark = "\u{2581}"
+    /// The special tokens in id order.
+    public static let specialTokens = ["<pad>", "<unk>", "<s>", "</s>"]
+
+    /// Token text by id (id = index).
+    public let tokens: [String]
+    /// Merges in rank order: (left id, right id); the result is the token whose
+    /// text is the concatenation.
+    public let merges: [(left: Int32, right: Int32)]
+    /// Single-character tokens by scalar value.
+    let characterIds: [UInt32: Int32]
+    /// (left << 32 | right) → (rank << 32 | result id).
+    let mergeTable: [UInt64: UInt64]
+
+    /// Number of tokens (the vocabulary size V).
+    public var count: Int { tokens.count }
+
+    /// Builds a model from its token list and merge list; throws if the token
+    /// list does not start with the reserved tokens or a merge refers to
+    /// unknown tokens. `path` names the file in error messages.
+    public init(tokens: [String], merges: [(left: Int32, right: Int32)], path: String = "(memory)") throws {
+        guard tokens.count >= SubwordModel.reservedCount,
+              Array(tokens.prefix(4)) == SubwordModel.specialTokens,
+              tokens[Int(SubwordModel.markId)] == SubwordModel.mark else {
+            throw TokenizeError.badVocabularyFile(path: path, reason: "does not start with <pad> <unk> <s> </s>, 256 byte tokens and ▁")
+        }
+        for b in 0..<256 where tokens[4 + b] != SubwordModel.byteToken(UInt8(b)) {
+            throw TokenizeError.badVocabularyFile(path: path, reason: "line \(5 + b) should be \(SubwordModel.byteToken(UInt8(b)))")
+        }
+        var ids: [String: Int32] = [:]
+        ids.reserveCapacity(tokens.count)
+        var characterIds: [UInt32: Int32] = [:]
+        for (i, t) in tokens.enumerated() where i > Int(SubwordModel.markId) {
+            if ids[t] != nil {
+                throw TokenizeError.badVocabularyFile(path: path, reason: "token '\(t)' appears twice (line \(i + 1))")
+            }
+            ids[t] = Int32(i)
+            let scalars = t.unicodeScalars
+            if scalars.count == 1, let s = scalars.first, s.value != 0x2581 { characterIds[s.value] = Int32(i) }
+        }
+        ids[SubwordModel.mark] = SubwordModel.markId
+        var table: [UInt64: UInt64] = [:]
+        table.reserveCapacity(merges.count)
+        for (rank, m) in merges.enumerated() {
+            guard m.left >= SubwordModel.markId, m.right >= SubwordModel.markId,
+                  Int(m.left) < tokens.count, Int(m.right) < tokens.count,
+                  let result = ids[tokens[Int(m.left)] + tokens[Int(m.right)]] else {
+                throw TokenizeError.badVocabularyFile(path: path, reason: "merge \(rank + 1) refers to unknown tokens")
+            }
+            let key = UInt64(UInt32(m.left)) << 32 | UInt64(UInt32(m.right))
+            if table[key] == nil { table[key] = UInt64(rank) << 32 | UInt64(UInt32(result)) }
+        }
+        self.tokens = tokens
+        self.merges = merges
+        self.characterIds = characterIds
+        self.mergeTable = table
+    }
+
+    public static func == (a: SubwordModel, b: SubwordModel) -> Bool {
+        a.tokens == b.tokens && a.merges.elementsEqual(b.merges, by: { $0 == $1 })
+    }
+
+    /// The text of the byte token for `byte`, e.g. `<0xE2>`.
+    public static func byteToken(_ byte: UInt8) -> String {
+        let hex = String(byte, radix: 16, uppercase: true)
+        return "<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"
+    }
+
+    /// Whether `id` is one of `<pad> <unk> <s> </s>`.
+    public static func isSpecial(_ id: Int32) -> Bool { id >= 0 && id < 4 }
+
+    /// Appends the subword ids of one word (UTF-16 units from `WordSplitter`)
+    /// to `ids`. `symbols` is scratch space reused across calls.
+    func encodeWord(_ units: UnsafeBufferPointer<UInt16>, startsWord: Bool,
+                    symbols: inout [Int32], into ids: inout [Int32]) {
+        symbols.removeAll(keepingCapacity: true)
+        if startsWord { symbols.append(SubwordModel.markId) }
+        var i = 0
+        let n = units.count
+        while i < n {
+            var scalar = UInt32(units[i])
+            i += 1
+            if scalar & 0xFC00 == 0xD800, i < n, units[i] & 0xFC00 == 0xDC00 {
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (UInt32(units[i]) - 0xDC00)
+                i += 1
+            } else if scalar & 0xF800 == 0xD800 {
+                scalar = 0xFFFD   // lone surrogate (cannot come from a Swift String)
+            }
+            if let id = characterIds[scalar] {
+                symbols.append(id)
+            } else {
+                for byte in Unicode.UTF8.encode(Unicode.Scalar(scalar) ?? "\u{FFFD}")! {
+                    symbols.append(SubwordModel.firstByteId + Int32(byte))
+                }
+            }
+        }
+        applyMerges(&symbols)
+        ids.append(contentsOf: symbols)
+    }
+
+    /// Repeatedly merges the adjacent pair with the lowest merge rank (all its
+    /// non-overlapping occurrences, left to right) until no pair can merge.
+    /// Quadratic in the word length, which `WordSplitter` bounds.
+    func applyMerges(_ symbols: inout [Int32]) {
+        guard !mergeTable.isEmpty else { return }
+        while symbols.count > 1 {
+            var bestRank = UInt64.max
+            var bestKey: UInt64 = 0
+            var bestResult: Int32 = 0
+            for k in 0..<(symbols.count - 1) {
+                let key = UInt64(UInt32(symbols[k])) << 32 | UInt64(UInt32(symbols[k + 1]))
+                if let value = mergeTable[key], value >> 32 < bestRank {
+                    bestRank = value >> 32
+                    bestKey = key
+                    bestResult = Int32(truncatingIfNeeded: value & 0xFFFF_FFFF)
+                }
+            }
+            if bestRank == UInt64.max { return }
+            let left = Int32(truncatingIfNeeded: bestKey >> 32)
+            let right = Int32(truncatingIfNeeded: bestKey & 0xFFFF_FFFF)
+            var out = 0
+            var k = 0
+            while k < symbols.count {
+                if k + 1 < symbols.count && symbols[k] == left && symbols[k + 1] == right {
+                    symbols[out] = bestResult
+                    k += 2
+                } else {
+                    symbols[out] = symbols[k]
+                    k += 1
+                }
+                out += 1
+            }
+            symbols.removeLast(symbols.count - out)
+        }
+    }
+}

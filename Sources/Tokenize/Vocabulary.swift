@@ -1,0 +1,209 @@
+import Foundation
+
+/// Which column of a `source<TAB>target` corpus a vocabulary belongs to.
+public enum TextSide: String, Sendable, CaseIterable {
+    case source, target
+}
+
+/// The source and target subword vocabularies learned from one corpus, with
+/// the normalization they were learned under.
+///
+/// Files written by `save(to: PREFIX)` (all plain UTF-8 text, readable):
+/// - `PREFIX.meta` — `key: value` lines: format, normalization, mode (bpe|char),
+///   joint, min-frequency, the file names of both sides and their sizes;
+/// - `PREFIX.SIDE.vocab` — one token per line, id = line number − 1
+///   (`<pad>` `<unk>` `<s>` `</s>`, `<0x00>`…`<0xFF>`, `▁`, characters, merged pieces);
+/// - `PREFIX.SIDE.merges` — a `#` header line, then one merge `LEFT RIGHT` per
+///   line in rank order (the result is the token `LEFTRIGHT`).
+///
+/// SIDE is `source` and `target`, or `joint` (one file pair for both) with `--joint`.
+public struct VocabularyPair: Sendable, Equatable {
+    /// Model for the source column.
+    public let source: SubwordModel
+    /// Model for the target column (the same as `source` when `joint`).
+    public let target: SubwordModel
+    /// Normalization used for learning; every tokenizer made from this pair uses it.
+    public let normalization: NormalizationForm
+    /// How the pair was learned (size, joint, character-level, minimum frequency).
+    public let options: VocabularyOptions
+    /// A stable identity: FNV-1a 64 of the bytes of all vocabulary files, as
+    /// `fnv1a64:` + 16 hex digits. Checkpoints store it to check that a model is
+    /// used with the vocabulary it was trained with.
+    public let identity: String
+
+    /// The model of one side.
+    public func model(for side: TextSide) -> SubwordModel { side == .source ? source : target }
+
+    /// A new tokenizer for one side (one per thread; see `Tokenizer`).
+    public func tokenizer(for side: TextSide) throws -> Tokenizer {
+        try Tokenizer(model: model(for: side), normalization: normalization)
+    }
+
+    /// Vocabulary size V of one side.
+    public func size(of side: TextSide) -> Int { model(for: side).count }
+
+    init(source: SubwordModel, target: SubwordModel, options: VocabularyOptions) {
+        self.source = source
+        self.target = target
+        self.options = options
+        normalization = options.normalization
+        identity = VocabularyPair.fnv1a64(VocabularyPair.files(source: source, target: target, options: options, baseName: "").map(\.bytes))
+    }
+
+    // MARK: Learning
+
+    /// Learns both vocabularies from `(source, target)` sentence pairs
+    /// (raw text; it is normalized with `options.normalization` first).
+    /// Deterministic: the same input gives byte-identical files.
+    public static func learn<S: Sequence>(pairs: S, options: VocabularyOptions = VocabularyOptions()) throws -> VocabularyPair
+    where S.Element == (source: String, target: String) {
+        var sourceLearner = try SubwordLearner(normalization: options.normalization)
+        if options.joint {
+            for pair in pairs {
+                sourceLearner.add(line: pair.source)
+                sourceLearner.add(line: pair.target)
+            }
+            let model = try sourceLearner.learn(size: options.size, characterLevel: options.characterLevel,
+                                                minimumFrequency: options.minimumFrequency, side: "source or target")
+            return VocabularyPair(source: model, target: model, options: options)
+        }
+        var targetLearner = try SubwordLearner(normalization: options.normalization)
+        for pair in pairs {
+            sourceLearner.add(line: pair.source)
+            targetLearner.add(line: pair.target)
+        }
+        let source = try sourceLearner.learn(size: options.size, characterLevel: options.characterLevel,
+                                             minimumFrequency: options.minimumFrequency, side: "source")
+        let target = try targetLearner.learn(size: options.size, characterLevel: options.characterLevel,
+                                             minimumFrequency: options.minimumFrequency, side: "target")
+        return VocabularyPair(source: source, target: target, options: options)
+    }
+
+    /// Learns from the pairs of a corpus read by `TSVCorpus`.
+    public static func learn(corpus pairs: [SentencePair], options: VocabularyOptions = VocabularyOptions()) throws -> VocabularyPair {
+        try learn(pairs: pairs.lazy.map { (source: $0.source, target: $0.target) }, options: options)
+    }
+
+    // MARK: Files
+
+    /// Writes the vocabulary files for `prefix` (e.g. `Vocab/tatoeba` →
+    /// `Vocab/tatoeba.meta`, `Vocab/tatoeba.source.vocab`, …), creating the
+    /// folder if needed. Each file is written atomically.
+    public func save(to prefix: String) throws {
+        let url = URL(fileURLWithPath: prefix)
+        let folder = url.deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        } catch {
+            throw AtomicFileError.cannotCreate(path: folder, reason: "\(error.localizedDescription)")
+        }
+        for file in VocabularyPair.files(source: source, target: target, options: options, baseName: url.lastPathComponent) {
+            try AtomicFile.write(Data(file.bytes), to: folder + "/" + file.name)
+        }
+    }
+
+    /// Loads the vocabulary saved at `prefix` (the `--output` of `seq2seq vocab`).
+    public static func load(from prefix: String) throws -> VocabularyPair {
+        let url = URL(fileURLWithPath: prefix)
+        let folder = url.deletingLastPathComponent().path
+        let metaPath = prefix + ".meta"
+        guard FileManager.default.fileExists(atPath: metaPath) else { throw TokenizeError.vocabularyNotFound(prefix: prefix) }
+        let meta = try readText(metaPath)
+        var fields: [String: String] = [:]
+        for line in meta.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        guard fields["format"] == "seq2seq-vocabulary 1" else {
+            throw TokenizeError.badVocabularyFile(path: metaPath, reason: "not a seq2seq vocabulary (format line missing or unknown)")
+        }
+        guard let normalizationName = fields["normalization"], let form = NormalizationForm(rawValue: normalizationName) else {
+            throw TokenizeError.badVocabularyFile(path: metaPath, reason: "missing or unknown normalization")
+        }
+        let options = VocabularyOptions(size: Int(fields["size"] ?? "") ?? 0,
+                                        joint: fields["joint"] == "true",
+                                        characterLevel: fields["mode"] == "char",
+                                        normalization: form,
+                                        minimumFrequency: Int(fields["min-frequency"] ?? "") ?? 2)
+        func loadSide(_ key: String) throws -> SubwordModel {
+            guard let base = fields[key], !base.isEmpty, !base.contains("/") else {
+                throw TokenizeError.badVocabularyFile(path: metaPath, reason: "missing '\(key):' line")
+            }
+            let vocabPath = folder + "/" + base + ".vocab", mergesPath = folder + "/" + base + ".merges"
+            // Split on bytes, not Characters: a token may start with a combining
+            // mark or ZWJ, which would join a preceding space into one Character.
+            let tokens = try lines(readText(vocabPath))
+            guard tokens.last == "" else { throw TokenizeError.badVocabularyFile(path: vocabPath, reason: "truncated (no final newline)") }
+            var ids: [String: Int32] = [:]
+            for (i, t) in tokens.dropLast().enumerated() where ids[t] == nil { ids[t] = Int32(i) }
+            var merges: [(left: Int32, right: Int32)] = []
+            let mergeLines = try lines(readText(mergesPath))
+            for (n, line) in mergeLines.enumerated() where n > 0 && !line.isEmpty {
+                let parts = line.utf8.split(separator: 0x20, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+                guard parts.count == 2, let l = ids[parts[0]], let r = ids[parts[1]] else {
+                    throw TokenizeError.badVocabularyFile(path: mergesPath, reason: "line \(n + 1) is not 'LEFT RIGHT' with known tokens")
+                }
+                merges.append((l, r))
+            }
+            return try SubwordModel(tokens: Array(tokens.dropLast()), merges: merges, path: vocabPath)
+        }
+        let source = try loadSide("source")
+        let target = fields["source"] == fields["target"] ? source : try loadSide("target")
+        let pair = VocabularyPair(source: source, target: target, options: options)
+        return pair
+    }
+
+    /// Lines of `text` split at U+000A bytes (a final newline gives a last empty element).
+    private static func lines(_ text: String) -> [String] {
+        text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private static func readText(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TokenizeError.badVocabularyFile(path: path, reason: "cannot read the file")
+        }
+        guard let text = String(validating: data, as: UTF8.self) else {
+            throw TokenizeError.badVocabularyFile(path: path, reason: "not valid UTF-8")
+        }
+        return text
+    }
+
+    /// The files of a vocabulary pair: names (relative to the folder) and bytes.
+    private static func files(source: SubwordModel, target: SubwordModel, options: VocabularyOptions,
+                              baseName: String) -> [(name: String, bytes: [UInt8])] {
+        let sides: [(String, SubwordModel)] = options.joint ? [("joint", source)] : [("source", source), ("target", target)]
+        var meta = "format: seq2seq-vocabulary 1\n"
+        meta += "normalization: \(options.normalization.rawValue)\n"
+        meta += "mode: \(options.characterLevel ? "char" : "bpe")\n"
+        meta += "joint: \(options.joint)\n"
+        meta += "size: \(options.size)\n"
+        meta += "min-frequency: \(options.minimumFrequency)\n"
+        meta += "source: \(baseName).\(sides[0].0)\n"
+        meta += "target: \(baseName).\(sides[sides.count - 1].0)\n"
+        meta += "source-tokens: \(source.count)\n"
+        meta += "target-tokens: \(target.count)\n"
+        var files: [(name: String, bytes: [UInt8])] = [("\(baseName).meta", Array(meta.utf8))]
+        for (name, model) in sides {
+            var vocab = ""
+            for t in model.tokens { vocab += t; vocab += "\n" }
+            var merges = "# seq2seq BPE merges: LEFT RIGHT per line, in rank order\n"
+            for m in model.merges {
+                merges += model.tokens[Int(m.left)]; merges += " "; merges += model.tokens[Int(m.right)]; merges += "\n"
+            }
+            files.append(("\(baseName).\(name).vocab", Array(vocab.utf8)))
+            files.append(("\(baseName).\(name).merges", Array(merges.utf8)))
+        }
+        return files
+    }
+
+    /// FNV-1a 64 over several byte strings (each followed by a 0xFF separator).
+    static func fnv1a64(_ parts: [[UInt8]]) -> String {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for part in parts {
+            for b in part { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+            h = (h ^ 0xFF) &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(h, radix: 16)
+        return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

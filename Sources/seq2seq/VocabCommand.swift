@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Tokenize
+
+struct VocabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vocab",
+        abstract: "Learn source and target subword vocabularies from a source<TAB>target file.")
+
+    @Argument(help: "Training pairs: source<TAB>target per line (extra columns ignored).")
+    var pairs: String
+
+    @Option(help: "Tokens per vocabulary, including 4 special and 256 byte tokens.")
+    var size = 8000
+
+    @Flag(help: "Learn one vocabulary shared by source and target.")
+    var joint = false
+
+    @Flag(help: "Character-level vocabulary (no merges), for small corpora.")
+    var char = false
+
+    @Option(help: "Unicode normalization stored with the vocabulary: nfkc, nfc or none.")
+    var normalization: NormalizationForm = .nfkc
+
+    @Option(help: "Leave out characters and merges seen fewer times than this.")
+    var minFrequency = 2
+
+    @Flag(help: "Stop at the first bad line (FILE:LINE: reason) instead of skipping it.")
+    var strict = false
+
+    @Option(help: "Output prefix: writes PREFIX.meta, PREFIX.source.vocab, ... (e.g. Vocab/NAME).")
+    var output: String
+
+    func validate() throws {
+        if size < 262 { throw ValidationError("--size must be at least 262 (4 special + 256 byte tokens + mark + 1)") }
+        if minFrequency < 1 { throw ValidationError("--min-frequency must be at least 1") }
+    }
+
+    func run() throws {
+        let started = Date()
+        let corpus = try TSVCorpus.read(path: pairs, strict: strict)
+        if !corpus.skipped.isEmpty { printError("warning: \(corpus.skipped)") }
+        let options = VocabularyOptions(size: size, joint: joint, characterLevel: char,
+                                        normalization: normalization, minimumFrequency: minFrequency)
+        let vocabulary = try VocabularyPair.learn(corpus: corpus.pairs, options: options)
+        try vocabulary.save(to: output)
+        let seconds = Date().timeIntervalSince(started)
+        print("learned from \(corpus.pairs.count) pairs in \(String(format: "%.1f", seconds)) s: "
+              + "source \(vocabulary.size(of: .source)) tokens, target \(vocabulary.size(of: .target)) tokens"
+              + (joint ? " (joint)" : "") + " -> \(output).meta (\(vocabulary.identity))")
+    }
+}

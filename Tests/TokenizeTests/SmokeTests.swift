@@ -1,6 +1,0 @@
-import Testing
-@testable import Tokenize
-
-@Test func icuIsLinked() {
-    #expect(icuVersion().split(separator: ".").count >= 2)
-}
