@@ -1,0 +1,164 @@
+/// Time-major packed layout of a set of variable-length sequences.
+///
+/// Rows are sorted by length, longest first (stable, so ties keep their input
+/// order). At step t the first `batchSizes[t]` sorted rows are active and
+/// occupy packed rows `offsets[t] ..< offsets[t] + batchSizes[t]`.
+///
+/// In the *padded* variant (used only to test packing against masking) every
+/// row is active at every step and `mask` marks real positions with 1.
+struct Packing: Equatable {
+    /// Sorted row r → original row.
+    let order: [Int]
+    /// Original row → sorted row.
+    let rank: [Int]
+    /// Sequence length of each sorted row (non-increasing when packed).
+    let lengths: [Int]
+    /// Active rows at each time step, `t < maxLength`.
+    let batchSizes: [Int]
+    /// First packed row of each step; `offsets[maxLength] == total`.
+    let offsets: [Int]
+    /// Number of packed rows N.
+    let total: Int
+    /// 1 at real positions, 0 at padding ([N]); nil for true packing.
+    let mask: [Float]?
+
+    var rowCount: Int { order.count }
+    var maxLength: Int { batchSizes.count }
+
+    init(lengths original: [Int], padded: Bool = false) {
+        let B = original.count
+        let order = padded ? Array(0..<B) : (0..<B).sorted { original[$0] > original[$1] || (original[$0] == original[$1] && $0 < $1) }
+        var rank = [Int](repeating: 0, count: B)
+        for (r, b) in order.enumerated() { rank[b] = r }
+        let lengths = order.map { original[$0] }
+        let T = original.max() ?? 0
+        var sizes = [Int]()
+        var offsets = [0]
+        var mask: [Float]? = padded ? [] : nil
+        for t in 0..<T {
+            let active = padded ? B : lengths.prefix { $0 > t }.count
+            sizes.append(active)
+            offsets.append(offsets[t] + active)
+            if padded { mask! += lengths.map { t < $0 ? 1 : 0 } }
+        }
+        self.order = order
+        self.rank = rank
+        self.lengths = lengths
+        self.batchSizes = sizes
+        self.offsets = offsets
+        self.total = offsets[T]
+        self.mask = mask
+    }
+
+    /// Packed row holding the last state of sorted row r (nil if the row is empty).
+    func lastRow(_ r: Int) -> Int? {
+        let n = lengths[r]
+        if n == 0 { return nil }
+        return mask == nil ? offsets[n - 1] + r : offsets[maxLength - 1] + r
+    }
+
+    /// Packs `sequences` (original order) into [N] ids; padded positions get `fill`.
+    func pack(_ sequences: [[Int32]], fill: Int32) -> [Int32] {
+        var out = [Int32](repeating: fill, count: total)
+        for t in 0..<maxLength {
+            for r in 0..<batchSizes[t] {
+                let s = sequences[order[r]]
+                if t < s.count { out[offsets[t] + r] = s[t] }
+            }
+        }
+        return out
+    }
+
+    /// Unpacks a packed [N, D] buffer into [B, T, D] in original row order, zeros at padding.
+    func unpack(_ packed: UnsafePointer<Float>, width D: Int) -> [Float] {
+        let B = rowCount, T = maxLength
+        var out = [Float](repeating: 0, count: B * T * D)
+        for t in 0..<T {
+            for r in 0..<batchSizes[t] where t < lengths[r] {
+                let b = order[r]
+                for j in 0..<D { out[(b * T + t) * D + j] = packed[(offsets[t] + r) * D + j] }
+            }
+        }
+        return out
+    }
+}
+
+/// A training batch of sentence pairs, padded and packed for the model.
+///
+/// The encoder reads `sources`; the decoder reads `decoderInputs` under teacher
+/// forcing and is trained to predict `decoderTargets` (same length per row, by
+/// convention the input shifted left by one). Each side is packed separately,
+/// sorted by its own lengths; results are reported in the original row order.
+public struct Batch: Sendable {
+    /// Number of sentence pairs B.
+    public let rowCount: Int
+    /// Number of real (non-pad) target tokens: the loss is averaged over these.
+    public let targetTokenCount: Int
+    /// Longest source length S and longest decoder length T.
+    public let maxSourceLength: Int, maxTargetLength: Int
+
+    let source: Packing
+    let target: Packing
+    let sourceIDs: [Int32]        // [Ns]
+    let decoderInputIDs: [Int32]  // [Nt]
+    let decoderTargetIDs: [Int32] // [Nt]; −1 at padded positions (padded variant only)
+
+    /// Builds a batch from explicit decoder inputs and targets.
+    ///
+    /// - Parameters:
+    ///   - sources: B source id sequences (any lengths, empty allowed).
+    ///   - decoderInputs: B decoder input sequences, e.g. `<s> y1 … yn`.
+    ///   - decoderTargets: B sequences of the same lengths as `decoderInputs`, e.g. `y1 … yn </s>`.
+    /// - Throws: `ModelError.emptyBatch`, `.mismatchedBatch`, `.emptyTarget`.
+    public init(sources: [[Int32]], decoderInputs: [[Int32]], decoderTargets: [[Int32]]) throws {
+        try self.init(sources: sources, decoderInputs: decoderInputs, decoderTargets: decoderTargets, padded: false)
+    }
+
+    /// Builds a batch from target token sequences: the decoder reads `[bos] + y`
+    /// and predicts `y + [eos]`. Defaults are this project's vocabulary ids
+    /// (`<pad>` 0, `<s>` 2, `</s>` 3). Sequences must not contain BOS/EOS already.
+    public init(sources: [[Int32]], targets: [[Int32]], bos: Int32 = 2, eos: Int32 = 3) throws {
+        try self.init(
+            sources: sources,
+            decoderInputs: targets.map { [bos] + $0 },
+            decoderTargets: targets.map { $0 + [eos] },
+            padded: false)
+    }
+
+    /// `padded: true` builds the padded-with-mask variant (tests only).
+    init(sources: [[Int32]], decoderInputs: [[Int32]], decoderTargets: [[Int32]], padded: Bool) throws {
+        guard !sources.isEmpty else { throw ModelError.emptyBatch }
+        guard sources.count == decoderInputs.count, sources.count == decoderTargets.count else {
+            throw ModelError.mismatchedBatch(
+                "\(sources.count) sources, \(decoderInputs.count) decoder inputs, \(decoderTargets.count) decoder targets")
+        }
+        for (b, (x, y)) in zip(decoderInputs, decoderTargets).enumerated() {
+            guard !x.isEmpty else { throw ModelError.emptyTarget(row: b) }
+            guard x.count == y.count else {
+                throw ModelError.mismatchedBatch("row \(b): decoder input has \(x.count) tokens, target \(y.count)")
+            }
+        }
+        rowCount = sources.count
+        source = Packing(lengths: sources.map(\.count), padded: padded)
+        target = Packing(lengths: decoderInputs.map(\.count), padded: padded)
+        sourceIDs = source.pack(sources, fill: 0)
+        decoderInputIDs = target.pack(decoderInputs, fill: 0)
+        decoderTargetIDs = target.pack(decoderTargets, fill: -1)
+        targetTokenCount = decoderTargets.reduce(0) { $0 + $1.count }
+        maxSourceLength = source.maxLength
+        maxTargetLength = target.maxLength
+    }
+
+    /// Throws `ModelError.tokenOutOfRange` if an id does not fit the configuration's vocabularies.
+    func validate(for configuration: ModelConfiguration) throws {
+        for id in sourceIDs where id < 0 || Int(id) >= configuration.sourceVocabularySize {
+            throw ModelError.tokenOutOfRange(side: "source", id: id, vocabularySize: configuration.sourceVocabularySize)
+        }
+        for id in decoderInputIDs where id < 0 || Int(id) >= configuration.targetVocabularySize {
+            throw ModelError.tokenOutOfRange(side: "target", id: id, vocabularySize: configuration.targetVocabularySize)
+        }
+        for id in decoderTargetIDs where (id < 0 && target.mask == nil) || Int(id) >= configuration.targetVocabularySize {
+            throw ModelError.tokenOutOfRange(side: "target", id: id, vocabularySize: configuration.targetVocabularySize)
+        }
+    }
+}

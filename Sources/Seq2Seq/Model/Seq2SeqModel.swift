@@ -1,0 +1,152 @@
+/// Loss of one batch.
+public struct LossResult: Sendable, Equatable {
+    /// Mean loss per real target token (`lossSum / tokenCount`).
+    public var loss: Float
+    /// Summed token losses (natural log), accumulated in Double.
+    public var lossSum: Double
+    /// Number of real (non-pad) target tokens.
+    public var tokenCount: Int
+}
+
+/// LSTM encoder-decoder (no attention) with hand-written backward.
+///
+/// All parameters live in one `ParameterBuffer` using the PyTorch reference
+/// names (`src_embedding` [Vs, E], `tgt_embedding` [Vt, E],
+/// `encoder.l{k}.weight_ih` [4H, I], `…weight_hh` [4H, H], `…bias_ih` [4H],
+/// `…bias_hh` [4H], the same for `decoder.l{k}`, `out_weight` [Vt, H],
+/// `out_bias` [Vt]); `gradients` has the same layout.
+///
+/// A model instance owns reusable work buffers and is not thread-safe: use one
+/// instance per thread.
+public final class Seq2SeqModel {
+    public let configuration: ModelConfiguration
+    /// Parameter values.
+    public let parameters: ParameterBuffer
+    /// Gradients of the last `computeGradients` call (same layout as `parameters`).
+    public let gradients: ParameterBuffer
+
+    let encoder: RNNEncoder
+    let decoder: RNNDecoder
+    private(set) var lastBatch: Batch?
+
+    /// A new model with parameters drawn uniformly from [−initScale, initScale] using `seed`.
+    public convenience init(configuration: ModelConfiguration, seed: UInt64, initScale: Float = 0.1) throws {
+        try configuration.validate()
+        let p = ParameterBuffer(shapes: configuration.parameterShapes)
+        var random = RandomGenerator(seed: seed)
+        for i in 0..<p.count { p.pointer[i] = (2 * random.nextUnitFloat() - 1) * initScale }
+        try self.init(configuration: configuration, parameters: p)
+    }
+
+    /// A model over existing parameter values (e.g. loaded from a checkpoint).
+    /// The values are copied; the layout must be `configuration.parameterShapes`.
+    public init(configuration: ModelConfiguration, parameters values: ParameterBuffer) throws {
+        try configuration.validate()
+        let p = ParameterBuffer(shapes: configuration.parameterShapes)
+        guard p.entries.map(\.shape) == values.entries.map(\.shape),
+              p.entries.map(\.name) == values.entries.map(\.name) else {
+            throw ModelError.invalidConfiguration("the parameter tensors do not match the configuration's layout")
+        }
+        p.copy(from: values)
+        self.configuration = configuration
+        parameters = p
+        gradients = ParameterBuffer(layoutOf: p)
+        encoder = RNNEncoder(configuration: configuration, parameters: p, gradients: gradients)
+        decoder = RNNDecoder(configuration: configuration, parameters: p, gradients: gradients)
+    }
+
+    /// Forward and backward on `batch` with dropout (if the configuration has it).
+    ///
+    /// Sets `gradients` to ∂loss/∂parameters (previous contents are discarded),
+    /// where loss is the mean over real target tokens.
+    /// - Parameter random: source of dropout masks; advanced only when dropout > 0.
+    public func computeGradients(
+        for batch: Batch, labelSmoothing: Float = 0, random: inout RandomGenerator
+    ) throws -> LossResult {
+        var r: RandomGenerator? = random
+        let result = try run(batch, labelSmoothing: labelSmoothing, training: true, random: &r)
+        random = r!
+        return result
+    }
+
+    /// Forward-only loss on `batch` (no dropout, gradients untouched), e.g. for validation.
+    public func loss(for batch: Batch, labelSmoothing: Float = 0) throws -> LossResult {
+        var r: RandomGenerator? = nil
+        return try run(batch, labelSmoothing: labelSmoothing, training: false, random: &r)
+    }
+
+    func run(_ batch: Batch, labelSmoothing: Float, training: Bool, random: inout RandomGenerator?) throws -> LossResult {
+        try batch.validate(for: configuration)
+        let (S, T) = (batch.source, batch.target)
+        let (B, H, L) = (batch.rowCount, configuration.hiddenSize, configuration.layerCount)
+        let p = training ? configuration.dropout : 0
+        let count = T.mask == nil ? batch.targetTokenCount : batch.decoderTargetIDs.filter { $0 >= 0 }.count
+        lastBatch = batch
+
+        batch.sourceIDs.withUnsafeBufferPointer { src in
+            encoder.forward(ids: src.baseAddress!, packing: S, dropout: p, random: &random)
+        }
+        // Decoder row r starts from the encoder state of the same sentence.   [L, B, H]
+        let (eh, ec) = (encoder.finalH.pointer, encoder.finalC.pointer)
+        let (dh, dc) = (decoder.h0.reserve(L * B * H), decoder.c0.reserve(L * B * H))
+        for l in 0..<L {
+            for r in 0..<B {
+                let s = (l * B + S.rank[T.order[r]]) * H, d = (l * B + r) * H
+                (dh + d).update(from: eh + s, count: H)
+                (dc + d).update(from: ec + s, count: H)
+            }
+        }
+        let sum = batch.decoderInputIDs.withUnsafeBufferPointer { input in
+            batch.decoderTargetIDs.withUnsafeBufferPointer { target in
+                decoder.forward(inputIDs: input.baseAddress!, targetIDs: target.baseAddress!, packing: T,
+                                labelSmoothing: labelSmoothing, gradientScale: training ? 1 / Float(max(count, 1)) : nil,
+                                dropout: p, random: &random)
+            }
+        }
+        if training {
+            gradients.zero()
+            batch.decoderInputIDs.withUnsafeBufferPointer { decoder.backward(inputIDs: $0.baseAddress!, packing: T) }
+            let (gh, gc) = (encoder.dFinalH.reserve(L * B * H), encoder.dFinalC.reserve(L * B * H))
+            for l in 0..<L {
+                for r in 0..<B {
+                    let s = (l * B + S.rank[T.order[r]]) * H, d = (l * B + r) * H
+                    (gh + s).update(from: decoder.dh0.pointer + d, count: H)
+                    (gc + s).update(from: decoder.dc0.pointer + d, count: H)
+                }
+            }
+            batch.sourceIDs.withUnsafeBufferPointer { encoder.backward(ids: $0.baseAddress!, packing: S) }
+        }
+        return LossResult(loss: Float(sum / Double(max(count, 1))), lossSum: sum, tokenCount: count)
+    }
+
+    // MARK: Inspection of the last forward (tests)
+
+    /// Encoder final states `[L, B, H]` in original row order.
+    func lastEncoderFinalStates() -> (h: [Float], c: [Float]) {
+        guard let batch = lastBatch else { return ([], []) }
+        let (B, H, L) = (batch.rowCount, configuration.hiddenSize, configuration.layerCount)
+        var h = [Float](repeating: 0, count: L * B * H), c = h
+        for l in 0..<L {
+            for b in 0..<B {
+                let s = (l * B + batch.source.rank[b]) * H
+                for j in 0..<H {
+                    h[(l * B + b) * H + j] = encoder.finalH.pointer[s + j]
+                    c[(l * B + b) * H + j] = encoder.finalC.pointer[s + j]
+                }
+            }
+        }
+        return (h, c)
+    }
+
+    /// Decoder top-layer outputs `[B, T, H]`, zeros at padding.
+    func lastDecoderOutput() -> [Float] {
+        guard let batch = lastBatch, let top = decoder.top else { return [] }
+        return batch.target.unpack(top, width: configuration.hiddenSize)
+    }
+
+    /// Logits `[B, T, V]` of the last forward-only `loss(for:)` call, zeros at padding.
+    func lastLogits() -> [Float] {
+        guard let batch = lastBatch else { return [] }
+        return batch.target.unpack(decoder.logits.pointer, width: configuration.targetVocabularySize)
+    }
+}

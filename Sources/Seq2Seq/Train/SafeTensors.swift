@@ -1,0 +1,154 @@
+import Foundation
+
+/// Errors from reading safetensors files.
+public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
+    case unreadable(path: String, reason: String)
+    case badHeader(path: String, reason: String)
+    case badTensor(path: String, name: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let path, let reason):
+            return "\(path): cannot read (\(reason)); check the path and permissions"
+        case .badHeader(let path, let reason):
+            return "\(path): not a valid safetensors file (\(reason)); the file is corrupt or of another format — re-create it"
+        case .badTensor(let path, let name, let reason):
+            return "\(path): tensor \(name) is invalid (\(reason)); the file is corrupt — re-create it"
+        }
+    }
+}
+
+/// A safetensors file: an 8-byte little-endian header length N, N bytes of
+/// JSON (`name → {dtype, shape, data_offsets}` plus an optional string map
+/// `__metadata__`), then the raw little-endian row-major tensor bytes.
+/// Supports F32 and I64 tensors.
+public struct SafeTensors: Sendable {
+    public enum DType: String, Sendable { case f32 = "F32", i64 = "I64"
+        var size: Int { self == .f32 ? 4 : 8 }
+    }
+
+    public struct Tensor: Sendable, Equatable {
+        public var dtype: DType
+        public var shape: [Int]
+        /// Raw little-endian bytes.
+        public var bytes: [UInt8]
+
+        /// F32 values (empty for other dtypes).
+        public var floats: [Float] {
+            guard dtype == .f32 else { return [] }
+            return (0..<bytes.count / 4).map { i in
+                Float(bitPattern: UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8
+                      | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24)
+            }
+        }
+
+        /// I64 values (empty for other dtypes).
+        public var integers: [Int64] {
+            guard dtype == .i64 else { return [] }
+            return (0..<bytes.count / 8).map { i in
+                var v: UInt64 = 0
+                for k in 0..<8 { v |= UInt64(bytes[8 * i + k]) << (8 * UInt64(k)) }
+                return Int64(bitPattern: v)
+            }
+        }
+
+        public init(floats: [Float], shape: [Int]) {
+            dtype = .f32
+            self.shape = shape
+            var b = [UInt8](); b.reserveCapacity(floats.count * 4)
+            for f in floats { let u = f.bitPattern; b += [UInt8(u & 0xFF), UInt8(u >> 8 & 0xFF), UInt8(u >> 16 & 0xFF), UInt8(u >> 24)] }
+            bytes = b
+        }
+
+        public init(floats p: UnsafePointer<Float>, count: Int, shape: [Int]) {
+            self.init(floats: Array(UnsafeBufferPointer(start: p, count: count)), shape: shape)
+        }
+
+        init(dtype: DType, shape: [Int], bytes: [UInt8]) {
+            self.dtype = dtype; self.shape = shape; self.bytes = bytes
+        }
+    }
+
+    public var tensors: [String: Tensor]
+    public var metadata: [String: String]
+
+    public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    /// Reads and validates a file (header length, JSON, dtypes, shapes vs byte ranges).
+    public init(contentsOf path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SafeTensorsError.unreadable(path: path, reason: "no such file or not readable")
+        }
+        try self.init(data: data, path: path)
+    }
+
+    public init(data: Data, path: String = "<data>") throws {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 8 else { throw SafeTensorsError.badHeader(path: path, reason: "shorter than 8 bytes") }
+        var n: UInt64 = 0
+        for k in 0..<8 { n |= UInt64(bytes[k]) << (8 * UInt64(k)) }
+        guard n <= UInt64(bytes.count - 8) else {
+            throw SafeTensorsError.badHeader(path: path, reason: "header length \(n) exceeds the file size \(bytes.count)")
+        }
+        let headerEnd = 8 + Int(n)
+        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])),
+              let header = json as? [String: Any] else {
+            throw SafeTensorsError.badHeader(path: path, reason: "header is not a JSON object")
+        }
+        var tensors = [String: Tensor]()
+        var metadata = [String: String]()
+        let bufferSize = bytes.count - headerEnd
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let map = value as? [String: String] else {
+                    throw SafeTensorsError.badHeader(path: path, reason: "__metadata__ is not a string map")
+                }
+                metadata = map
+                continue
+            }
+            guard let entry = value as? [String: Any],
+                  let dtypeName = entry["dtype"] as? String,
+                  let shape = entry["shape"] as? [Int],
+                  let offsets = entry["data_offsets"] as? [Int], offsets.count == 2 else {
+                throw SafeTensorsError.badTensor(path: path, name: name, reason: "missing dtype, shape or data_offsets")
+            }
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw SafeTensorsError.badTensor(path: path, name: name, reason: "unsupported dtype \(dtypeName) (expected F32 or I64)")
+            }
+            let (begin, end) = (offsets[0], offsets[1])
+            guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, begin <= end, end <= bufferSize,
+                  end - begin == shape.reduce(1, *) * dtype.size else {
+                throw SafeTensorsError.badTensor(
+                    path: path, name: name,
+                    reason: "shape \(shape) × \(dtype.size) bytes does not fit data_offsets [\(begin), \(end)] in a \(bufferSize)-byte buffer")
+            }
+            tensors[name] = Tensor(dtype: dtype, shape: shape, bytes: Array(bytes[(headerEnd + begin)..<(headerEnd + end)]))
+        }
+        self.tensors = tensors
+        self.metadata = metadata
+    }
+
+    /// The file's bytes: header sorted by name, padded with spaces to a multiple of 8.
+    public func serialized() throws -> Data {
+        var header = [String: Any]()
+        var offset = 0
+        let names = tensors.keys.sorted()
+        for name in names {
+            let t = tensors[name]!
+            header[name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]] as [String: Any]
+            offset += t.bytes.count
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data(capacity: 8 + json.count + offset)
+        var n = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
+        out.append(json)
+        for name in names { out.append(contentsOf: tensors[name]!.bytes) }
+        return out
+    }
+}

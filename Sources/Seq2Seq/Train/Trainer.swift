@@ -1,0 +1,89 @@
+import Foundation
+
+/// Optimizer and schedule settings for training.
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    /// Base learning rate.
+    public var learningRate: Float = 1e-3
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+    /// Global-norm clipping threshold; nil disables clipping.
+    public var maxGradientNorm: Float? = 1.0
+    /// Label smoothing ε for the cross-entropy (0 = none).
+    public var labelSmoothing: Float = 0
+    /// Learning-rate decay: after `decayStartStep`, the rate is multiplied by
+    /// `decayFactor` every `decayEverySteps` steps. 0 steps or factor 1 disables decay.
+    public var decayFactor: Float = 1
+    public var decayEverySteps: Int = 0
+    public var decayStartStep: Int = 0
+
+    public init() {}
+
+    /// The learning rate for update number `step` (1-based), times `scale`.
+    public func learningRate(atStep step: Int, scale: Float = 1) -> Float {
+        var lr = learningRate * scale
+        if decayEverySteps > 0, decayFactor != 1, step > decayStartStep {
+            let k = (step - decayStartStep - 1) / decayEverySteps
+            lr *= Float(pow(Double(decayFactor), Double(k)))
+        }
+        return lr
+    }
+}
+
+/// Outcome of one training step.
+public struct TrainingStepResult: Sendable, Equatable {
+    /// Mean loss per real target token (before the update).
+    public var loss: Float
+    /// Real target tokens in the batch.
+    public var tokenCount: Int
+    /// Global gradient L2 norm before clipping.
+    public var gradientNorm: Float
+    /// Clipping coefficient applied (1 = not clipped).
+    public var clipCoefficient: Float
+    /// Learning rate used for this update.
+    public var learningRate: Float
+}
+
+/// Runs training steps: forward + backward, clipping, Adam.
+///
+/// Deterministic: the same model seed, trainer seed, batches and BLAS thread
+/// count give bit-identical parameters.
+public final class Trainer {
+    public let model: Seq2SeqModel
+    public let optimizer: AdamOptimizer
+    public var options: TrainingOptions
+    /// Dropout randomness; save it (`random.state`) to resume exactly.
+    public var random: RandomGenerator
+    /// Extra multiplier on the scheduled learning rate (e.g. halve on a validation plateau).
+    public var learningRateScale: Float = 1
+
+    /// Updates applied so far.
+    public var step: Int { optimizer.stepCount }
+
+    public init(model: Seq2SeqModel, options: TrainingOptions = TrainingOptions(), seed: UInt64 = 1) {
+        self.model = model
+        self.options = options
+        random = RandomGenerator(seed: seed)
+        optimizer = AdamOptimizer(layoutOf: model.parameters, beta1: options.beta1, beta2: options.beta2, epsilon: options.epsilon)
+    }
+
+    /// The learning rate the next update will use.
+    public var nextLearningRate: Float { options.learningRate(atStep: step + 1, scale: learningRateScale) }
+
+    /// One update on `batch`: gradients, clipping, Adam.
+    @discardableResult
+    public func train(on batch: Batch) throws -> TrainingStepResult {
+        let loss = try model.computeGradients(for: batch, labelSmoothing: options.labelSmoothing, random: &random)
+        let (norm, coefficient) = options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
+            ?? (model.gradients.l2Norm(), 1)
+        let lr = nextLearningRate
+        optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)
+        return TrainingStepResult(loss: loss.loss, tokenCount: loss.tokenCount, gradientNorm: norm,
+                                  clipCoefficient: coefficient, learningRate: lr)
+    }
+
+    /// Forward-only mean loss (no dropout), e.g. on validation batches.
+    public func evaluate(_ batch: Batch) throws -> LossResult {
+        try model.loss(for: batch, labelSmoothing: options.labelSmoothing)
+    }
+}

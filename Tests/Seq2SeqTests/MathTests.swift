@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+@testable import Seq2Seq
+
+@Suite struct BLASTests {
+    @Test func blasIsLinked() {
+        #expect(!blasCoreName().isEmpty)
+    }
+
+    /// sgemm through the wrapper vs a naive Double triple loop, for every
+    /// transpose combination, odd shapes, padded leading dimensions, alpha and beta.
+    @Test(arguments: [(false, false), (false, true), (true, false), (true, true)])
+    func gemmMatchesNaiveLoops(transA: Bool, transB: Bool) {
+        var random = RandomGenerator(seed: 21)
+        for (m, n, k) in [(1, 1, 1), (3, 5, 7), (17, 1, 9), (13, 11, 1), (33, 29, 31)] {
+            let (aRows, aCols) = transA ? (k, m) : (m, k)
+            let (bRows, bCols) = transB ? (n, k) : (k, n)
+            let (lda, ldb, ldc) = (aCols + 2, bCols + 1, n + 3)
+            let a = randomArray(aRows * lda, scale: 1, &random)
+            let b = randomArray(bRows * ldb, scale: 1, &random)
+            var c = randomArray(m * ldc, scale: 1, &random)
+            let c0 = c
+            let (alpha, beta): (Float, Float) = (0.75, -0.5)
+            BLAS.gemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                      beta: beta, c: &c, ldc: ldc)
+            var worst: Double = 0
+            for i in 0..<m {
+                for j in 0..<n {
+                    var s: Double = 0
+                    for p in 0..<k {
+                        let x = transA ? a[p * lda + i] : a[i * lda + p]
+                        let y = transB ? b[j * ldb + p] : b[p * ldb + j]
+                        s += Double(x) * Double(y)
+                    }
+                    let expected = Double(alpha) * s + Double(beta) * Double(c0[i * ldc + j])
+                    worst = max(worst, abs(expected - Double(c[i * ldc + j])))
+                }
+                for j in n..<ldc { #expect(c[i * ldc + j] == c0[i * ldc + j], "padding columns untouched") }
+            }
+            #expect(worst < 1e-5, "gemm \(transA ? "T" : "N")\(transB ? "T" : "N") \(m)×\(n)×\(k): max |diff| \(worst)")
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func gemvMatchesNaiveLoops(trans: Bool) {
+        var random = RandomGenerator(seed: 22)
+        let (m, n) = (7, 5)
+        let a = randomArray(m * n, scale: 1, &random)
+        let x = randomArray(trans ? m : n, scale: 1, &random)
+        var y = randomArray(trans ? n : m, scale: 1, &random)
+        let y0 = y
+        BLAS.gemv(trans: trans, m: m, n: n, alpha: 2, a: a, lda: n, x: x, beta: 0.5, y: &y)
+        for i in 0..<y.count {
+            var s: Double = 0
+            for p in 0..<x.count { s += Double(trans ? a[p * n + i] : a[i * n + p]) * Double(x[p]) }
+            #expect(abs(2 * s + 0.5 * Double(y0[i]) - Double(y[i])) < 1e-5)
+        }
+    }
+
+    @Test func emptyInnerDimensionScalesC() {
+        var c: [Float] = [1, 2, 3, 4]
+        let a: [Float] = [0], b: [Float] = [0]
+        BLAS.gemm(m: 2, n: 2, k: 0, a: a, lda: 1, b: b, ldb: 2, beta: 0.5, c: &c, ldc: 2)
+        #expect(c == [0.5, 1, 1.5, 2])
+    }
+}
+
+@Suite struct KernelTests {
+    /// Dense grid over [−30, 30] plus extremes; absolute error vs Double ≤ 1e-6.
+    static let inputs: [Float] = stride(from: Float(-30), through: 30, by: 0.001).map { $0 } + [-1e4, -100, -88, 88, 100, 1e4, 0, 1e-8, -1e-8]
+
+    @Test func sigmoidAndTanhWithin1e6() {
+        var worstSigmoid: Double = 0, worstTanh: Double = 0
+        var s = [Float](repeating: 0, count: Self.inputs.count), t = s
+        Kernels.sigmoid(Self.inputs, &s, count: s.count)
+        Kernels.tanh(Self.inputs, &t, count: t.count)
+        for (i, x) in Self.inputs.enumerated() {
+            worstSigmoid = max(worstSigmoid, abs(Double(s[i]) - 1 / (1 + Foundation.exp(-Double(x)))))
+            worstTanh = max(worstTanh, abs(Double(t[i]) - Foundation.tanh(Double(x))))
+        }
+        #expect(worstSigmoid <= 1e-6, "sigmoid max abs error \(worstSigmoid)")
+        #expect(worstTanh <= 1e-6, "tanh max abs error \(worstTanh)")
+        #expect(s.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1 })
+        #expect(t.allSatisfy { $0.isFinite && $0 >= -1 && $0 <= 1 })
+    }
+
+    /// exp on softmax inputs (≤ 0) has absolute error ≤ 1e-6; on [−80, 80] relative error ≤ 1e-6.
+    @Test func expWithin1e6() {
+        var y = [Float](repeating: 0, count: Self.inputs.count)
+        Kernels.exp(Self.inputs, &y, count: y.count)
+        var worstAbs: Double = 0, worstRel: Double = 0
+        for (i, x) in Self.inputs.enumerated() {
+            let e = Foundation.exp(Double(x))
+            if x <= 0 { worstAbs = max(worstAbs, abs(Double(y[i]) - e)) }
+            if abs(x) <= 80 { worstRel = max(worstRel, abs(Double(y[i]) - e) / e) }
+        }
+        #expect(worstAbs <= 1e-6, "exp max abs error on x ≤ 0: \(worstAbs)")
+        #expect(worstRel <= 1e-6, "exp max relative error on [−80, 80]: \(worstRel)")
+        #expect(y.allSatisfy { $0.isFinite && $0 >= 0 }, "no overflow to inf, no negatives")
+    }
+
+    @Test func logSoftmaxIsStableForHugeLogits() {
+        var z: [Float] = [1000, 999, -1000, 0]
+        var scratch = [Float](repeating: 0, count: 4)
+        SoftmaxCrossEntropy.logSoftmax(&z, rows: 1, classes: 4, scratch: &scratch)
+        let lse = 1000 + Foundation.log(1 + Foundation.exp(-1.0))
+        let expected = [1000 - lse, 999 - lse, -1000 - lse, -lse]
+        for i in 0..<4 { #expect(abs(Double(z[i]) - expected[i]) < 1e-3 * max(1, abs(expected[i]))) }
+    }
+}
