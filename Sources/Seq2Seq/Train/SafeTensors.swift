@@ -36,10 +36,26 @@ public struct SafeTensors: Sendable {
         /// F32 values (empty for other dtypes).
         public var floats: [Float] {
             guard dtype == .f32 else { return [] }
-            return (0..<bytes.count / 4).map { i in
-                Float(bitPattern: UInt32(bytes[4 * i]) | UInt32(bytes[4 * i + 1]) << 8
-                      | UInt32(bytes[4 * i + 2]) << 16 | UInt32(bytes[4 * i + 3]) << 24)
+            let n = bytes.count / 4
+            return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+                bytes.withUnsafeBytes { raw in
+                    for i in 0..<n {
+                        out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                    }
+                }
+                initialized = n
             }
+        }
+
+        /// Copies F32 values into `destination[0..<count]`; returns false on a dtype or size mismatch.
+        public func copyFloats(into destination: UnsafeMutablePointer<Float>, count: Int) -> Bool {
+            guard dtype == .f32, bytes.count == 4 * count else { return false }
+            bytes.withUnsafeBytes { raw in
+                for i in 0..<count {
+                    destination[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
+                }
+            }
+            return true
         }
 
         /// I64 values (empty for other dtypes).
@@ -53,15 +69,17 @@ public struct SafeTensors: Sendable {
         }
 
         public init(floats: [Float], shape: [Int]) {
-            dtype = .f32
-            self.shape = shape
-            var b = [UInt8](); b.reserveCapacity(floats.count * 4)
-            for f in floats { let u = f.bitPattern; b += [UInt8(u & 0xFF), UInt8(u >> 8 & 0xFF), UInt8(u >> 16 & 0xFF), UInt8(u >> 24)] }
-            bytes = b
+            self.init(floats: floats, count: floats.count, shape: shape)
         }
 
         public init(floats p: UnsafePointer<Float>, count: Int, shape: [Int]) {
-            self.init(floats: Array(UnsafeBufferPointer(start: p, count: count)), shape: shape)
+            dtype = .f32
+            self.shape = shape
+            bytes = [UInt8](unsafeUninitializedCapacity: 4 * count) { out, initialized in
+                let raw = UnsafeMutableRawBufferPointer(out)
+                for i in 0..<count { raw.storeBytes(of: p[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+                initialized = 4 * count
+            }
         }
 
         init(dtype: DType, shape: [Int], bytes: [UInt8]) {

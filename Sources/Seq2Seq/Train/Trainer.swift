@@ -57,8 +57,8 @@ public final class Trainer {
     /// Extra multiplier on the scheduled learning rate (e.g. halve on a validation plateau).
     public var learningRateScale: Float = 1
 
-    /// Updates applied so far.
-    public var step: Int { optimizer.stepCount }
+    /// Updates applied so far (drives the learning-rate schedule; restored on resume).
+    public internal(set) var step: Int = 0
 
     public init(model: Seq2SeqModel, options: TrainingOptions = TrainingOptions(), seed: UInt64 = 1) {
         self.model = model
@@ -78,6 +78,7 @@ public final class Trainer {
             ?? (model.gradients.l2Norm(), 1)
         let lr = nextLearningRate
         optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)
+        step += 1
         return TrainingStepResult(loss: loss.loss, tokenCount: loss.tokenCount, gradientNorm: norm,
                                   clipCoefficient: coefficient, learningRate: lr)
     }
