@@ -43,17 +43,25 @@ let package = Package(
             dependencies: ["CBLAS", "Tokenize"],
             swiftSettings: optimized
         ),
-        .executableTarget(
-            name: "seq2seq",
+        // Option groups and helpers shared by the two executables.
+        .target(
+            name: "CommandLineSupport",
             dependencies: [
                 "Tokenize", "Seq2Seq",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
+            name: "seq2seq",
+            dependencies: [
+                "Tokenize", "Seq2Seq", "CommandLineSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
             name: "translate",
             dependencies: [
-                "Tokenize", "Seq2Seq",
+                "Tokenize", "Seq2Seq", "CommandLineSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

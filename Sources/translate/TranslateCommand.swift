@@ -1,10 +1,179 @@
 import ArgumentParser
+import CommandLineSupport
+import Foundation
 import Seq2Seq
+import Tokenize
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, jsonl
+}
 
 @main
 struct TranslateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "translate",
-        abstract: "Translate text with a trained seq2seq model.")
-    func run() throws {}
+        abstract: "Translate text with a model trained by `seq2seq train`.",
+        discussion: """
+            With TEXT arguments, prints one translation per argument. Without, reads lines from \
+            the -i files (or stdin) and writes one output line per input line, in order: an empty \
+            line gives an empty line. On a terminal each line is answered at once; in a pipe lines \
+            are batched by length inside a bounded window for speed.
+
+            Examples:
+              translate "hello world"
+              translate --model model-ko-en "안녕하세요"
+              translate < input.txt > output.txt
+              cat input.txt | translate --format jsonl --n-best 3
+              translate -i a.txt -i b.txt -o out.txt --greedy
+            """)
+
+    @Argument(help: "Sentences to translate (default: read lines from -i files or stdin).")
+    var text: [String] = []
+
+    @Option(help: "Model directory written by `seq2seq train`.")
+    var model = "model"
+
+    @Option(name: [.customShort("i"), .customLong("input")], help: "Read lines from this file (repeatable; in order).")
+    var inputs: [String] = []
+
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Write translations to this file (written atomically).")
+    var output: String?
+
+    @Option(help: "text: one translation per line; jsonl: source, translation, score and the n-best list per line.")
+    var format: OutputFormat = .text
+
+    @OptionGroup var decoding: DecodingOptions
+
+    func validate() throws {
+        try decoding.check()
+        if !text.isEmpty && !inputs.isEmpty {
+            throw ValidationError("give sentences as arguments or -i files, not both")
+        }
+        for path in inputs where !FileManager.default.isReadableFile(atPath: path) {
+            throw ValidationError("\(path): input file not found or not readable")
+        }
+        if decoding.nBest > 1 && format == .text {
+            printError("note: --n-best lists are shown with --format jsonl; text output has the best translation only")
+        }
+    }
+
+    func run() throws {
+        setBLASThreadCount(decoding.threads)
+        let (translator, _) = try ModelDirectory(path: model).loadTranslator(options: decoding.translationOptions)
+
+        // Output: stdout, or a temporary file renamed into place at the end.
+        var temporaryPath: String?
+        var outputFD: Int32 = 1
+        if let output {
+            let path = output + ".\(getpid()).tmp"
+            outputFD = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard outputFD >= 0 else {
+                throw ValidationError("\(output): cannot write (\(String(cString: strerror(errno))))")
+            }
+            temporaryPath = path
+        }
+        let writer = LineWriter(fileDescriptor: outputFD)
+
+        // Input: arguments, files in order, or stdin.
+        var sources: [(name: String, reader: LineReader, fd: Int32)] = []
+        var argumentIndex = 0
+        if text.isEmpty {
+            if inputs.isEmpty {
+                sources.append(("<stdin>", LineReader(fileDescriptor: 0), 0))
+            } else {
+                for path in inputs {
+                    let fd = open(path, O_RDONLY)
+                    guard fd >= 0 else { throw ValidationError("\(path): cannot open (\(String(cString: strerror(errno))))") }
+                    sources.append((path, LineReader(fileDescriptor: fd), fd))
+                }
+            }
+        }
+        var current = 0
+        var lineNumbers: [(String, Int)] = []   // for warnings, per window
+        var lineCount = 0
+        func nextLine() throws -> String? {
+            if !text.isEmpty {
+                guard argumentIndex < text.count else { return nil }
+                argumentIndex += 1
+                lineNumbers.append(("argument", argumentIndex))
+                return text[argumentIndex - 1]
+            }
+            while current < sources.count {
+                if let line = try sources[current].reader.nextLine() {
+                    lineNumbers.append((sources[current].name, sources[current].reader.linesRead))
+                    return line
+                }
+                current += 1
+            }
+            return nil
+        }
+
+        // A terminal gets an answer per line; a pipe or file is batched.
+        let interactive = text.isEmpty && inputs.isEmpty && isatty(0) != 0
+        let window = interactive ? 1 : decoding.batchSize * 8
+        var emitted = 0
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try WindowedBatches(windowSize: window, batchSize: decoding.batchSize).run(
+            next: nextLine,
+            length: { $0.utf8.count },
+            process: { try translator.translate($0) },
+            emit: { translation in
+                let (name, line) = lineNumbers[emitted]
+                emitted += 1
+                if emitted == lineNumbers.count { lineNumbers.removeAll(keepingCapacity: true); emitted = 0 }
+                lineCount += 1
+                if translation.inputWasTruncated {
+                    printError("warning: \(name):\(line): input longer than --max-input-length \(decoding.maxInputLength) tokens; translated its beginning only")
+                }
+                switch format {
+                case .text:
+                    try writer.write(line: translation.text)
+                case .jsonl:
+                    let record = JSONRecord(
+                        source: translation.source, translation: translation.text, score: translation.score,
+                        nBest: translation.nBest.map { .init(translation: $0.text, score: $0.score) })
+                    try writer.write(line: String(decoding: try encoder.encode(record), as: UTF8.self))
+                }
+            })
+        try writer.flush()
+        for source in sources {
+            if source.reader.replacedSequences > 0 {
+                printError("warning: \(source.name): replaced \(source.reader.replacedSequences) invalid UTF-8 sequence(s) with U+FFFD")
+            }
+            if source.fd > 0 { close(source.fd) }
+        }
+        if let temporaryPath, let output {
+            fsync(outputFD)
+            close(outputFD)
+            guard rename(temporaryPath, output) == 0 else {
+                throw ValidationError("\(output): cannot move the finished output into place (\(String(cString: strerror(errno))))")
+            }
+        }
+    }
+}
+
+/// One line of `--format jsonl`.
+struct JSONRecord: Encodable {
+    struct Candidate: Encodable {
+        var translation: String
+        var score: Float
+    }
+    var source: String
+    var translation: String
+    var score: Float
+    var nBest: [Candidate]
+
+    enum CodingKeys: String, CodingKey {
+        case source, translation, score
+        case nBest = "n_best"
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

@@ -1,0 +1,174 @@
+import Foundation
+import Tokenize
+
+/// What a trained model directory holds besides the weights: the direction
+/// (which corpus column is the source) and the languages, so `translate` and
+/// `eval` use the vocabulary sides the model was trained with.
+public struct ModelManifest: Codable, Equatable, Sendable {
+    /// Version of this directory layout; bumped on incompatible changes.
+    public static let currentFormatVersion = 1
+
+    public var formatVersion: Int = ModelManifest.currentFormatVersion
+    /// True when the model translates column 2 → column 1 of the corpus the
+    /// vocabulary was learned from (`train --reverse`).
+    public var reverse: Bool
+    /// Language tag guessed from the training data ("ko", "en" or "other").
+    public var sourceLanguage: String
+    public var targetLanguage: String
+    /// `VocabularyPair.identity` of `vocab.*`.
+    public var vocabularyIdentity: String
+
+    public init(reverse: Bool, sourceLanguage: String, targetLanguage: String, vocabularyIdentity: String) {
+        self.reverse = reverse
+        self.sourceLanguage = sourceLanguage
+        self.targetLanguage = targetLanguage
+        self.vocabularyIdentity = vocabularyIdentity
+    }
+
+    /// Vocabulary side used for the model's source and target.
+    public var sourceSide: TextSide { reverse ? .target : .source }
+    public var targetSide: TextSide { reverse ? .source : .target }
+}
+
+/// A model directory is missing, incomplete, or does not fit together.
+public enum ModelDirectoryError: Error, CustomStringConvertible, Equatable {
+    case notFound(path: String)
+    case incomplete(path: String, missing: String)
+    case badManifest(path: String, reason: String)
+    case incompatibleVersion(path: String, found: Int, expected: Int)
+    case vocabularyMismatch(path: String, checkpoint: String, vocabulary: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let path):
+            return "\(path): model directory not found; train one with `seq2seq train PAIRS.tsv --output \(path)`"
+        case .incomplete(let path, let missing):
+            return "\(path): incomplete model directory (missing \(missing)); was training interrupted before the first checkpoint? Train again or pick another --model"
+        case .badManifest(let path, let reason):
+            return "\(path): unreadable model manifest (\(reason)); the directory was not written by `seq2seq train`"
+        case .incompatibleVersion(let path, let found, let expected):
+            return "\(path): model format version \(found), this build reads version \(expected); retrain the model with this version"
+        case .vocabularyMismatch(let path, let checkpoint, let vocabulary):
+            return "\(path): the weights were trained with vocabulary \(checkpoint) but the directory's vocabulary is \(vocabulary); copy the matching vocab.* files or retrain"
+        }
+    }
+}
+
+/// Layout of a model directory written by `seq2seq train --output DIR`:
+///
+/// ```
+/// DIR/model.json              ModelManifest (direction, languages, vocabulary identity)
+/// DIR/vocab.meta, vocab.*     the vocabulary pair (plain text)
+/// DIR/best/model.safetensors  weights with the best dev chrF so far
+/// DIR/last/                   latest weights + optimizer.safetensors: resumable
+/// DIR/training-log.jsonl      one JSON record per validation
+/// ```
+public struct ModelDirectory: Sendable {
+    public let path: String
+    public init(path: String) { self.path = path }
+
+    public var manifestPath: String { path + "/model.json" }
+    public var vocabularyPrefix: String { path + "/vocab" }
+    public var bestCheckpoint: String { path + "/best" }
+    public var lastCheckpoint: String { path + "/last" }
+    public var logPath: String { path + "/training-log.jsonl" }
+    public var sessionPath: String { lastCheckpoint + "/session.json" }
+
+    /// The vocabulary strings a checkpoint stores for each side.
+    public static func vocabularyTag(_ identity: String, side: TextSide) -> String { "\(identity)#\(side.rawValue)" }
+
+    public func writeManifest(_ manifest: ModelManifest) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(manifest), to: manifestPath)
+    }
+
+    public func readManifest() throws -> ModelManifest {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ModelDirectoryError.notFound(path: path)
+        }
+        guard let data = FileManager.default.contents(atPath: manifestPath) else {
+            throw ModelDirectoryError.incomplete(path: path, missing: "model.json")
+        }
+        struct Version: Decodable { var formatVersion: Int }
+        guard let version = try? JSONDecoder().decode(Version.self, from: data) else {
+            throw ModelDirectoryError.badManifest(path: manifestPath, reason: "not a model manifest")
+        }
+        guard version.formatVersion == ModelManifest.currentFormatVersion else {
+            throw ModelDirectoryError.incompatibleVersion(path: path, found: version.formatVersion,
+                                                         expected: ModelManifest.currentFormatVersion)
+        }
+        do {
+            return try JSONDecoder().decode(ModelManifest.self, from: data)
+        } catch {
+            throw ModelDirectoryError.badManifest(path: manifestPath, reason: "\(error)")
+        }
+    }
+
+    /// The checkpoint to translate with: `best/` if present, else `last/`.
+    public func checkpointForTranslation() throws -> String {
+        for candidate in [bestCheckpoint, lastCheckpoint]
+        where FileManager.default.fileExists(atPath: candidate + "/" + Checkpoint.modelFileName) {
+            return candidate
+        }
+        throw ModelDirectoryError.incomplete(path: path, missing: "best/\(Checkpoint.modelFileName)")
+    }
+
+    /// Loads everything needed to translate: manifest, vocabulary, weights
+    /// (checked against the vocabulary), and a translator.
+    public func loadTranslator(options: TranslationOptions = TranslationOptions()) throws -> (Translator, ModelManifest) {
+        let manifest = try readManifest()
+        guard FileManager.default.fileExists(atPath: vocabularyPrefix + ".meta") else {
+            throw ModelDirectoryError.incomplete(path: path, missing: "vocab.meta")
+        }
+        let vocabulary = try VocabularyPair.load(from: vocabularyPrefix)
+        let checkpoint = try Checkpoint.load(from: try checkpointForTranslation(), loadOptimizer: false)
+        try checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
+        let translator = Translator(model: checkpoint.model,
+                                    sourceTokenizer: try vocabulary.tokenizer(for: manifest.sourceSide),
+                                    targetTokenizer: try vocabulary.tokenizer(for: manifest.targetSide),
+                                    options: options)
+        return (translator, manifest)
+    }
+
+    /// Throws `vocabularyMismatch` unless the checkpoint was trained with `vocabulary`.
+    public func checkVocabulary(_ metadata: CheckpointMetadata, vocabulary: VocabularyPair,
+                                manifest: ModelManifest) throws {
+        let expected = ModelDirectory.vocabularyTag(vocabulary.identity, side: manifest.sourceSide)
+        guard metadata.sourceVocabulary == expected else {
+            throw ModelDirectoryError.vocabularyMismatch(path: path, checkpoint: metadata.sourceVocabulary, vocabulary: expected)
+        }
+        let expectedTarget = ModelDirectory.vocabularyTag(vocabulary.identity, side: manifest.targetSide)
+        guard metadata.targetVocabulary == expectedTarget else {
+            throw ModelDirectoryError.vocabularyMismatch(path: path, checkpoint: metadata.targetVocabulary, vocabulary: expectedTarget)
+        }
+        let config = metadata.configuration
+        guard config.sourceVocabularySize == vocabulary.size(of: manifest.sourceSide),
+              config.targetVocabularySize == vocabulary.size(of: manifest.targetSide) else {
+            throw ModelDirectoryError.vocabularyMismatch(
+                path: path, checkpoint: "sizes \(config.sourceVocabularySize)/\(config.targetVocabularySize)",
+                vocabulary: "sizes \(vocabulary.size(of: manifest.sourceSide))/\(vocabulary.size(of: manifest.targetSide))")
+        }
+    }
+}
+
+/// Guesses the language of a sample of lines: "ko" if Hangul makes up at least
+/// a fifth of the letters, "en" if Latin letters dominate, else "other".
+public func guessLanguage<S: Sequence>(_ lines: S) -> String where S.Element == String {
+    var hangul = 0, latin = 0, letters = 0
+    for line in lines {
+        for scalar in line.unicodeScalars where scalar.properties.isAlphabetic {
+            letters += 1
+            switch scalar.value {
+            case 0xAC00...0xD7A3, 0x1100...0x11FF, 0x3130...0x318F: hangul += 1
+            case 0x41...0x5A, 0x61...0x7A: latin += 1
+            default: break
+            }
+        }
+    }
+    if letters == 0 { return "other" }
+    if hangul * 5 >= letters { return "ko" }
+    if latin * 2 >= letters { return "en" }
+    return "other"
+}

@@ -1,0 +1,425 @@
+import Foundation
+import Tokenize
+
+/// Everything `seq2seq train` can be told.
+public struct TrainingSessionOptions: Sendable {
+    public var trainPath: String
+    public var devPath: String?
+    /// Translate column 2 → column 1.
+    public var reverse = false
+    /// Use this vocabulary (prefix of `seq2seq vocab --output`) instead of learning one.
+    public var vocabularyPrefix: String?
+    public var vocabulary = VocabularyOptions()
+    /// Stop at the first malformed corpus line instead of skipping it.
+    public var strict = false
+    public var embeddingSize = 256
+    public var hiddenSize = 512
+    public var layerCount = 2
+    public var dropout: Float = 0.3
+    /// Sentences per batch (used when `batchTokens` is nil).
+    public var batchSize = 64
+    /// Target tokens per batch instead of a fixed sentence count.
+    public var batchTokens: Int?
+    /// Pairs with a side longer than this many subword tokens are skipped.
+    public var maxLength = 80
+    public var epochs = 50
+    /// Wall-clock limit in seconds for this run (nil: none).
+    public var timeBudget: Double?
+    public var learningRate: Float = 2e-3
+    /// Global-norm clipping threshold (nil: no clipping).
+    public var clip: Float? = 1.0
+    public var labelSmoothing: Float = 0.1
+    public var seed: UInt64 = 1
+    public var threads = 2
+    public var outputPath = "model"
+    public var resume = false
+    /// Validate every this many steps (0: only at epoch ends).
+    public var validateEvery = 500
+    /// Stop after this many validations without a better dev chrF.
+    public var patience = 10
+    /// Hold-out fraction when no dev file is given.
+    public var devFraction = 0.02
+    /// Dev sentences translated (greedily) for BLEU/chrF at each validation.
+    public var devTranslateLimit = 1000
+
+    public init(trainPath: String) { self.trainPath = trainPath }
+}
+
+/// Why training stopped.
+public enum TrainingOutcome: String, Sendable {
+    case finishedEpochs = "finished all epochs"
+    case timeBudget = "time budget reached"
+    case earlyStopping = "early stopping (no dev chrF improvement)"
+    case interrupted = "interrupted; resume with --resume"
+}
+
+/// Errors of a training run that the corpus and model layers don't cover.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case noTrainingPairs(file: String, skippedTooLong: Int)
+    case nothingToResume(path: String)
+    case resumeMismatch(path: String, reason: String)
+    case outputExists(path: String)
+
+    public var description: String {
+        switch self {
+        case .noTrainingPairs(let file, let long):
+            return "\(file): no usable training pairs (\(long) longer than --max-length); check the file or raise --max-length"
+        case .nothingToResume(let path):
+            return "\(path): no checkpoint to resume (missing last/\(Checkpoint.modelFileName)); start without --resume"
+        case .resumeMismatch(let path, let reason):
+            return "\(path): cannot resume: \(reason)"
+        case .outputExists(let path):
+            return "\(path): a trained model is already there; use --resume to continue it or choose another --output"
+        }
+    }
+}
+
+/// Position and bookkeeping saved with `last/` so that `--resume` continues exactly.
+struct SessionState: Codable {
+    var epoch: Int
+    var batchIndex: Int
+    var bestChrF: Double
+    var validationsWithoutImprovement: Int
+    var validations: Int
+}
+
+/// One validation result (a line of `training-log.jsonl`).
+public struct ValidationRecord: Codable, Sendable {
+    public var step: Int
+    public var epoch: Int
+    public var seconds: Double
+    public var trainLoss: Double
+    public var devLoss: Double
+    public var devPerplexity: Double
+    public var bleu: Double
+    public var chrF: Double
+    public var bleuChar: Double?
+    public var learningRate: Double
+    public var gradientNorm: Double
+    public var isBest: Bool
+    public var translated: Int
+}
+
+/// A training run: corpus → vocabulary → batches → steps, with validation,
+/// best/last checkpoints, early stopping, time budget, Ctrl-C and `--resume`.
+///
+/// Determinism: the data order of epoch e is a function of (seed, e) only, and
+/// dropout draws from the trainer's saved RNG, so a resumed run continues with
+/// the same batches and the same random numbers as an uninterrupted one.
+public final class TrainingSession {
+    public let options: TrainingSessionOptions
+    let log: (String) -> Void
+    let directory: ModelDirectory
+
+    public init(options: TrainingSessionOptions, log: @escaping (String) -> Void) {
+        self.options = options
+        self.log = log
+        self.directory = ModelDirectory(path: options.outputPath)
+    }
+
+    struct Example {
+        var source: [Int32]
+        var target: [Int32]
+    }
+
+    /// Runs training; returns why it stopped.
+    public func run() throws -> TrainingOutcome {
+        let started = monotonicSeconds()
+        setBLASThreadCount(options.threads)
+        let fileManager = FileManager.default
+        if !options.resume,
+           fileManager.fileExists(atPath: directory.lastCheckpoint + "/" + Checkpoint.modelFileName) {
+            throw TrainingError.outputExists(path: directory.path)
+        }
+        if options.resume,
+           !fileManager.fileExists(atPath: directory.lastCheckpoint + "/" + Checkpoint.modelFileName) {
+            throw TrainingError.nothingToResume(path: directory.path)
+        }
+
+        // Corpus and dev split.
+        let corpus = try TSVCorpus.read(path: options.trainPath, strict: options.strict)
+        if !corpus.skipped.isEmpty { log("warning: \(corpus.skipped)") }
+        var trainPairs = corpus.pairs.map { options.reverse ? ($0.target, $0.source) : ($0.source, $0.target) }
+        var devPairs: [(String, String)] = []
+        if let devPath = options.devPath {
+            let dev = try TSVCorpus.read(path: devPath, strict: options.strict)
+            if !dev.skipped.isEmpty { log("warning: \(dev.skipped)") }
+            devPairs = dev.pairs.map { options.reverse ? ($0.target, $0.source) : ($0.source, $0.target) }
+        } else if trainPairs.count >= 2 {
+            var random = RandomGenerator(seed: options.seed &+ 0x00D5_EED0)
+            var order = Array(trainPairs.indices)
+            order.shuffle(using: &random)
+            let devCount = max(1, Int(Double(trainPairs.count) * options.devFraction))
+            let held = Set(order.prefix(devCount))
+            devPairs = order.prefix(devCount).sorted().map { trainPairs[$0] }
+            trainPairs = trainPairs.indices.filter { !held.contains($0) }.map { trainPairs[$0] }
+            log("held out \(devCount) of \(corpus.pairs.count) pairs (\(Int(options.devFraction * 100))%) as dev set")
+        }
+
+        // Vocabulary (kept in column order of the corpus) and manifest.
+        try fileManager.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        let vocabulary: VocabularyPair
+        var manifest: ModelManifest
+        if options.resume {
+            manifest = try directory.readManifest()
+            vocabulary = try VocabularyPair.load(from: directory.vocabularyPrefix)
+            guard manifest.reverse == options.reverse else {
+                throw TrainingError.resumeMismatch(path: directory.path,
+                                                   reason: "the model was trained \(manifest.reverse ? "with" : "without") --reverse")
+            }
+        } else {
+            if let prefix = options.vocabularyPrefix {
+                vocabulary = try VocabularyPair.load(from: prefix)
+                log("vocabulary \(prefix): \(vocabulary.size(of: .source))/\(vocabulary.size(of: .target)) tokens")
+            } else {
+                let t0 = monotonicSeconds()
+                let columnOrder = trainPairs.map { options.reverse ? (source: $0.1, target: $0.0) : (source: $0.0, target: $0.1) }
+                vocabulary = try VocabularyPair.learn(pairs: columnOrder, options: options.vocabulary)
+                log(String(format: "learned vocabularies in %.1f s: source %d, target %d tokens",
+                           monotonicSeconds() - t0, vocabulary.size(of: .source), vocabulary.size(of: .target)))
+            }
+            try vocabulary.save(to: directory.vocabularyPrefix)
+            manifest = ModelManifest(reverse: options.reverse,
+                                     sourceLanguage: guessLanguage(trainPairs.prefix(2000).map(\.0)),
+                                     targetLanguage: guessLanguage(trainPairs.prefix(2000).map(\.1)),
+                                     vocabularyIdentity: vocabulary.identity)
+            try directory.writeManifest(manifest)
+        }
+        let sourceTokenizer = try vocabulary.tokenizer(for: manifest.sourceSide)
+        let targetTokenizer = try vocabulary.tokenizer(for: manifest.targetSide)
+        let sourceTag = ModelDirectory.vocabularyTag(vocabulary.identity, side: manifest.sourceSide)
+        let targetTag = ModelDirectory.vocabularyTag(vocabulary.identity, side: manifest.targetSide)
+
+        // Token ids; over-long pairs are skipped and counted.
+        var examples: [Example] = []
+        examples.reserveCapacity(trainPairs.count)
+        var tooLong = 0, empty = 0
+        for (source, target) in trainPairs {
+            let s = sourceTokenizer.encode(source), t = targetTokenizer.encode(target)
+            if s.isEmpty || t.isEmpty { empty += 1; continue }
+            if s.count > options.maxLength || t.count > options.maxLength { tooLong += 1; continue }
+            examples.append(Example(source: s, target: t))
+        }
+        if tooLong + empty > 0 {
+            log("skipped \(tooLong) pairs longer than --max-length \(options.maxLength) tokens"
+                + (empty > 0 ? " and \(empty) that normalize to nothing" : ""))
+        }
+        guard !examples.isEmpty else { throw TrainingError.noTrainingPairs(file: options.trainPath, skippedTooLong: tooLong) }
+        let devExamples = devPairs.map { Example(source: Array(sourceTokenizer.encode($0.0).prefix(options.maxLength)),
+                                                 target: Array(targetTokenizer.encode($0.1).prefix(options.maxLength))) }
+        let devReferences = devPairs.map(\.1)
+
+        // Model and trainer (fresh or resumed).
+        var trainingOptions = TrainingOptions()
+        trainingOptions.learningRate = options.learningRate
+        trainingOptions.maxGradientNorm = options.clip
+        trainingOptions.labelSmoothing = options.labelSmoothing
+        let trainer: Trainer
+        var state: SessionState
+        if options.resume {
+            let checkpoint = try Checkpoint.load(from: directory.lastCheckpoint, loadOptimizer: true)
+            try directory.checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
+            guard let data = fileManager.contents(atPath: directory.sessionPath),
+                  let saved = try? JSONDecoder().decode(SessionState.self, from: data) else {
+                throw ModelDirectoryError.incomplete(path: directory.path, missing: "last/session.json")
+            }
+            trainer = Trainer(resuming: checkpoint, options: trainingOptions)
+            state = saved
+            log("resuming at step \(trainer.step), epoch \(state.epoch + 1), batch \(state.batchIndex)")
+        } else {
+            let configuration = ModelConfiguration(
+                sourceVocabularySize: vocabulary.size(of: manifest.sourceSide),
+                targetVocabularySize: vocabulary.size(of: manifest.targetSide),
+                embeddingSize: options.embeddingSize, hiddenSize: options.hiddenSize,
+                layerCount: options.layerCount, dropout: options.dropout)
+            try configuration.validate()
+            let model = try Seq2SeqModel(configuration: configuration, seed: options.seed)
+            trainer = Trainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
+            state = SessionState(epoch: 0, batchIndex: 0, bestChrF: -1, validationsWithoutImprovement: 0, validations: 0)
+            try? fileManager.removeItem(atPath: directory.logPath)
+        }
+        let configuration = trainer.model.configuration
+        log("model: embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
+            + "layers \(configuration.layerCount), vocabularies \(configuration.sourceVocabularySize)/"
+            + "\(configuration.targetVocabularySize), \(trainer.model.parameters.count) parameters; "
+            + "\(examples.count) training pairs, \(devExamples.count) dev pairs; \(options.threads) threads")
+
+        let translator = Translator(model: trainer.model, sourceTokenizer: sourceTokenizer,
+                                    targetTokenizer: targetTokenizer)
+        translator.options.greedy = true
+        Interrupt.install()
+
+        // Statistics since the last validation.
+        var lossSum = 0.0, tokenSum = 0, lastNorm: Float = 0
+        func saveLast() throws {
+            try trainer.saveCheckpoint(to: directory.lastCheckpoint, sourceVocabulary: sourceTag,
+                                       targetVocabulary: targetTag, epoch: state.epoch, dataPosition: state.batchIndex)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try AtomicFile.write(try encoder.encode(state), to: directory.sessionPath)
+        }
+        func validate() throws {
+            let record = try validation(trainer: trainer, translator: translator, dev: devExamples,
+                                        references: devReferences, targetLanguage: manifest.targetLanguage,
+                                        state: &state, trainLoss: tokenSum > 0 ? lossSum / Double(tokenSum) : .nan,
+                                        gradientNorm: lastNorm, seconds: monotonicSeconds() - started)
+            lossSum = 0; tokenSum = 0
+            if record.isBest {
+                try Checkpoint.save(to: directory.bestCheckpoint, model: trainer.model,
+                                    sourceVocabulary: sourceTag, targetVocabulary: targetTag,
+                                    trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.batchIndex))
+            }
+            try saveLast()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            var logText = (try? String(contentsOfFile: directory.logPath, encoding: .utf8)) ?? ""
+            logText += String(decoding: try encoder.encode(record), as: UTF8.self) + "\n"
+            try AtomicFile.write(logText, to: directory.logPath)
+            var line = String(format: "validation step %d: dev loss %.3f ppl %.2f BLEU %.2f chrF %.2f",
+                              record.step, record.devLoss, record.devPerplexity, record.bleu, record.chrF)
+            if let charBLEU = record.bleuChar { line += String(format: " BLEU(char) %.2f", charBLEU) }
+            log(line + (record.isBest ? " (best, saved)" : " (best chrF %.2f)".replacingOccurrences(of: "%.2f", with: String(format: "%.2f", state.bestChrF))))
+        }
+
+        var outcome = TrainingOutcome.finishedEpochs
+        let budget = options.timeBudget ?? .infinity
+        var lastValidatedStep = -1
+        training: while state.epoch < options.epochs {
+            let batches = epochBatches(examples, epoch: state.epoch)
+            let bar = ProgressBar(total: batches.count, label: "epoch \(state.epoch + 1)/\(options.epochs)")
+            var epochTokens = 0
+            let epochStart = monotonicSeconds()
+            while state.batchIndex < batches.count {
+                if Interrupt.isRequested { outcome = .interrupted; break training }
+                if monotonicSeconds() - started >= budget { outcome = .timeBudget; break training }
+                let chosen = batches[state.batchIndex].map { examples[$0] }
+                let batch = try Batch(sources: chosen.map(\.source), targets: chosen.map(\.target))
+                let result = try trainer.train(on: batch)
+                state.batchIndex += 1
+                lossSum += Double(result.loss) * Double(result.tokenCount)
+                tokenSum += result.tokenCount
+                epochTokens += result.tokenCount
+                lastNorm = result.gradientNorm
+                let rate = Double(epochTokens) / max(1e-9, monotonicSeconds() - epochStart)
+                bar.update(done: state.batchIndex, fields: String(
+                    format: "step %d loss %.3f ppl %.1f gnorm %.2f %.0f tok/s",
+                    trainer.step, result.loss, exp(Double(result.loss)), result.gradientNorm, rate))
+                if options.validateEvery > 0 && trainer.step % options.validateEvery == 0 {
+                    bar.finish()
+                    try validate()
+                    lastValidatedStep = trainer.step
+                    if state.validationsWithoutImprovement >= options.patience { outcome = .earlyStopping; break training }
+                }
+            }
+            bar.finish()
+            state.epoch += 1
+            state.batchIndex = 0
+            if lastValidatedStep != trainer.step {
+                try validate()
+                lastValidatedStep = trainer.step
+                if state.validationsWithoutImprovement >= options.patience { outcome = .earlyStopping; break training }
+            }
+        }
+        if outcome == .interrupted {
+            try saveLast()
+            log("interrupted: saved a resumable checkpoint at step \(trainer.step) in \(directory.lastCheckpoint)")
+        } else if lastValidatedStep != trainer.step {
+            try validate()
+        }
+        log("\(outcome.rawValue) after \(trainer.step) steps, \(formatDuration(monotonicSeconds() - started)); "
+            + String(format: "best dev chrF %.2f", state.bestChrF) + " -> \(directory.bestCheckpoint)")
+        return outcome
+    }
+
+    /// Batches of epoch `epoch` as lists of example indices. The order depends
+    /// only on (seed, epoch): examples are shuffled, sorted by length inside
+    /// chunks of 50 batches (little padding work), cut into batches of
+    /// `batchSize` sentences or `batchTokens` target tokens, and the batches shuffled.
+    func epochBatches(_ examples: [Example], epoch: Int) -> [[Int]] {
+        var random = RandomGenerator(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(epoch + 1))
+        var order = Array(examples.indices)
+        order.shuffle(using: &random)
+        let chunkSize = max(1, options.batchSize * 50)
+        var batches: [[Int]] = []
+        var start = 0
+        while start < order.count {
+            let chunk = order[start..<min(start + chunkSize, order.count)].sorted {
+                let a = examples[$0], b = examples[$1]
+                return (a.source.count, a.target.count, $0) < (b.source.count, b.target.count, $1)
+            }
+            var current: [Int] = []
+            var tokens = 0
+            for index in chunk {
+                let length = examples[index].target.count + 1
+                let full: Bool
+                if let limit = options.batchTokens {
+                    full = !current.isEmpty && tokens + length > limit
+                } else {
+                    full = current.count >= options.batchSize
+                }
+                if full { batches.append(current); current = []; tokens = 0 }
+                current.append(index)
+                tokens += length
+            }
+            if !current.isEmpty { batches.append(current) }
+            start += chunkSize
+        }
+        batches.shuffle(using: &random)
+        return batches
+    }
+
+    func validation(trainer: Trainer, translator: Translator, dev: [Example], references: [String],
+                    targetLanguage: String, state: inout SessionState, trainLoss: Double,
+                    gradientNorm: Float, seconds: Double) throws -> ValidationRecord {
+        var devLoss = Double.nan
+        var bleu = 0.0, chrF = 0.0
+        var bleuChar: Double? = nil
+        var translated = 0
+        if !dev.isEmpty {
+            // Dev loss over all dev pairs, in sorted batches.
+            let order = dev.indices.sorted { dev[$0].source.count < dev[$1].source.count }
+            var sum = 0.0, tokens = 0
+            var start = 0
+            while start < order.count {
+                let chosen = order[start..<min(start + 64, order.count)].map { dev[$0] }
+                    .filter { !$0.source.isEmpty && !$0.target.isEmpty }
+                start += 64
+                if chosen.isEmpty { continue }
+                let result = try trainer.evaluate(try Batch(sources: chosen.map(\.source), targets: chosen.map(\.target)))
+                sum += result.lossSum
+                tokens += result.tokenCount
+            }
+            if tokens > 0 { devLoss = sum / Double(tokens) }
+            // Greedy translations of the first `devTranslateLimit` dev sentences.
+            let count = min(dev.count, options.devTranslateLimit)
+            let translateOrder = (0..<count).sorted { dev[$0].source.count > dev[$1].source.count }
+            var hypotheses = [String](repeating: "", count: count)
+            start = 0
+            while start < translateOrder.count {
+                let indices = Array(translateOrder[start..<min(start + 64, translateOrder.count)])
+                let lists = try translator.decode(sources: indices.map { dev[$0].source })
+                for (i, list) in zip(indices, lists) { hypotheses[i] = translator.targetTokenizer.decode(list[0].tokens) }
+                start += 64
+            }
+            let refs = Array(references.prefix(count))
+            bleu = try BLEU().corpusScore(hypotheses: hypotheses, references: refs).score
+            chrF = try ChrF().corpusScore(hypotheses: hypotheses, references: refs).score
+            if targetLanguage == "ko" {
+                bleuChar = try BLEU(tokenizer: .char).corpusScore(hypotheses: hypotheses, references: refs).score
+            }
+            translated = count
+        }
+        state.validations += 1
+        let isBest = chrF > state.bestChrF
+        if isBest {
+            state.bestChrF = chrF
+            state.validationsWithoutImprovement = 0
+        } else {
+            state.validationsWithoutImprovement += 1
+        }
+        return ValidationRecord(step: trainer.step, epoch: state.epoch, seconds: seconds, trainLoss: trainLoss,
+                                devLoss: devLoss, devPerplexity: exp(devLoss), bleu: bleu, chrF: chrF,
+                                bleuChar: bleuChar, learningRate: Double(trainer.nextLearningRate),
+                                gradientNorm: Double(gradientNorm), isBest: isBest, translated: translated)
+    }
+}

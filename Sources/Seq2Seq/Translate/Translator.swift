@@ -1,0 +1,126 @@
+import Tokenize
+
+/// Options for turning source sentences into translations.
+public struct TranslationOptions: Sendable, Equatable {
+    /// k: beams per sentence; 1 with `greedy` false still runs beam search.
+    public var beamSize: Int = 5
+    /// Greedy decoding (argmax per step) instead of beam search.
+    public var greedy: Bool = false
+    /// K ≤ k: hypotheses returned per sentence.
+    public var nBest: Int = 1
+    /// GNMT length penalty α: score = log P(Y|X) / ((5 + |Y|) / 6)^α.
+    public var lengthPenalty: Float = 0.6
+    /// Output length bound: at most `ratio · |X| + 10` target tokens.
+    public var maxLengthRatio: Double = 2.0
+    /// Source sentences longer than this many tokens are cut (with a warning).
+    public var maxInputLength: Int = 200
+
+    public init() {}
+
+    /// The most target tokens a source of `sourceLength` tokens may produce.
+    public func maxOutputLength(sourceLength: Int) -> Int {
+        Int((maxLengthRatio * Double(sourceLength)).rounded(.up)) + 10
+    }
+}
+
+/// One translated sentence.
+public struct Translation: Sendable, Equatable {
+    /// The input line as given.
+    public var source: String
+    /// The best translation (detokenized text).
+    public var text: String
+    /// Its score (length-normalized log-probability; 0 for an empty input).
+    public var score: Float
+    /// The n-best list, best first (the first entry is `text`/`score`).
+    public var nBest: [(text: String, score: Float)]
+    /// True if the source was cut to `maxInputLength` tokens.
+    public var inputWasTruncated: Bool
+
+    public static func == (a: Translation, b: Translation) -> Bool {
+        a.source == b.source && a.text == b.text && a.score == b.score
+            && a.inputWasTruncated == b.inputWasTruncated
+            && a.nBest.map(\.text) == b.nBest.map(\.text) && a.nBest.map(\.score) == b.nBest.map(\.score)
+    }
+}
+
+/// Drives the LSTM decoder for `BeamSearch`/`GreedySearch`: each scorer row is
+/// one row of a `DecoderState`.
+struct LSTMStepScorer: StepScorer {
+    let state: DecoderState
+    var vocabularySize: Int { state.vocabularySize }
+
+    mutating func select(rows parents: [Int]) { state.select(rows: parents) }
+
+    mutating func step(tokens: [Int32], logProbabilities: UnsafeMutableBufferPointer<Float>) throws {
+        let output = try state.step(tokens: tokens)                          // [R, V]
+        logProbabilities.baseAddress!.update(from: output.baseAddress!, count: output.count)
+    }
+}
+
+/// Source text → translations with a trained model: tokenize, encode once,
+/// search (beam or greedy) over all sentences of a batch together, detokenize.
+///
+/// Not thread-safe (it owns tokenizers with ICU iterators).
+public final class Translator {
+    public let model: Seq2SeqModel
+    public var options: TranslationOptions
+    let sourceTokenizer: Tokenizer
+    let targetTokenizer: Tokenizer
+
+    public init(model: Seq2SeqModel, sourceTokenizer: Tokenizer, targetTokenizer: Tokenizer,
+                options: TranslationOptions = TranslationOptions()) {
+        self.model = model
+        self.sourceTokenizer = sourceTokenizer
+        self.targetTokenizer = targetTokenizer
+        self.options = options
+    }
+
+    /// Source ids of `text`, cut to `maxInputLength` tokens.
+    public func sourceIds(_ text: String) -> (ids: [Int32], truncated: Bool) {
+        let ids = sourceTokenizer.encode(text)
+        if ids.count > options.maxInputLength { return (Array(ids.prefix(options.maxInputLength)), true) }
+        return (ids, false)
+    }
+
+    /// Translates already tokenized sources; returns per sentence the n-best
+    /// list (tokens without `<s>`/`</s>`, score), best first. Empty sources give
+    /// one empty hypothesis with score 0.
+    public func decode(sources: [[Int32]]) throws -> [[Hypothesis]] {
+        var results = [[Hypothesis]](repeating: [Hypothesis(tokens: [], score: 0, logProbability: 0,
+                                                             reachedEndOfSentence: true)],
+                                     count: sources.count)
+        let live = sources.indices.filter { !sources[$0].isEmpty }
+        if live.isEmpty { return results }
+        let liveSources = live.map { sources[$0] }
+        let encoded = try model.encode(sources: liveSources)
+        let maxLengths = liveSources.map { options.maxOutputLength(sourceLength: $0.count) }
+        let bos = SubwordModel.beginId, eos = SubwordModel.endId
+        let penalty = LengthPenalty(alpha: options.lengthPenalty)
+        if options.greedy {
+            var scorer = LSTMStepScorer(state: model.makeDecoderState(for: encoded))
+            let best = try GreedySearch(lengthPenalty: penalty, beginOfSentence: bos, endOfSentence: eos)
+                .search(&scorer, maxOutputLengths: maxLengths)
+            for (i, hypothesis) in zip(live, best) { results[i] = [hypothesis] }
+        } else {
+            let k = max(1, options.beamSize)
+            var scorer = LSTMStepScorer(state: model.makeDecoderState(for: encoded, capacity: live.count * k))
+            let search = BeamSearch(beamSize: k, nBest: min(options.nBest, k), lengthPenalty: penalty,
+                                    beginOfSentence: bos, endOfSentence: eos)
+            let lists = try search.search(&scorer, maxOutputLengths: maxLengths)
+            for (i, list) in zip(live, lists) { results[i] = list }
+        }
+        return results
+    }
+
+    /// Translates a batch of lines; one result per line, in order.
+    public func translate(_ lines: [String]) throws -> [Translation] {
+        let prepared = lines.map(sourceIds)
+        let lists = try decode(sources: prepared.map(\.ids))
+        return zip(lines, zip(prepared, lists)).map { line, pair in
+            let (source, list) = pair
+            let nBest = list.map { (text: targetTokenizer.decode($0.tokens), score: $0.score) }
+            return Translation(source: line, text: nBest.first?.text ?? "", score: nBest.first?.score ?? 0,
+                               nBest: nBest, inputWasTruncated: source.truncated)
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import Seq2Seq
+import Tokenize
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an LSTM encoder-decoder on a source<TAB>target file.",
+        discussion: """
+            Learns the vocabularies (unless --vocab is given), trains with teacher forcing, \
+            validates on --dev (or a deterministic 2% hold-out) with dev loss, BLEU and chrF of \
+            greedy translations, keeps the best model by dev chrF in OUTPUT/best and a resumable \
+            checkpoint in OUTPUT/last, and logs each validation to OUTPUT/training-log.jsonl.
+            Ctrl-C or SIGTERM saves a resumable checkpoint; continue with --resume.
+
+            Examples:
+              seq2seq train Corpora/everyday.tsv --time-budget 5m
+              seq2seq train pairs.tsv --dev dev.tsv --reverse --output model-ko-en
+              seq2seq train pairs.tsv --output model --resume
+            """)
+
+    @Argument(help: "Training pairs: source<TAB>target per line (column 1 -> column 2; extra columns ignored).")
+    var pairs: String
+
+    @Option(help: "Dev pairs for validation (default: a deterministic 2% hold-out of the training file).")
+    var dev: String?
+
+    @Flag(help: "Translate column 2 -> column 1 instead.")
+    var reverse = false
+
+    @Option(help: "Use this vocabulary (prefix from `seq2seq vocab --output`) instead of learning one.")
+    var vocab: String?
+
+    @Option(help: "Tokens per learned vocabulary (ignored with --vocab).")
+    var vocabSize = 8000
+
+    @Flag(help: "Learn one vocabulary shared by both sides.")
+    var joint = false
+
+    @Flag(help: "Character-level vocabularies (small corpora).")
+    var char = false
+
+    @Option(help: "Embedding size E.")
+    var embedding = 256
+
+    @Option(help: "LSTM hidden size H.")
+    var hidden = 512
+
+    @Option(help: "LSTM layers L (encoder and decoder each).")
+    var layers = 2
+
+    @Option(help: "Dropout on embeddings and between LSTM layers (0 disables).")
+    var dropout: Float = 0.3
+
+    @Option(help: "Sentences per batch.")
+    var batchSize: Int?
+
+    @Option(help: "Target tokens per batch (instead of --batch-size).")
+    var batchTokens: Int?
+
+    @Option(help: "Skip pairs with a side longer than this many subword tokens (they are counted).")
+    var maxLength = 80
+
+    @Option(help: "Passes over the training data.")
+    var epochs = 50
+
+    @Option(help: "Stop after this much wall-clock time, e.g. 90s, 10m, 1h30m (the best model is kept).")
+    var timeBudget: String?
+
+    @Option(help: "Adam learning rate.")
+    var learningRate: Float = 0.002
+
+    @Option(help: "Clip the global gradient norm to this value (0 disables).")
+    var clip: Float = 1.0
+
+    @Option(help: "Label smoothing for the cross-entropy (0 disables).")
+    var labelSmoothing: Float = 0.1
+
+    @Option(help: "Random seed (initialization, data order, dropout, dev hold-out).")
+    var seed: UInt64 = 1
+
+    @Option(help: "CPU threads for matrix products.")
+    var threads = 2
+
+    @Option(help: "Model directory to write.")
+    var output = "model"
+
+    @Flag(help: "Continue the run saved in --output exactly where it stopped.")
+    var resume = false
+
+    @Option(help: "Validate every N steps as well as at each epoch end (0: epoch ends only).")
+    var validateEvery = 500
+
+    @Option(help: "Stop after this many validations without a better dev chrF.")
+    var patience = 10
+
+    @Flag(help: "Stop at the first malformed line (FILE:LINE: reason) instead of skipping it.")
+    var strict = false
+
+    func validate() throws {
+        if batchSize != nil && batchTokens != nil {
+            throw ValidationError("--batch-size and --batch-tokens contradict each other: give one of them")
+        }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let batchTokens, batchTokens < 1 { throw ValidationError("--batch-tokens must be at least 1") }
+        if vocab != nil && (joint || char) {
+            throw ValidationError("--joint/--char shape a learned vocabulary and contradict --vocab")
+        }
+        if resume && vocab != nil {
+            throw ValidationError("--resume uses the vocabulary stored in --output; drop --vocab")
+        }
+        if embedding < 1 || hidden < 1 || layers < 1 { throw ValidationError("--embedding, --hidden and --layers must be at least 1") }
+        if !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
+        if maxLength < 1 { throw ValidationError("--max-length must be at least 1") }
+        if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
+        if clip < 0 { throw ValidationError("--clip must be ≥ 0") }
+        if !(0..<1).contains(labelSmoothing) { throw ValidationError("--label-smoothing must be in [0, 1)") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if patience < 1 { throw ValidationError("--patience must be at least 1") }
+        if validateEvery < 0 { throw ValidationError("--validate-every must be ≥ 0") }
+        if vocabSize < 262 { throw ValidationError("--vocab-size must be at least 262") }
+        if let timeBudget, parseDuration(timeBudget) == nil {
+            throw ValidationError("--time-budget '\(timeBudget)' is not a duration; use e.g. 90s, 10m or 1h30m")
+        }
+        for (name, path) in [("training file", pairs), ("--dev file", dev)] {
+            guard let path else { continue }
+            if !FileManager.default.fileExists(atPath: path) {
+                throw ValidationError("\(path): \(name) not found")
+            }
+        }
+    }
+
+    func run() throws {
+        var options = TrainingSessionOptions(trainPath: pairs)
+        options.devPath = dev
+        options.reverse = reverse
+        options.vocabularyPrefix = vocab
+        options.vocabulary = VocabularyOptions(size: vocabSize, joint: joint, characterLevel: char)
+        options.strict = strict
+        options.embeddingSize = embedding
+        options.hiddenSize = hidden
+        options.layerCount = layers
+        options.dropout = dropout
+        options.batchSize = batchSize ?? 64
+        options.batchTokens = batchTokens
+        options.maxLength = maxLength
+        options.epochs = epochs
+        options.timeBudget = timeBudget.flatMap(parseDuration)
+        options.learningRate = learningRate
+        options.clip = clip > 0 ? clip : nil
+        options.labelSmoothing = labelSmoothing
+        options.seed = seed
+        options.threads = threads
+        options.outputPath = output
+        options.resume = resume
+        options.validateEvery = validateEvery
+        options.patience = patience
+        let session = TrainingSession(options: options, log: printError)
+        let outcome = try session.run()
+        if outcome == .interrupted { throw ExitCode(130) }
+    }
+}
