@@ -68,6 +68,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Stop after this much wall-clock time, e.g. 90s, 10m, 1h30m (the best model is kept).")
     var timeBudget: String?
 
+    @Option(help: "Stop after this many optimizer steps in total (counting steps before --resume).")
+    var maxSteps: Int?
+
     @Option(help: "Adam learning rate.")
     var learningRate: Float = 0.002
 
@@ -114,6 +117,7 @@ struct TrainCommand: ParsableCommand {
         if !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
         if maxLength < 1 { throw ValidationError("--max-length must be at least 1") }
         if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
         if !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
         if clip < 0 { throw ValidationError("--clip must be ≥ 0") }
         if !(0..<1).contains(labelSmoothing) { throw ValidationError("--label-smoothing must be in [0, 1)") }
@@ -148,6 +152,7 @@ struct TrainCommand: ParsableCommand {
         options.maxLength = maxLength
         options.epochs = epochs
         options.timeBudget = timeBudget.flatMap(parseDuration)
+        options.maxSteps = maxSteps
         options.learningRate = learningRate
         options.clip = clip > 0 ? clip : nil
         options.labelSmoothing = labelSmoothing

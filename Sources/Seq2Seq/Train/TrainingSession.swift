@@ -25,6 +25,8 @@ public struct TrainingSessionOptions: Sendable {
     public var epochs = 50
     /// Wall-clock limit in seconds for this run (nil: none).
     public var timeBudget: Double?
+    /// Stop once the optimizer has taken this many steps in total (nil: none).
+    public var maxSteps: Int?
     public var learningRate: Float = 2e-3
     /// Global-norm clipping threshold (nil: no clipping).
     public var clip: Float? = 1.0
@@ -49,6 +51,7 @@ public struct TrainingSessionOptions: Sendable {
 public enum TrainingOutcome: String, Sendable {
     case finishedEpochs = "finished all epochs"
     case timeBudget = "time budget reached"
+    case stepLimit = "step limit reached"
     case earlyStopping = "early stopping (no dev chrF improvement)"
     case interrupted = "interrupted; resume with --resume"
 }
@@ -278,7 +281,7 @@ public final class TrainingSession {
             var line = String(format: "validation step %d: dev loss %.3f ppl %.2f BLEU %.2f chrF %.2f",
                               record.step, record.devLoss, record.devPerplexity, record.bleu, record.chrF)
             if let charBLEU = record.bleuChar { line += String(format: " BLEU(char) %.2f", charBLEU) }
-            log(line + (record.isBest ? " (best, saved)" : " (best chrF %.2f)".replacingOccurrences(of: "%.2f", with: String(format: "%.2f", state.bestChrF))))
+            log(line + (record.isBest ? " (best, saved)" : String(format: " (best chrF %.2f)", state.bestChrF)))
         }
 
         var outcome = TrainingOutcome.finishedEpochs
@@ -292,6 +295,7 @@ public final class TrainingSession {
             while state.batchIndex < batches.count {
                 if Interrupt.isRequested { outcome = .interrupted; break training }
                 if monotonicSeconds() - started >= budget { outcome = .timeBudget; break training }
+                if let maxSteps = options.maxSteps, trainer.step >= maxSteps { outcome = .stepLimit; break training }
                 let chosen = batches[state.batchIndex].map { examples[$0] }
                 let batch = try Batch(sources: chosen.map(\.source), targets: chosen.map(\.target))
                 let result = try trainer.train(on: batch)

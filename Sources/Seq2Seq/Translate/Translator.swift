@@ -112,13 +112,21 @@ public final class Translator {
         return results
     }
 
+    /// Model output can hold stray word-boundary marks (a mark token with no
+    /// word after it); they detokenize to spaces. Drop spaces at both ends and
+    /// merge runs of spaces, which no well-formed output contains.
+    static func tidy(_ text: String) -> String {
+        guard text.contains(" ") else { return text }
+        return text.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+    }
+
     /// Translates a batch of lines; one result per line, in order.
     public func translate(_ lines: [String]) throws -> [Translation] {
         let prepared = lines.map(sourceIds)
         let lists = try decode(sources: prepared.map(\.ids))
         return zip(lines, zip(prepared, lists)).map { line, pair in
             let (source, list) = pair
-            let nBest = list.map { (text: targetTokenizer.decode($0.tokens), score: $0.score) }
+            let nBest = list.map { (text: Translator.tidy(targetTokenizer.decode($0.tokens)), score: $0.score) }
             return Translation(source: line, text: nBest.first?.text ?? "", score: nBest.first?.score ?? 0,
                                nBest: nBest, inputWasTruncated: source.truncated)
         }
