@@ -143,3 +143,36 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+struct ReservedTextTests {
+    @Test func piecesNeverLookLikeSpecialOrByteTokens() throws {
+        // Force the learner towards "<s>" and "<0x41>" by repeating them glued to letters
+        // (ICU splits "<" and ">" off, so build the pieces from words it keeps whole).
+        #expect(SubwordModel.isReservedText("<s>") && SubwordModel.isReservedText("<0x41>"))
+        #expect(!SubwordModel.isReservedText("<0x4G>") && !SubwordModel.isReservedText("s>"))
+        let pairs = Array(repeating: (source: "<s> <0x41> </s> <pad>", target: "x"), count: 50)
+        let vocabulary = try VocabularyPair.learn(pairs: pairs, options: VocabularyOptions(size: 400, minimumFrequency: 1))
+        let learned = vocabulary.source.tokens.dropFirst(SubwordModel.reservedCount)
+        #expect(!learned.contains { SubwordModel.isReservedText($0) })
+        let tokenizer = try vocabulary.tokenizer(for: .source)
+        let text = "<s> <0x41> </s> <pad>"
+        #expect(Detokenizer.detokenize(line: tokenizer.tokenize(text).joined(separator: " ")) == text)
+    }
+
+    @Test func spaceBeforeCombiningMarkIsNotPartOfAWord() throws {
+        let splitter = try WordSplitter(normalizer: try Normalizer(form: .none))
+        let words = splitter.split("a \u{301}b x \u{200D}y 👍 🏿")
+        #expect(words.allSatisfy { !$0.text.unicodeScalars.contains(" ") })
+        #expect(words.map(\.description).first == "▁a")
+        let pairs = Array(repeating: (source: "a \u{301}b ¨ 👍 🏿", target: "x"), count: 5)
+        let vocabulary = try VocabularyPair.learn(pairs: pairs, options: VocabularyOptions(size: 400, minimumFrequency: 1))
+        #expect(!vocabulary.source.tokens.contains { $0.contains(" ") || $0.unicodeScalars.contains(" ") })
+        let tokenizer = try vocabulary.tokenizer(for: .source)
+        for text in ["a \u{301}b", "x ¨ y", "👍 🏿", "\u{301}start"] {
+            let pieces = tokenizer.tokenize(text)
+            #expect(pieces.allSatisfy { !$0.unicodeScalars.contains(" ") })
+            #expect(Detokenizer.detokenize(line: pieces.joined(separator: " ")) == tokenizer.normalize(text))
+            #expect(tokenizer.decode(tokenizer.encode(text)) == tokenizer.normalize(text))
+        }
+    }
+}

@@ -69,7 +69,9 @@ struct SubwordLearner {
         for key in types {
             let f = wordCounts[key]!
             let scalars = String(decoding: key[1...], as: UTF16.self).unicodeScalars.map(\.value)
-            for s in scalars where s != 0x2581 { characterCounts[s, default: 0] += f }
+            // A literal mark and a space (never inside a word, but keep the files
+            // safe) always go to byte tokens.
+            for s in scalars where s != 0x2581 && s != 0x20 { characterCounts[s, default: 0] += f }
             wordScalars.append(scalars)
             wordMarked.append(key[0] == 1)
             frequency.append(f)
@@ -125,6 +127,11 @@ struct SubwordLearner {
             let a = Int32(truncatingIfNeeded: top.key >> 32)
             let b = Int32(truncatingIfNeeded: top.key & 0xFFFF_FFFF)
             let text = tokens[Int(a)] + tokens[Int(b)]
+            if SubwordModel.isReservedText(text) {
+                // Would read as a special or byte token (`<s>`, `<0x41>`): never
+                // merge it. Its count stays exact; the heap entry is just dropped.
+                continue
+            }
             let result: Int32
             if let existing = ids[text] {
                 result = existing

@@ -94,6 +94,12 @@ public struct SubwordModel: Sendable, Equatable {
         return "<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"
     }
 
+    /// Whether a learned piece with this text would be ambiguous in the text
+    /// format: it looks like a special token or a byte token `<0xHH>`.
+    static func isReservedText(_ text: String) -> Bool {
+        specialTokens.contains(text) || Detokenizer.byteValue(text) != nil
+    }
+
     /// Whether `id` is one of `<pad> <unk> <s> </s>`.
     public static func isSpecial(_ id: Int32) -> Bool { id >= 0 && id < 4 }
 

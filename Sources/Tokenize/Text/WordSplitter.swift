@@ -86,8 +86,14 @@ public final class WordSplitter {
         for k in 0..<count {
             let end = Int(ends.pointer[k])
             defer { start = end }
-            if end - start == 1 && units[start] == 0x20 { afterSpace = true; continue }
             var chunkStart = start
+            // ICU glues combining marks and ZWJ to a preceding space (UAX #29
+            // rule WB4: " \u{301}" is one segment); the space is never part of a word.
+            if units[chunkStart] == 0x20 {
+                afterSpace = true
+                chunkStart += 1
+                if chunkStart == end { continue }
+            }
             var first = true
             while chunkStart < end {
                 var chunkEnd = min(end, chunkStart + limit)
