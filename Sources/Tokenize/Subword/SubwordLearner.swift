@@ -43,7 +43,7 @@ struct SubwordLearner {
         var key: [UInt16] = []
         var counts = wordCounts
         wordCounts = [:]   // keep `counts` uniquely referenced while mutating
-        splitter.forEachWord(in: line) { units, startsWord, _ in
+        splitter.forEachWord(in: line, ruleStatus: false) { units, startsWord, _ in
             key.removeAll(keepingCapacity: true)
             key.append(startsWord ? 1 : 0)
             key.append(contentsOf: units)

@@ -65,8 +65,9 @@ public final class WordSplitter {
     }
 
     /// Normalizes `text` and calls `body` for each word with its UTF-16 units
-    /// (valid only during the call), its word-start flag and its rule status.
-    func forEachWord(in text: String,
+    /// (valid only during the call), its word-start flag and its rule status
+    /// (0 when `ruleStatus` is false: skipping ICU's status lookup is faster).
+    func forEachWord(in text: String, ruleStatus: Bool = true,
                      _ body: (UnsafeBufferPointer<UInt16>, Bool, Int32) -> Void) {
         let n = normalizer.normalizeToBuffer(text)
         guard n > 0 else { return }
@@ -74,7 +75,7 @@ public final class WordSplitter {
         var count: Int
         while true {
             count = Int(cicu_word_breaker_segments(breaker, units, Int32(n), ends.pointer,
-                                                   statuses.pointer, Int32(ends.capacity)))
+                                                   ruleStatus ? statuses.pointer : nil, Int32(ends.capacity)))
             if count < 0 { count = 0; break }   // ICU failure: nothing to split
             if count <= ends.capacity { break }
             ends.reserve(count)
@@ -100,7 +101,7 @@ public final class WordSplitter {
                 // Never split a surrogate pair.
                 if chunkEnd < end && (units[chunkEnd] & 0xFC00) == 0xDC00 { chunkEnd -= 1 }
                 body(UnsafeBufferPointer(start: units + chunkStart, count: chunkEnd - chunkStart),
-                     first && afterSpace, statuses.pointer[k])
+                     first && afterSpace, ruleStatus ? statuses.pointer[k] : 0)
                 first = false
                 chunkStart = chunkEnd
             }
