@@ -79,6 +79,12 @@ public struct VocabularyPair: Sendable, Equatable {
         return VocabularyPair(source: source, target: target, options: options)
     }
 
+    /// Learns from parallel arrays of source and target sentences (raw text).
+    /// Extra elements of the longer array are ignored.
+    public static func learn(sources: [String], targets: [String], options: VocabularyOptions = VocabularyOptions()) throws -> VocabularyPair {
+        try learn(pairs: zip(sources, targets).lazy.map { (source: $0.0, target: $0.1) }, options: options)
+    }
+
     /// Learns from the pairs of a corpus read by `TSVCorpus`.
     public static func learn(corpus pairs: [SentencePair], options: VocabularyOptions = VocabularyOptions()) throws -> VocabularyPair {
         try learn(pairs: pairs.lazy.map { (source: $0.source, target: $0.target) }, options: options)

@@ -56,6 +56,14 @@ struct SubwordTests {
         #expect(vocabulary.source.tokens.contains("e"))
     }
 
+    @Test func learnFromParallelArraysEqualsLearnFromPairs() throws {
+        let pairs = tinyPairs()
+        let options = VocabularyOptions(size: 400)
+        let fromArrays = try VocabularyPair.learn(sources: pairs.map(\.source), targets: pairs.map(\.target), options: options)
+        #expect(fromArrays == (try VocabularyPair.learn(pairs: pairs, options: options)))
+        #expect(fromArrays.source != fromArrays.target)
+    }
+
     @Test func sizeLimitIsRespectedAndTooSmallThrows() throws {
         let vocabulary = try VocabularyPair.learn(pairs: tinyPairs(), options: VocabularyOptions(size: 300, minimumFrequency: 1))
         #expect(vocabulary.source.count == 300)

@@ -1,5 +1,3 @@
-import CICU
-
 /// One word from `WordSplitter`: the text between two ICU word boundaries that
 /// is not whitespace, and whether a space (or the start of the line) came before it.
 public struct Word: Sendable, Equatable, CustomStringConvertible {
@@ -36,7 +34,7 @@ public final class WordSplitter {
     /// Longest run of UTF-16 units handed to the subword model as one word.
     public static let maximumWordUnits = 64
 
-    private let breaker: OpaquePointer
+    private let breaker: ICU.WordBreaker
     private let ends = ScratchBuffer<Int32>(capacity: 1024)
     private let statuses = ScratchBuffer<Int32>(capacity: 1024)
     private let normalizer: Normalizer
@@ -44,15 +42,9 @@ public final class WordSplitter {
     /// Opens the ICU word break iterator (root locale). Throws
     /// `TokenizeError.icuFailure` if ICU cannot open it.
     public init(normalizer: Normalizer) throws {
-        var status: Int32 = 0
-        guard let b = cicu_word_breaker_open("", &status) else {
-            throw TokenizeError.icuFailure(operation: "ubrk_open(UBRK_WORD)", code: status)
-        }
-        breaker = b
+        breaker = try ICU.WordBreaker()
         self.normalizer = normalizer
     }
-
-    deinit { cicu_word_breaker_close(breaker) }
 
     /// Normalizes `text` and splits it into words.
     public func split(_ text: String) -> [Word] {
@@ -74,8 +66,8 @@ public final class WordSplitter {
         let units = normalizer.output.pointer
         var count: Int
         while true {
-            count = Int(cicu_word_breaker_segments(breaker, units, Int32(n), ends.pointer,
-                                                   ruleStatus ? statuses.pointer : nil, Int32(ends.capacity)))
+            count = breaker.segments(units, count: n, ends: ends.pointer,
+                                     statuses: ruleStatus ? statuses.pointer : nil, capacity: ends.capacity)
             if count < 0 { count = 0; break }   // ICU failure: nothing to split
             if count <= ends.capacity { break }
             ends.reserve(count)
