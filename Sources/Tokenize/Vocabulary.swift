@@ -108,8 +108,10 @@ public struct VocabularyPair: Sendable, Equatable {
         }
     }
 
-    /// Loads the vocabulary saved at `prefix` (the `--output` of `seq2seq vocab`).
+    /// Loads the vocabulary saved at `prefix` (the `--output` of `seq2seq vocab`);
+    /// a path to the `.meta` file itself is accepted too.
     public static func load(from prefix: String) throws -> VocabularyPair {
+        let prefix = prefix.hasSuffix(".meta") ? String(prefix.dropLast(5)) : prefix
         let url = URL(fileURLWithPath: prefix)
         let folder = url.deletingLastPathComponent().path
         let metaPath = prefix + ".meta"

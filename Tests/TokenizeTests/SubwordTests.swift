@@ -98,6 +98,7 @@ struct SubwordTests {
         try learned.save(to: folder + "/sub/v")
         let loaded = try VocabularyPair.load(from: folder + "/sub/v")
         #expect(loaded == learned)
+        #expect(try VocabularyPair.load(from: folder + "/sub/v.meta") == learned)
         #expect(loaded.identity == learned.identity)
         #expect(loaded.normalization == .nfc)
         #expect(loaded.identity.hasPrefix("fnv1a64:") && loaded.identity.count == 24)
