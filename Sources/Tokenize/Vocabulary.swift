@@ -2,7 +2,10 @@ import Foundation
 
 /// Which column of a `source<TAB>target` corpus a vocabulary belongs to.
 public enum TextSide: String, Sendable, CaseIterable {
-    case source, target
+    /// Column 1 of the corpus.
+    case source
+    /// Column 2 of the corpus.
+    case target
 }
 
 /// The source and target subword vocabularies learned from one corpus, with

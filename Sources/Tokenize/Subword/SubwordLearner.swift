@@ -13,6 +13,7 @@ public struct VocabularyOptions: Sendable, Equatable {
     /// (such characters are written with byte tokens). Default 2.
     public var minimumFrequency: Int
 
+    /// Options with the defaults of `seq2seq vocab`.
     public init(size: Int = 8000, joint: Bool = false, characterLevel: Bool = false,
                 normalization: NormalizationForm = .nfkc, minimumFrequency: Int = 2) {
         self.size = size

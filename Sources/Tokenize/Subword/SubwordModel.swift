@@ -104,6 +104,7 @@ public struct SubwordModel: Sendable, Equatable {
         Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
     }
 
+    /// Same tokens and same merges in the same order.
     public static func == (a: SubwordModel, b: SubwordModel) -> Bool {
         a.tokens == b.tokens && a.merges.elementsEqual(b.merges, by: { $0 == $1 })
     }

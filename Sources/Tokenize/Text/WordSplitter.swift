@@ -10,6 +10,7 @@ public struct Word: Sendable, Equatable, CustomStringConvertible {
     /// 100-199 number, 200-299 letter, 300-399 kana, 400-499 ideographic.
     public var ruleStatus: Int32
 
+    /// A word with its word-start flag and ICU rule status.
     public init(text: String, startsWord: Bool, ruleStatus: Int32) {
         self.text = text
         self.startsWord = startsWord
