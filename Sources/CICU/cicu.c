@@ -56,6 +56,9 @@ static int32_t cicu_clean(const UChar *s, int32_t n, UChar *out) {
             }
             continue;       // other C0 controls and DEL are dropped
         }
+        if (c >= 0x3400 && c < 0xD800) {   // CJK, Yi, Hangul: no spaces, controls or format characters
+            out[o++] = (UChar)c; previous = c; continue;
+        }
         if (u_isUWhiteSpace(c)) { out[o++] = 0x20; previous = 0x20; continue; }
         int8_t type = u_charType(c);
         if (type == U_CONTROL_CHAR) continue;
@@ -95,7 +98,7 @@ static int32_t cicu_collapse_spaces(UChar *s, int32_t n) {
         UChar32 c;
         int32_t start = i;
         U16_NEXT(s, i, n, c);
-        if (c == 0x20 || (c >= 0x80 && u_isUWhiteSpace(c)) || (c >= 0x09 && c <= 0x0D)) {
+        if (c == 0x20 || (c >= 0x80 && (c < 0x3400 || c >= 0xD800) && u_isUWhiteSpace(c)) || (c >= 0x09 && c <= 0x0D)) {
             pending = o > 0;
             continue;
         }
@@ -177,7 +180,7 @@ int32_t cicu_word_breaker_segments(cicu_word_breaker *breaker,
     for (int32_t b = ubrk_next(breaker->iterator); b != UBRK_DONE; b = ubrk_next(breaker->iterator)) {
         if (count < capacity) {
             ends[count] = b;
-            statuses[count] = ubrk_getRuleStatus(breaker->iterator);
+            if (statuses) statuses[count] = ubrk_getRuleStatus(breaker->iterator);
         }
         count++;
     }

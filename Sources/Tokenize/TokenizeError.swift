@@ -1,8 +1,3 @@
-import CICU
-
-/// The ICU version this build links against.
-public func icuVersion() -> String { String(cString: cicu_version()) }
-
 /// Errors from the tokenizer library. Each description says what to do next.
 public enum TokenizeError: Error, CustomStringConvertible, Equatable {
     /// An ICU service could not be opened (missing ICU data, out of memory).

@@ -44,7 +44,7 @@ public final class Tokenizer {
 
     /// Appends the subword ids of `text` to `ids` (no allocation once warmed up).
     public func encode(_ text: String, appendingTo ids: inout [Int32]) {
-        splitter.forEachWord(in: text) { units, startsWord, _ in
+        splitter.forEachWord(in: text, ruleStatus: false) { units, startsWord, _ in
             let hash = WordCache.hash(units, flag: startsWord)
             if cache.appendCached(units, flag: startsWord, hash: hash, to: &ids) { return }
             let start = ids.count

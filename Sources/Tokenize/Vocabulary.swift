@@ -2,7 +2,10 @@ import Foundation
 
 /// Which column of a `source<TAB>target` corpus a vocabulary belongs to.
 public enum TextSide: String, Sendable, CaseIterable {
-    case source, target
+    /// Column 1 of the corpus.
+    case source
+    /// Column 2 of the corpus.
+    case target
 }
 
 /// The source and target subword vocabularies learned from one corpus, with
@@ -79,6 +82,12 @@ public struct VocabularyPair: Sendable, Equatable {
         return VocabularyPair(source: source, target: target, options: options)
     }
 
+    /// Learns from parallel arrays of source and target sentences (raw text).
+    /// Extra elements of the longer array are ignored.
+    public static func learn(sources: [String], targets: [String], options: VocabularyOptions = VocabularyOptions()) throws -> VocabularyPair {
+        try learn(pairs: zip(sources, targets).lazy.map { (source: $0.0, target: $0.1) }, options: options)
+    }
+
     /// Learns from the pairs of a corpus read by `TSVCorpus`.
     public static func learn(corpus pairs: [SentencePair], options: VocabularyOptions = VocabularyOptions()) throws -> VocabularyPair {
         try learn(pairs: pairs.lazy.map { (source: $0.source, target: $0.target) }, options: options)
@@ -102,8 +111,10 @@ public struct VocabularyPair: Sendable, Equatable {
         }
     }
 
-    /// Loads the vocabulary saved at `prefix` (the `--output` of `seq2seq vocab`).
+    /// Loads the vocabulary saved at `prefix` (the `--output` of `seq2seq vocab`);
+    /// a path to the `.meta` file itself is accepted too.
     public static func load(from prefix: String) throws -> VocabularyPair {
+        let prefix = prefix.hasSuffix(".meta") ? String(prefix.dropLast(5)) : prefix
         let url = URL(fileURLWithPath: prefix)
         let folder = url.deletingLastPathComponent().path
         let metaPath = prefix + ".meta"

@@ -7,10 +7,20 @@ struct NormalizeCommand: ParsableCommand {
         abstract: "Print the normalized form of each stdin line (what tokenize | detokenize gives back).")
 
     @Option(help: "Unicode normalization: nfkc, nfc or none.")
-    var normalization: NormalizationForm = .nfkc
+    var normalization: NormalizationForm?
+
+    @Option(help: "Use the normalization stored with this vocabulary (prefix from `seq2seq vocab --output`).")
+    var vocab: String?
+
+    func validate() throws {
+        if normalization != nil && vocab != nil {
+            throw ValidationError("give either --normalization or --vocab, not both")
+        }
+    }
 
     func run() throws {
-        let normalizer = try Normalizer(form: normalization)
+        let form = try vocab.map { try VocabularyPair.load(from: $0).normalization } ?? normalization ?? .nfkc
+        let normalizer = try Normalizer(form: form)
         let reader = LineReader()
         let writer = LineWriter()
         while let line = try reader.nextLine() {

@@ -28,8 +28,13 @@ struct VocabCommand: ParsableCommand {
     @Flag(help: "Stop at the first bad line (FILE:LINE: reason) instead of skipping it.")
     var strict = false
 
-    @Option(help: "Output prefix: writes PREFIX.meta, PREFIX.source.vocab, ... (e.g. Vocab/NAME).")
-    var output: String
+    @Option(help: "Output prefix: writes PREFIX.meta, PREFIX.source.vocab, ... (default: Vocab/ + the file's name without extension).")
+    var output: String?
+
+    /// The output prefix, defaulting to `Vocab/NAME` for `NAME.tsv`.
+    var outputPrefix: String {
+        output ?? "Vocab/" + URL(fileURLWithPath: pairs).deletingPathExtension().lastPathComponent
+    }
 
     func validate() throws {
         if size < 262 { throw ValidationError("--size must be at least 262 (4 special + 256 byte tokens + mark + 1)") }
@@ -43,10 +48,10 @@ struct VocabCommand: ParsableCommand {
         let options = VocabularyOptions(size: size, joint: joint, characterLevel: char,
                                         normalization: normalization, minimumFrequency: minFrequency)
         let vocabulary = try VocabularyPair.learn(corpus: corpus.pairs, options: options)
-        try vocabulary.save(to: output)
+        try vocabulary.save(to: outputPrefix)
         let seconds = Date().timeIntervalSince(started)
         print("learned from \(corpus.pairs.count) pairs in \(String(format: "%.1f", seconds)) s: "
               + "source \(vocabulary.size(of: .source)) tokens, target \(vocabulary.size(of: .target)) tokens"
-              + (joint ? " (joint)" : "") + " -> \(output).meta (\(vocabulary.identity))")
+              + (joint ? " (joint)" : "") + " -> \(outputPrefix).meta (\(vocabulary.identity))")
     }
 }

@@ -64,8 +64,8 @@ enum BinaryRunner {
         let inURL = folder.appendingPathComponent("stdin"), outURL = folder.appendingPathComponent("stdout"),
             errURL = folder.appendingPathComponent("stderr")
         try stdin.write(to: inURL)
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let process = Process()
         process.executableURL = try locate(name)
         process.arguments = arguments

@@ -200,6 +200,22 @@ struct TokenizeCLITests {
         #expect(process.finish() == 0)
     }
 
+    @Test func megabyteLineAndNormalizeWithVocabulary() throws {
+        let w = try Workspace()
+        let prefix = try w.learnVocabulary(["--normalization", "nfc"])
+        let long = String(repeating: "나는 차를 좋아해요. I like tea 🦀 ", count: 30_000)   // ~1 MB
+        let input = "Ｆ①\n" + long + "\n\n"
+        let tokens = try seq2seq(["tokenize", "--vocab", prefix, "--ids"], stdin: input)
+        #expect(tokens.status == 0)
+        #expect(tokens.lines.count == 3)
+        let back = try seq2seq(["detokenize", "--vocab", prefix, "--ids"], stdin: tokens.output)
+        let normalized = try seq2seq(["normalize", "--vocab", prefix], stdin: input)
+        #expect(normalized.lines.first == "Ｆ①")        // NFC from the vocabulary, not the NFKC default
+        #expect(back.output == normalized.output)
+        let both = try seq2seq(["normalize", "--vocab", prefix, "--normalization", "nfkc"], stdin: "x\n")
+        #expect(both.status != 0)
+    }
+
     @Test func missingVocabularyIsAnActionableError() throws {
         let w = try Workspace()
         let result = try seq2seq(["tokenize", "--vocab", w.path("Vocab/none")], stdin: "x\n")

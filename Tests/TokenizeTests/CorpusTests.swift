@@ -62,11 +62,11 @@ struct CorpusTests {
         #expect(throws: CorpusError.fileNotFound(file: folder + "/missing.tsv")) {
             try TSVCorpus.read(path: folder + "/missing.tsv")
         }
-        FileManager.default.createFile(atPath: folder + "/empty.tsv", contents: Data())
+        #expect(FileManager.default.createFile(atPath: folder + "/empty.tsv", contents: Data()))
         #expect(throws: CorpusError.emptyFile(file: folder + "/empty.tsv")) { try TSVCorpus.read(path: folder + "/empty.tsv") }
-        FileManager.default.createFile(atPath: folder + "/bom.tsv", contents: Data([0xEF, 0xBB, 0xBF]))
+        #expect(FileManager.default.createFile(atPath: folder + "/bom.tsv", contents: Data([0xEF, 0xBB, 0xBF])))
         #expect(throws: CorpusError.emptyFile(file: folder + "/bom.tsv")) { try TSVCorpus.read(path: folder + "/bom.tsv") }
-        FileManager.default.createFile(atPath: folder + "/bad.tsv", contents: Data("x\ny\n".utf8))
+        #expect(FileManager.default.createFile(atPath: folder + "/bad.tsv", contents: Data("x\ny\n".utf8)))
         do {
             _ = try TSVCorpus.read(path: folder + "/bad.tsv")
             Issue.record("expected noUsablePairs")

@@ -35,6 +35,10 @@ struct NormalizerTests {
         #expect(try Normalizer(form: .nfc).normalize(input) == nfc)
     }
 
+    @Test func icuIsLinked() {
+        #expect(icuVersion().split(separator: ".").count >= 2)
+    }
+
     @Test func noneKeepsCompatibilityCharactersButCleansSpaces() throws {
         let n = try Normalizer(form: .none)
         #expect(n.normalize("Ａ\u{00A0}①  e\u{301}\u{200B}") == "Ａ ① e\u{301}")

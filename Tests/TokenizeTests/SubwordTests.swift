@@ -56,6 +56,14 @@ struct SubwordTests {
         #expect(vocabulary.source.tokens.contains("e"))
     }
 
+    @Test func learnFromParallelArraysEqualsLearnFromPairs() throws {
+        let pairs = tinyPairs()
+        let options = VocabularyOptions(size: 400)
+        let fromArrays = try VocabularyPair.learn(sources: pairs.map(\.source), targets: pairs.map(\.target), options: options)
+        #expect(fromArrays == (try VocabularyPair.learn(pairs: pairs, options: options)))
+        #expect(fromArrays.source != fromArrays.target)
+    }
+
     @Test func sizeLimitIsRespectedAndTooSmallThrows() throws {
         let vocabulary = try VocabularyPair.learn(pairs: tinyPairs(), options: VocabularyOptions(size: 300, minimumFrequency: 1))
         #expect(vocabulary.source.count == 300)
@@ -90,6 +98,7 @@ struct SubwordTests {
         try learned.save(to: folder + "/sub/v")
         let loaded = try VocabularyPair.load(from: folder + "/sub/v")
         #expect(loaded == learned)
+        #expect(try VocabularyPair.load(from: folder + "/sub/v.meta") == learned)
         #expect(loaded.identity == learned.identity)
         #expect(loaded.normalization == .nfc)
         #expect(loaded.identity.hasPrefix("fnv1a64:") && loaded.identity.count == 24)
@@ -141,5 +150,38 @@ struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+struct ReservedTextTests {
+    @Test func piecesNeverLookLikeSpecialOrByteTokens() throws {
+        // Force the learner towards "<s>" and "<0x41>" by repeating them glued to letters
+        // (ICU splits "<" and ">" off, so build the pieces from words it keeps whole).
+        #expect(SubwordModel.isReservedText("<s>") && SubwordModel.isReservedText("<0x41>"))
+        #expect(!SubwordModel.isReservedText("<0x4G>") && !SubwordModel.isReservedText("s>"))
+        let pairs = Array(repeating: (source: "<s> <0x41> </s> <pad>", target: "x"), count: 50)
+        let vocabulary = try VocabularyPair.learn(pairs: pairs, options: VocabularyOptions(size: 400, minimumFrequency: 1))
+        let learned = vocabulary.source.tokens.dropFirst(SubwordModel.reservedCount)
+        #expect(!learned.contains { SubwordModel.isReservedText($0) })
+        let tokenizer = try vocabulary.tokenizer(for: .source)
+        let text = "<s> <0x41> </s> <pad>"
+        #expect(Detokenizer.detokenize(line: tokenizer.tokenize(text).joined(separator: " ")) == text)
+    }
+
+    @Test func spaceBeforeCombiningMarkIsNotPartOfAWord() throws {
+        let splitter = try WordSplitter(normalizer: try Normalizer(form: .none))
+        let words = splitter.split("a \u{301}b x \u{200D}y 👍 🏿")
+        #expect(words.allSatisfy { !$0.text.unicodeScalars.contains(" ") })
+        #expect(words.map(\.description).first == "▁a")
+        let pairs = Array(repeating: (source: "a \u{301}b ¨ 👍 🏿", target: "x"), count: 5)
+        let vocabulary = try VocabularyPair.learn(pairs: pairs, options: VocabularyOptions(size: 400, minimumFrequency: 1))
+        #expect(!vocabulary.source.tokens.contains { $0.contains(" ") || $0.unicodeScalars.contains(" ") })
+        let tokenizer = try vocabulary.tokenizer(for: .source)
+        for text in ["a \u{301}b", "x ¨ y", "👍 🏿", "\u{301}start"] {
+            let pieces = tokenizer.tokenize(text)
+            #expect(pieces.allSatisfy { !$0.unicodeScalars.contains(" ") })
+            #expect(Detokenizer.detokenize(line: pieces.joined(separator: " ")) == tokenizer.normalize(text))
+            #expect(tokenizer.decode(tokenizer.encode(text)) == tokenizer.normalize(text))
+        }
     }
 }

@@ -74,6 +74,7 @@ int32_t cicu_word_breaker_rule_status(const cicu_word_breaker *breaker);
 /// [ends[k-1], ends[k]) with ends[-1] = 0, and its rule status is statuses[k].
 /// Returns the segment count; if it exceeds `capacity`, only `capacity` were
 /// stored and the caller should retry with more room. Negative = -(UErrorCode).
+/// `statuses` may be NULL when the rule statuses are not needed (faster).
 int32_t cicu_word_breaker_segments(cicu_word_breaker *breaker,
                                    const uint16_t *text, int32_t length,
                                    int32_t *ends, int32_t *statuses,

@@ -9,6 +9,7 @@ public struct SentencePair: Sendable, Equatable {
     /// 1-based line number in the file.
     public var line: Int
 
+    /// A pair read from `line` (1-based).
     public init(source: String, target: String, line: Int) {
         self.source = source
         self.target = target
@@ -41,6 +42,7 @@ public struct CorpusSkipReport: Sendable, Equatable, CustomStringConvertible {
     /// First `examplesKept` 1-based line numbers per reason.
     public var firstLines: [CorpusLineProblem: [Int]] = [:]
 
+    /// An empty report for `file`.
     public init(file: String) { self.file = file }
 
     /// Total number of skipped lines.
@@ -71,8 +73,11 @@ public struct CorpusSkipReport: Sendable, Equatable, CustomStringConvertible {
 
 /// Errors from reading a corpus. Descriptions say what to do next.
 public enum CorpusError: Error, CustomStringConvertible, Equatable {
+    /// The corpus file does not exist.
     case fileNotFound(file: String)
+    /// The file exists but cannot be read (folder, permissions, I/O error).
     case unreadable(file: String, reason: String)
+    /// The file has no bytes (a lone BOM counts as empty).
     case emptyFile(file: String)
     /// `--strict`: the first bad line. Description: `FILE:LINE: reason`.
     case malformedLine(file: String, line: Int, reason: String)

@@ -13,6 +13,7 @@ public struct VocabularyOptions: Sendable, Equatable {
     /// (such characters are written with byte tokens). Default 2.
     public var minimumFrequency: Int
 
+    /// Options with the defaults of `seq2seq vocab`.
     public init(size: Int = 8000, joint: Bool = false, characterLevel: Bool = false,
                 normalization: NormalizationForm = .nfkc, minimumFrequency: Int = 2) {
         self.size = size
@@ -43,7 +44,7 @@ struct SubwordLearner {
         var key: [UInt16] = []
         var counts = wordCounts
         wordCounts = [:]   // keep `counts` uniquely referenced while mutating
-        splitter.forEachWord(in: line) { units, startsWord, _ in
+        splitter.forEachWord(in: line, ruleStatus: false) { units, startsWord, _ in
             key.removeAll(keepingCapacity: true)
             key.append(startsWord ? 1 : 0)
             key.append(contentsOf: units)
@@ -69,7 +70,9 @@ struct SubwordLearner {
         for key in types {
             let f = wordCounts[key]!
             let scalars = String(decoding: key[1...], as: UTF16.self).unicodeScalars.map(\.value)
-            for s in scalars where s != 0x2581 { characterCounts[s, default: 0] += f }
+            // A literal mark and a space (never inside a word, but keep the files
+            // safe) always go to byte tokens.
+            for s in scalars where s != 0x2581 && s != 0x20 { characterCounts[s, default: 0] += f }
             wordScalars.append(scalars)
             wordMarked.append(key[0] == 1)
             frequency.append(f)
@@ -125,6 +128,11 @@ struct SubwordLearner {
             let a = Int32(truncatingIfNeeded: top.key >> 32)
             let b = Int32(truncatingIfNeeded: top.key & 0xFFFF_FFFF)
             let text = tokens[Int(a)] + tokens[Int(b)]
+            if SubwordModel.isReservedText(text) {
+                // Would read as a special or byte token (`<s>`, `<0x41>`): never
+                // merge it. Its count stays exact; the heap entry is just dropped.
+                continue
+            }
             let result: Int32
             if let existing = ids[text] {
                 result = existing

@@ -35,10 +35,15 @@ public struct SubwordModel: Sendable, Equatable {
     /// Merges in rank order: (left id, right id); the result is the token whose
     /// text is the concatenation.
     public let merges: [(left: Int32, right: Int32)]
-    /// Single-character tokens by scalar value.
+    /// Single-character tokens by scalar value, for scalars above U+FFFF.
     let characterIds: [UInt32: Int32]
-    /// (left << 32 | right) → (rank << 32 | result id).
-    let mergeTable: [UInt64: UInt64]
+    /// Single-character tokens for U+0000…U+FFFF by scalar value (-1 = none).
+    let basicCharacterIds: [Int32]
+    /// Open-addressing merge table: key (left << 32 | right) → value
+    /// (rank << 32 | result id); empty slots hold `emptyKey`.
+    let mergeKeys: [UInt64]
+    let mergeValues: [UInt64]
+    static let emptyKey = UInt64.max
 
     /// Number of tokens (the vocabulary size V).
     public var count: Int { tokens.count }
@@ -67,8 +72,10 @@ public struct SubwordModel: Sendable, Equatable {
             if scalars.count == 1, let s = scalars.first, s.value != 0x2581 { characterIds[s.value] = Int32(i) }
         }
         ids[SubwordModel.mark] = SubwordModel.markId
-        var table: [UInt64: UInt64] = [:]
-        table.reserveCapacity(merges.count)
+        var slotCount = 16
+        while slotCount < merges.count * 2 { slotCount *= 2 }
+        var mergeKeys = [UInt64](repeating: SubwordModel.emptyKey, count: slotCount)
+        var mergeValues = [UInt64](repeating: 0, count: slotCount)
         for (rank, m) in merges.enumerated() {
             guard m.left >= SubwordModel.markId, m.right >= SubwordModel.markId,
                   Int(m.left) < tokens.count, Int(m.right) < tokens.count,
@@ -76,14 +83,28 @@ public struct SubwordModel: Sendable, Equatable {
                 throw TokenizeError.badVocabularyFile(path: path, reason: "merge \(rank + 1) refers to unknown tokens")
             }
             let key = UInt64(UInt32(m.left)) << 32 | UInt64(UInt32(m.right))
-            if table[key] == nil { table[key] = UInt64(rank) << 32 | UInt64(UInt32(result)) }
+            var slot = SubwordModel.slot(of: key, mask: slotCount - 1)
+            while mergeKeys[slot] != SubwordModel.emptyKey && mergeKeys[slot] != key { slot = (slot + 1) & (slotCount - 1) }
+            if mergeKeys[slot] == SubwordModel.emptyKey {   // the first (lowest-rank) merge of a pair wins
+                mergeKeys[slot] = key
+                mergeValues[slot] = UInt64(rank) << 32 | UInt64(UInt32(result))
+            }
         }
+        var basic = [Int32](repeating: -1, count: 0x10000)
+        for (scalar, id) in characterIds where scalar < 0x10000 { basic[Int(scalar)] = id }
         self.tokens = tokens
         self.merges = merges
-        self.characterIds = characterIds
-        self.mergeTable = table
+        self.characterIds = characterIds.filter { $0.key >= 0x10000 }
+        self.basicCharacterIds = basic
+        self.mergeKeys = mergeKeys
+        self.mergeValues = mergeValues
     }
 
+    @inline(__always) static func slot(of key: UInt64, mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+    }
+
+    /// Same tokens and same merges in the same order.
     public static func == (a: SubwordModel, b: SubwordModel) -> Bool {
         a.tokens == b.tokens && a.merges.elementsEqual(b.merges, by: { $0 == $1 })
     }
@@ -92,6 +113,12 @@ public struct SubwordModel: Sendable, Equatable {
     public static func byteToken(_ byte: UInt8) -> String {
         let hex = String(byte, radix: 16, uppercase: true)
         return "<0x" + (hex.count == 1 ? "0" + hex : hex) + ">"
+    }
+
+    /// Whether a learned piece with this text would be ambiguous in the text
+    /// format: it looks like a special token or a byte token `<0xHH>`.
+    static func isReservedText(_ text: String) -> Bool {
+        specialTokens.contains(text) || Detokenizer.byteValue(text) != nil
     }
 
     /// Whether `id` is one of `<pad> <unk> <s> </s>`.
@@ -114,8 +141,9 @@ public struct SubwordModel: Sendable, Equatable {
             } else if scalar & 0xF800 == 0xD800 {
                 scalar = 0xFFFD   // lone surrogate (cannot come from a Swift String)
             }
-            if let id = characterIds[scalar] {
-                symbols.append(id)
+            let known = scalar < 0x10000 ? basicCharacterIds[Int(scalar)] : (characterIds[scalar] ?? -1)
+            if known >= 0 {
+                symbols.append(known)
             } else {
                 for byte in Unicode.UTF8.encode(Unicode.Scalar(scalar) ?? "\u{FFFD}")! {
                     symbols.append(SubwordModel.firstByteId + Int32(byte))
@@ -130,35 +158,50 @@ public struct SubwordModel: Sendable, Equatable {
     /// non-overlapping occurrences, left to right) until no pair can merge.
     /// Quadratic in the word length, which `WordSplitter` bounds.
     func applyMerges(_ symbols: inout [Int32]) {
-        guard !mergeTable.isEmpty else { return }
-        while symbols.count > 1 {
-            var bestRank = UInt64.max
-            var bestKey: UInt64 = 0
-            var bestResult: Int32 = 0
-            for k in 0..<(symbols.count - 1) {
-                let key = UInt64(UInt32(symbols[k])) << 32 | UInt64(UInt32(symbols[k + 1]))
-                if let value = mergeTable[key], value >> 32 < bestRank {
-                    bestRank = value >> 32
-                    bestKey = key
-                    bestResult = Int32(truncatingIfNeeded: value & 0xFFFF_FFFF)
+        guard !merges.isEmpty, symbols.count > 1 else { return }
+        var symbolCount = symbols.count
+        mergeKeys.withUnsafeBufferPointer { keys in
+            mergeValues.withUnsafeBufferPointer { values in
+                let mask = keys.count - 1
+                symbols.withUnsafeMutableBufferPointer { s in
+                    var n = s.count
+                    while n > 1 {
+                        var bestValue = UInt64.max   // rank in the high half: smaller = earlier merge
+                        var bestKey: UInt64 = 0
+                        for k in 0..<(n - 1) {
+                            let key = UInt64(UInt32(bitPattern: s[k])) << 32 | UInt64(UInt32(bitPattern: s[k + 1]))
+                            var slot = SubwordModel.slot(of: key, mask: mask)
+                            while true {
+                                let stored = keys[slot]
+                                if stored == key {
+                                    if values[slot] < bestValue { bestValue = values[slot]; bestKey = key }
+                                    break
+                                }
+                                if stored == SubwordModel.emptyKey { break }
+                                slot = (slot + 1) & mask
+                            }
+                        }
+                        if bestValue == UInt64.max { break }
+                        let left = Int32(truncatingIfNeeded: bestKey >> 32)
+                        let right = Int32(truncatingIfNeeded: bestKey & 0xFFFF_FFFF)
+                        let result = Int32(truncatingIfNeeded: bestValue & 0xFFFF_FFFF)
+                        var out = 0, k = 0
+                        while k < n {
+                            if k + 1 < n && s[k] == left && s[k + 1] == right {
+                                s[out] = result
+                                k += 2
+                            } else {
+                                s[out] = s[k]
+                                k += 1
+                            }
+                            out += 1
+                        }
+                        n = out
+                    }
+                    symbolCount = n
                 }
             }
-            if bestRank == UInt64.max { return }
-            let left = Int32(truncatingIfNeeded: bestKey >> 32)
-            let right = Int32(truncatingIfNeeded: bestKey & 0xFFFF_FFFF)
-            var out = 0
-            var k = 0
-            while k < symbols.count {
-                if k + 1 < symbols.count && symbols[k] == left && symbols[k + 1] == right {
-                    symbols[out] = bestResult
-                    k += 2
-                } else {
-                    symbols[out] = symbols[k]
-                    k += 1
-                }
-                out += 1
-            }
-            symbols.removeLast(symbols.count - out)
         }
+        symbols.removeLast(symbols.count - symbolCount)
     }
 }

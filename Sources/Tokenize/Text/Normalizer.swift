@@ -1,5 +1,3 @@
-import CICU
-
 /// Unicode normalization form applied before word breaking. It is stored with
 /// the vocabulary so that training and translation always agree.
 public enum NormalizationForm: String, Sendable, CaseIterable, Codable {
@@ -11,13 +9,6 @@ public enum NormalizationForm: String, Sendable, CaseIterable, Codable {
     /// No Unicode normalization (the space/control cleanup still applies).
     case none
 
-    var cValue: Int32 {
-        switch self {
-        case .nfkc: return Int32(CICU_FORM_NFKC)
-        case .nfc: return Int32(CICU_FORM_NFC)
-        case .none: return Int32(CICU_FORM_NONE)
-        }
-    }
 }
 
 /// First pipeline stage: cleans and normalizes one line of text.
@@ -46,8 +37,8 @@ public final class Normalizer {
         let probe = [UInt16]("Ａ①".utf16)
         var out = [UInt16](repeating: 0, count: 16)
         var tmp = [UInt16](repeating: 0, count: 16)
-        let n = cicu_normalize_text(form.cValue, probe, Int32(probe.count), &tmp, &out, 16)
-        if n < 0 { throw TokenizeError.icuFailure(operation: "unorm2 normalizer", code: -n) }
+        let n = ICU.normalize(form: form, probe, count: probe.count, scratch: &tmp, into: &out, capacity: 16)
+        if n < 0 { throw TokenizeError.icuFailure(operation: "unorm2 normalizer", code: Int32(-n)) }
     }
 
     /// Returns the normalized form of `text` (see the type's documentation).
@@ -64,9 +55,7 @@ public final class Normalizer {
             var needed = utf8.count + 1   // UTF-16 never needs more units than UTF-8 bytes
             while true {
                 input.reserve(needed)
-                var replaced: Int32 = 0
-                let n = Int(cicu_utf8_to_utf16(utf8.baseAddress, Int32(utf8.count),
-                                               input.pointer, Int32(input.capacity), &replaced))
+                let n = ICU.utf8ToUTF16(utf8, into: input.pointer, capacity: input.capacity)
                 if n < 0 { return 0 }
                 if n <= input.capacity { return n }
                 needed = n
@@ -82,8 +71,8 @@ public final class Normalizer {
         var capacity = count * 3 + 16
         while true {
             output.reserve(capacity)
-            let n = Int(cicu_normalize_text(form.cValue, input.pointer, Int32(count), scratch.pointer,
-                                            output.pointer, Int32(output.capacity)))
+            let n = ICU.normalize(form: form, input.pointer, count: count, scratch: scratch.pointer,
+                                  into: output.pointer, capacity: output.capacity)
             if n < 0 {
                 // ICU failed on data it accepted at init: keep the raw text rather than lose it.
                 output.reserve(count)

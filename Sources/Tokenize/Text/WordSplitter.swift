@@ -1,5 +1,3 @@
-import CICU
-
 /// One word from `WordSplitter`: the text between two ICU word boundaries that
 /// is not whitespace, and whether a space (or the start of the line) came before it.
 public struct Word: Sendable, Equatable, CustomStringConvertible {
@@ -12,6 +10,7 @@ public struct Word: Sendable, Equatable, CustomStringConvertible {
     /// 100-199 number, 200-299 letter, 300-399 kana, 400-499 ideographic.
     public var ruleStatus: Int32
 
+    /// A word with its word-start flag and ICU rule status.
     public init(text: String, startsWord: Bool, ruleStatus: Int32) {
         self.text = text
         self.startsWord = startsWord
@@ -36,7 +35,7 @@ public final class WordSplitter {
     /// Longest run of UTF-16 units handed to the subword model as one word.
     public static let maximumWordUnits = 64
 
-    private let breaker: OpaquePointer
+    private let breaker: ICU.WordBreaker
     private let ends = ScratchBuffer<Int32>(capacity: 1024)
     private let statuses = ScratchBuffer<Int32>(capacity: 1024)
     private let normalizer: Normalizer
@@ -44,15 +43,9 @@ public final class WordSplitter {
     /// Opens the ICU word break iterator (root locale). Throws
     /// `TokenizeError.icuFailure` if ICU cannot open it.
     public init(normalizer: Normalizer) throws {
-        var status: Int32 = 0
-        guard let b = cicu_word_breaker_open("", &status) else {
-            throw TokenizeError.icuFailure(operation: "ubrk_open(UBRK_WORD)", code: status)
-        }
-        breaker = b
+        breaker = try ICU.WordBreaker()
         self.normalizer = normalizer
     }
-
-    deinit { cicu_word_breaker_close(breaker) }
 
     /// Normalizes `text` and splits it into words.
     public func split(_ text: String) -> [Word] {
@@ -65,16 +58,17 @@ public final class WordSplitter {
     }
 
     /// Normalizes `text` and calls `body` for each word with its UTF-16 units
-    /// (valid only during the call), its word-start flag and its rule status.
-    func forEachWord(in text: String,
+    /// (valid only during the call), its word-start flag and its rule status
+    /// (0 when `ruleStatus` is false: skipping ICU's status lookup is faster).
+    func forEachWord(in text: String, ruleStatus: Bool = true,
                      _ body: (UnsafeBufferPointer<UInt16>, Bool, Int32) -> Void) {
         let n = normalizer.normalizeToBuffer(text)
         guard n > 0 else { return }
         let units = normalizer.output.pointer
         var count: Int
         while true {
-            count = Int(cicu_word_breaker_segments(breaker, units, Int32(n), ends.pointer,
-                                                   statuses.pointer, Int32(ends.capacity)))
+            count = breaker.segments(units, count: n, ends: ends.pointer,
+                                     statuses: ruleStatus ? statuses.pointer : nil, capacity: ends.capacity)
             if count < 0 { count = 0; break }   // ICU failure: nothing to split
             if count <= ends.capacity { break }
             ends.reserve(count)
@@ -86,15 +80,21 @@ public final class WordSplitter {
         for k in 0..<count {
             let end = Int(ends.pointer[k])
             defer { start = end }
-            if end - start == 1 && units[start] == 0x20 { afterSpace = true; continue }
             var chunkStart = start
+            // ICU glues combining marks and ZWJ to a preceding space (UAX #29
+            // rule WB4: " \u{301}" is one segment); the space is never part of a word.
+            if units[chunkStart] == 0x20 {
+                afterSpace = true
+                chunkStart += 1
+                if chunkStart == end { continue }
+            }
             var first = true
             while chunkStart < end {
                 var chunkEnd = min(end, chunkStart + limit)
                 // Never split a surrogate pair.
                 if chunkEnd < end && (units[chunkEnd] & 0xFC00) == 0xDC00 { chunkEnd -= 1 }
                 body(UnsafeBufferPointer(start: units + chunkStart, count: chunkEnd - chunkStart),
-                     first && afterSpace, statuses.pointer[k])
+                     first && afterSpace, ruleStatus ? statuses.pointer[k] : 0)
                 first = false
                 chunkStart = chunkEnd
             }
