@@ -182,7 +182,7 @@ public final class DecoderState {
             BLAS.gemm(transB: true, m: n, n: G, k: I, a: input, lda: I, b: layer.wIH, ldb: I, beta: 1, c: z, ldc: G)
             BLAS.gemm(transB: true, m: n, n: G, k: H, a: hl, lda: H, b: layer.wHH, ldb: H, beta: 1, c: z, ldc: G)
             for r in 0..<n {
-                LSTMLayer.cellForward(z: z + r * G, cPrev: cl + r * H, c: cl + r * H, tanhC: tanhC + r * H, h: hl + r * H, H: H)
+                Kernels.lstmCell(z: z + r * G, cPrev: cl + r * H, c: cl + r * H, tanhC: tanhC + r * H, h: hl + r * H, H: H)
             }
             input = UnsafePointer(hl); I = H
         }
