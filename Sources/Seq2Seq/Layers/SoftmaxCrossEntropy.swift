@@ -29,7 +29,9 @@ enum SoftmaxCrossEntropy {
             let sumZ = eps > 0 ? Kernels.sum(row, count: V) : 0
             let zy = row[y]
             // Σ e^(z − m); with gradients requested the row keeps e^(z − m) for the softmax.
-            let s = Kernels.expShifted(row, shift: m, into: gradientScale != nil ? row : scratch, count: V)
+            let s = gradientScale != nil
+                ? Kernels.expShiftedInPlace(row, shift: m, count: V)
+                : Kernels.expShifted(row, shift: m, into: scratch, count: V)
             let logZ = m + Float(Double(s).logValue)             // log Σ e^z
             var loss = Double(logZ - zy)
             if eps > 0 {

@@ -46,6 +46,20 @@ enum Kernels {
     @inline(__always)
     static func tanh(_ x: Float) -> Float { 2 / (1 + exp(-2 * x)) - 1 }
 
+    /// √x for x ≥ 0 (relative error ≲ 2e-7): x · rsqrt(x), with rsqrt from the
+    /// bit-level initial guess and three Newton steps. Swift's `squareRoot()` keeps
+    /// a scalar errno path on Linux (`sqrtss` + `sqrtf` call) that blocks
+    /// vectorization; this stays in plain vectorizable arithmetic. √0 = 0.
+    @inline(__always)
+    static func squareRoot(_ x: Float) -> Float {
+        var y = Float(bitPattern: 0x5F37_59DF &- (x.bitPattern &>> 1))
+        let h = 0.5 * x
+        y = y * (1.5 - h * y * y)
+        y = y * (1.5 - h * y * y)
+        y = y * (1.5 - h * y * y)
+        return x * y
+    }
+
     /// `y[i] = exp(x[i])` for `i < count`; `x` and `y` may be the same buffer.
     static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { y[i] = exp(x[i]) }
@@ -113,6 +127,21 @@ enum Kernels {
         return s
     }
 
+    /// Σ x[i]² with eight partial sums (fixed order).
+    static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        let raw = UnsafeRawPointer(x)
+        while i + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            acc += v * v
+            i += 8
+        }
+        var s = acc.sum()
+        while i < count { s += x[i] * x[i]; i += 1 }
+        return s
+    }
+
     /// max_i x[i] (count ≥ 1).
     static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
         var i = 0
@@ -132,9 +161,34 @@ enum Kernels {
         return m
     }
 
-    /// `y[i] = exp(x[i] − shift)`; returns Σ y. `x` and `y` may alias.
+    /// `y[i] = exp(x[i] − shift)`; returns Σ y. `x` and `y` must not overlap
+    /// (use `expShiftedInPlace` for that: LLVM's overlap check would fall back to scalar code).
     static func expShifted(_ x: UnsafePointer<Float>, shift: Float, into y: UnsafeMutablePointer<Float>, count: Int) -> Float {
         for i in 0..<count { y[i] = exp(x[i] - shift) }
         return sum(y, count: count)
+    }
+
+    /// `x[i] = exp(x[i] − shift)`; returns Σ x.
+    static func expShiftedInPlace(_ x: UnsafeMutablePointer<Float>, shift: Float, count: Int) -> Float {
+        for i in 0..<count { x[i] = exp(x[i] - shift) }
+        return sum(x, count: count)
+    }
+
+    /// One Adam update over raw buffers (see `AdamOptimizer` for the formula):
+    /// `stepSize = lr / (1 − β1^t)`, `invCorrection2 = 1 / sqrt(1 − β2^t)`.
+    static func adamStep(
+        parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>,
+        m mm: UnsafeMutablePointer<Float>, v vv: UnsafeMutablePointer<Float>, count: Int,
+        beta1 b1: Float, beta2 b2: Float, epsilon eps: Float, stepSize: Float, invCorrection2: Float
+    ) {
+        let (c1, c2) = (1 - b1, 1 - b2)
+        for i in 0..<count {
+            let gi = g[i]
+            let mi = b1 * mm[i] + c1 * gi
+            let vi = b2 * vv[i] + c2 * gi * gi
+            mm[i] = mi
+            vv[i] = vi
+            p[i] -= stepSize * mi / (squareRoot(vi) * invCorrection2 + eps)
+        }
     }
 }

@@ -87,6 +87,9 @@ extension Seq2SeqModel {
 /// token per row and returns log-probabilities `[N, V]`; `select(rows:)` gathers
 /// rows (beam reordering, dropping finished rows). Buffers are allocated once at
 /// `capacity` rows; steps and selections do not allocate.
+///
+/// It reads the model's parameters directly, except the summed LSTM biases,
+/// which are copied at creation: make a new state after changing the weights.
 public final class DecoderState {
     /// Maximum number of rows.
     public let capacity: Int
