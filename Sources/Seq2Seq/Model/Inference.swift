@@ -173,6 +173,7 @@ public final class DecoderState {
         for id in tokens where id < 0 || Int(id) >= V {
             throw ModelError.tokenOutOfRange(side: "target", id: id, vocabularySize: V)
         }
+        if n == 0 { return UnsafeBufferPointer(start: logProbs, count: 0) }
         let decoder = model.decoder
         tokens.withUnsafeBufferPointer {
             Embedding.forward(table: decoder.stack.table, ids: $0.baseAddress!, count: n, width: E, output: x)  // [n, E]

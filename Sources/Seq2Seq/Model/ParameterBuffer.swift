@@ -64,6 +64,7 @@ public final class ParameterBuffer {
         guard let e = entry(name), e.count == values.count else {
             preconditionFailure("setValues: \(name) expects \(entry(name)?.count ?? -1) values, got \(values.count)")
         }
+        if e.count == 0 { return }
         values.withUnsafeBufferPointer { (pointer + e.offset).update(from: $0.baseAddress!, count: e.count) }
     }
 
