@@ -107,14 +107,15 @@ func weightedSum(_ y: UnsafePointer<Float>, _ w: [Float]) -> Double {
         let (N, V) = (5, 7)
         let logits = Floats(randomArray(N * V, scale: 3, &random))
         let targets: [Int32] = [3, 0, -1, 6, 3]  // −1: ignored row
+        var scratch = [Float](repeating: 0, count: V)
         func loss() -> Double {
             var z = Array(UnsafeBufferPointer(start: logits.p, count: N * V))
             return SoftmaxCrossEntropy.forwardBackward(logits: &z, targets: targets, rows: N, classes: V,
-                                                       labelSmoothing: labelSmoothing, gradientScale: nil)
+                                                       labelSmoothing: labelSmoothing, gradientScale: nil, scratch: &scratch)
         }
         var grad = Array(UnsafeBufferPointer(start: logits.p, count: N * V))
         let sum = SoftmaxCrossEntropy.forwardBackward(logits: &grad, targets: targets, rows: N, classes: V,
-                                                      labelSmoothing: labelSmoothing, gradientScale: 1)
+                                                      labelSmoothing: labelSmoothing, gradientScale: 1, scratch: &scratch)
         #expect(abs(sum - loss()) < 1e-9, "loss must not depend on whether gradients are requested")
         #expect(grad[2 * V..<3 * V].allSatisfy { $0 == 0 }, "ignored row has zero gradient")
         checkGradient("softmax-CE logits (ε = \(labelSmoothing))", logits.p, count: logits.count, analytic: grad, loss: loss)

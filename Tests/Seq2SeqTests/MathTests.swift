@@ -99,6 +99,18 @@ import Testing
         #expect(y.allSatisfy { $0.isFinite && $0 >= 0 }, "no overflow to inf, no negatives")
     }
 
+    @Test func squareRootWithin2e7Relative() {
+        var worst: Double = 0
+        var x: Float = 1e-30
+        while x < 1e30 {
+            let e = Double(x).squareRoot()
+            worst = max(worst, abs(Double(Kernels.squareRoot(x)) - e) / e)
+            x *= 1.001
+        }
+        #expect(worst <= 2e-7, "max relative error \(worst)")
+        #expect(Kernels.squareRoot(0) == 0)
+    }
+
     @Test func logSoftmaxIsStableForHugeLogits() {
         var z: [Float] = [1000, 999, -1000, 0]
         var scratch = [Float](repeating: 0, count: 4)

@@ -192,5 +192,19 @@ import Testing
         let model = try Seq2SeqModel(configuration: config, seed: 2)
         let out = try model.greedyDecode(sources: [[], [1, 2, 3]], maxLength: 5)
         #expect(out.count == 2 && out.allSatisfy { $0.count <= 5 && !$0.contains(3) })
+        // Only empty sources: the encoder state is the zero state.
+        let encoded = try model.encode(sources: [[], []])
+        #expect(encoded.h.allSatisfy { $0 == 0 } && encoded.c.allSatisfy { $0 == 0 })
+        let allEmpty = try model.greedyDecode(sources: [[], []], maxLength: 4)
+        #expect(allEmpty.count == 2 && allEmpty[0] == allEmpty[1])
+        // Zero rows after dropping every hypothesis.
+        let state = model.makeDecoderState(for: encoded)
+        state.select(rows: [])
+        #expect(try state.step(tokens: []).isEmpty)
+        // Training on a batch whose sources are all empty works too.
+        var r = RandomGenerator(seed: 1)
+        let result = try model.computeGradients(for: Batch(sources: [[]], targets: [[4, 5]]), random: &r)
+        #expect(result.tokenCount == 3 && result.loss.isFinite)
+        #expect(model.gradients.values("src_embedding").allSatisfy { $0 == 0 })
     }
 }

@@ -40,24 +40,6 @@ final class LSTMCache {
 }
 
 extension LSTMLayer {
-    /// Fused gate pass for one row: reads pre-activations `z` [4H], writes the
-    /// activated gates back into `z`, and c, tanh(c), h [H]. `cPrev` may alias `c`.
-    @inline(__always)
-    static func cellForward(
-        z: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, H: Int
-    ) {
-        let zi = z, zf = z + H, zg = z + 2 * H, zo = z + 3 * H
-        for j in 0..<H {
-            let i = Kernels.sigmoid(zi[j]), f = Kernels.sigmoid(zf[j])
-            let g = Kernels.tanh(zg[j]), o = Kernels.sigmoid(zo[j])
-            let cj = f * cPrev[j] + i * g
-            let tc = Kernels.tanh(cj)
-            zi[j] = i; zf[j] = f; zg[j] = g; zo[j] = o
-            c[j] = cj; tanhC[j] = tc; h[j] = o * tc
-        }
-    }
-
     /// Forward over a packed sequence.
     ///
     /// - x: `[N, I]` packed inputs.  h0, c0: `[B, H]` initial state in sorted row order (nil = zeros).
@@ -94,7 +76,7 @@ extension LSTMLayer {
             BLAS.gemm(transB: true, m: bt, n: G, k: H, a: hPrev, lda: H, b: wHH, ldb: H, beta: 1, c: z + off * G, ldc: G)
             for r in 0..<bt {
                 let n = off + r
-                Self.cellForward(z: z + n * G, cPrev: cPrev + r * H, c: c + n * H, tanhC: tc + n * H, h: h + n * H, H: H)
+                Kernels.lstmCell(z: z + n * G, cPrev: cPrev + r * H, c: c + n * H, tanhC: tc + n * H, h: h + n * H, H: H)
                 if let mask, mask[n] == 0 {
                     // Padded position: the state passes through unchanged.
                     (c + n * H).update(from: cPrev + r * H, count: H)

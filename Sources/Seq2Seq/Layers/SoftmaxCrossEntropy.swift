@@ -11,10 +11,10 @@ enum SoftmaxCrossEntropy {
     /// Computes the summed loss over rows with target ≥ 0 (in Double) and, if
     /// `gradientScale` is non-nil, overwrites `logits` with `gradientScale · ∂loss/∂z`
     /// (otherwise `logits` is left unchanged).
-    /// logits `[N, V]`, targets `[N]`.
+    /// logits `[N, V]`, targets `[N]`, scratch `[V]`.
     static func forwardBackward(
         logits z: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, rows N: Int, classes V: Int,
-        labelSmoothing eps: Float, gradientScale: Float?
+        labelSmoothing eps: Float, gradientScale: Float?, scratch: UnsafeMutablePointer<Float>
     ) -> Double {
         var total: Double = 0
         let uniform = eps / Float(V)
@@ -25,18 +25,13 @@ enum SoftmaxCrossEntropy {
                 if gradientScale != nil { row.update(repeating: 0, count: V) }
                 continue
             }
-            var m = row[0]
-            for j in 1..<max(V, 1) { m = row[j] > m ? row[j] : m }
-            var sumZ: Float = 0
-            for j in 0..<V { sumZ += row[j] }
+            let m = Kernels.maximum(row, count: V)
+            let sumZ = eps > 0 ? Kernels.sum(row, count: V) : 0
             let zy = row[y]
-            var s: Float = 0
-            if gradientScale != nil {
-                for j in 0..<V { row[j] = Kernels.exp(row[j] - m) }  // row = e^(z − m)
-                for j in 0..<V { s += row[j] }
-            } else {
-                for j in 0..<V { s += Kernels.exp(row[j] - m) }      // logits stay intact
-            }
+            // Σ e^(z − m); with gradients requested the row keeps e^(z − m) for the softmax.
+            let s = gradientScale != nil
+                ? Kernels.expShiftedInPlace(row, shift: m, count: V)
+                : Kernels.expShifted(row, shift: m, into: scratch, count: V)
             let logZ = m + Float(Double(s).logValue)             // log Σ e^z
             var loss = Double(logZ - zy)
             if eps > 0 {
@@ -54,16 +49,12 @@ enum SoftmaxCrossEntropy {
         return total
     }
 
-    /// Replaces each row of logits `[N, V]` by its log-softmax.
+    /// Replaces each row of logits `[N, V]` by its log-softmax. `scratch` holds V floats.
     static func logSoftmax(_ z: UnsafeMutablePointer<Float>, rows N: Int, classes V: Int, scratch: UnsafeMutablePointer<Float>) {
         for n in 0..<N {
             let row = z + n * V
-            var m = row[0]
-            for j in 1..<max(V, 1) { m = row[j] > m ? row[j] : m }
-            for j in 0..<V { scratch[j] = Kernels.exp(row[j] - m) }
-            var s: Float = 0
-            for j in 0..<V { s += scratch[j] }
-            let c = m + Float(Double(s).logValue)
+            let m = Kernels.maximum(row, count: V)
+            let c = m + Float(Double(Kernels.expShifted(row, shift: m, into: scratch, count: V)).logValue)
             for j in 0..<V { row[j] -= c }
         }
     }

@@ -9,6 +9,12 @@
 // Inputs are clamped to [−87.3, 88.3] (n stays in −126…127): exp then neither overflows to inf nor
 // produces denormals, so sigmoid/tanh saturate cleanly.
 
+//
+// Hot loops that call exp/sigmoid/tanh live in this file too (the fused LSTM
+// gate pass, shifted exp): Swift inlines across files only in whole-module
+// builds, so keeping callers of the scalar functions here makes them inline and
+// vectorize in `-O` debug builds (non-WMO) as well as in release builds.
+
 enum Kernels {
     @inline(__always)
     static func exp(_ x0: Float) -> Float {
@@ -39,6 +45,20 @@ enum Kernels {
     /// tanh(x) = 2σ(2x) − 1; absolute error ≲ 4e-7 (relative error grows near 0, absolute does not).
     @inline(__always)
     static func tanh(_ x: Float) -> Float { 2 / (1 + exp(-2 * x)) - 1 }
+
+    /// √x for x ≥ 0 (relative error ≲ 2e-7): x · rsqrt(x), with rsqrt from the
+    /// bit-level initial guess and three Newton steps. Swift's `squareRoot()` keeps
+    /// a scalar errno path on Linux (`sqrtss` + `sqrtf` call) that blocks
+    /// vectorization; this stays in plain vectorizable arithmetic. √0 = 0.
+    @inline(__always)
+    static func squareRoot(_ x: Float) -> Float {
+        var y = Float(bitPattern: 0x5F37_59DF &- (x.bitPattern &>> 1))
+        let h = 0.5 * x
+        y = y * (1.5 - h * y * y)
+        y = y * (1.5 - h * y * y)
+        y = y * (1.5 - h * y * y)
+        return x * y
+    }
 
     /// `y[i] = exp(x[i])` for `i < count`; `x` and `y` may be the same buffer.
     static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
@@ -72,6 +92,103 @@ enum Kernels {
         for r in 0..<rows {
             let row = x + r * columns
             for j in 0..<columns { y[j] += row[j] }
+        }
+    }
+
+    /// Fused LSTM gate pass for one row (gate order i, f, g, o): reads the
+    /// pre-activations `z` [4H], writes the activated gates back into `z`, and
+    /// c_t = f·c_{t−1} + i·g, tanh(c_t), h_t = o·tanh(c_t) [H]. `cPrev` may alias `c`.
+    static func lstmCell(
+        z: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, H: Int
+    ) {
+        let zi = z, zf = z + H, zg = z + 2 * H, zo = z + 3 * H
+        for j in 0..<H {
+            let i = sigmoid(zi[j]), f = sigmoid(zf[j])
+            let g = tanh(zg[j]), o = sigmoid(zo[j])
+            let cj = f * cPrev[j] + i * g
+            let tc = tanh(cj)
+            zi[j] = i; zf[j] = f; zg[j] = g; zo[j] = o
+            c[j] = cj; tanhC[j] = tc; h[j] = o * tc
+        }
+    }
+
+    /// Σ x[i] with eight independent partial sums (fixed order, so deterministic).
+    static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        let raw = UnsafeRawPointer(x)
+        while i + 8 <= count {
+            acc += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < count { s += x[i]; i += 1 }
+        return s
+    }
+
+    /// Σ x[i]² with eight partial sums (fixed order).
+    static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        let raw = UnsafeRawPointer(x)
+        while i + 8 <= count {
+            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            acc += v * v
+            i += 8
+        }
+        var s = acc.sum()
+        while i < count { s += x[i] * x[i]; i += 1 }
+        return s
+    }
+
+    /// max_i x[i] (count ≥ 1).
+    static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var i = 0
+        var m = x[0]
+        let raw = UnsafeRawPointer(x)
+        if count >= 8 {
+            var acc = raw.loadUnaligned(as: SIMD8<Float>.self)
+            i = 8
+            while i + 8 <= count {
+                let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                acc.replace(with: v, where: v .> acc)
+                i += 8
+            }
+            m = acc.max()
+        }
+        while i < count { m = x[i] > m ? x[i] : m; i += 1 }
+        return m
+    }
+
+    /// `y[i] = exp(x[i] − shift)`; returns Σ y. `x` and `y` must not overlap
+    /// (use `expShiftedInPlace` for that: LLVM's overlap check would fall back to scalar code).
+    static func expShifted(_ x: UnsafePointer<Float>, shift: Float, into y: UnsafeMutablePointer<Float>, count: Int) -> Float {
+        for i in 0..<count { y[i] = exp(x[i] - shift) }
+        return sum(y, count: count)
+    }
+
+    /// `x[i] = exp(x[i] − shift)`; returns Σ x.
+    static func expShiftedInPlace(_ x: UnsafeMutablePointer<Float>, shift: Float, count: Int) -> Float {
+        for i in 0..<count { x[i] = exp(x[i] - shift) }
+        return sum(x, count: count)
+    }
+
+    /// One Adam update over raw buffers (see `AdamOptimizer` for the formula):
+    /// `stepSize = lr / (1 − β1^t)`, `invCorrection2 = 1 / sqrt(1 − β2^t)`.
+    static func adamStep(
+        parameters p: UnsafeMutablePointer<Float>, gradients g: UnsafePointer<Float>,
+        m mm: UnsafeMutablePointer<Float>, v vv: UnsafeMutablePointer<Float>, count: Int,
+        beta1 b1: Float, beta2 b2: Float, epsilon eps: Float, stepSize: Float, invCorrection2: Float
+    ) {
+        let (c1, c2) = (1 - b1, 1 - b2)
+        for i in 0..<count {
+            let gi = g[i]
+            let mi = b1 * mm[i] + c1 * gi
+            let vi = b2 * vv[i] + c2 * gi * gi
+            mm[i] = mi
+            vv[i] = vi
+            p[i] -= stepSize * mi / (squareRoot(vi) * invCorrection2 + eps)
         }
     }
 }

@@ -58,8 +58,9 @@ struct Packing: Equatable {
     }
 
     /// Packs `sequences` (original order) into [N] ids; padded positions get `fill`.
+    /// The array has at least one element (so its base address is never nil); only the first N are used.
     func pack(_ sequences: [[Int32]], fill: Int32) -> [Int32] {
-        var out = [Int32](repeating: fill, count: total)
+        var out = [Int32](repeating: fill, count: Swift.max(total, 1))
         for t in 0..<maxLength {
             for r in 0..<batchSizes[t] {
                 let s = sequences[order[r]]

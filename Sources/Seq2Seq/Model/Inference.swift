@@ -87,6 +87,9 @@ extension Seq2SeqModel {
 /// token per row and returns log-probabilities `[N, V]`; `select(rows:)` gathers
 /// rows (beam reordering, dropping finished rows). Buffers are allocated once at
 /// `capacity` rows; steps and selections do not allocate.
+///
+/// It reads the model's parameters directly, except the summed LSTM biases,
+/// which are copied at creation: make a new state after changing the weights.
 public final class DecoderState {
     /// Maximum number of rows.
     public let capacity: Int
@@ -170,6 +173,7 @@ public final class DecoderState {
         for id in tokens where id < 0 || Int(id) >= V {
             throw ModelError.tokenOutOfRange(side: "target", id: id, vocabularySize: V)
         }
+        if n == 0 { return UnsafeBufferPointer(start: logProbs, count: 0) }
         let decoder = model.decoder
         tokens.withUnsafeBufferPointer {
             Embedding.forward(table: decoder.stack.table, ids: $0.baseAddress!, count: n, width: E, output: x)  // [n, E]
@@ -182,7 +186,7 @@ public final class DecoderState {
             BLAS.gemm(transB: true, m: n, n: G, k: I, a: input, lda: I, b: layer.wIH, ldb: I, beta: 1, c: z, ldc: G)
             BLAS.gemm(transB: true, m: n, n: G, k: H, a: hl, lda: H, b: layer.wHH, ldb: H, beta: 1, c: z, ldc: G)
             for r in 0..<n {
-                LSTMLayer.cellForward(z: z + r * G, cPrev: cl + r * H, c: cl + r * H, tanhC: tanhC + r * H, h: hl + r * H, H: H)
+                Kernels.lstmCell(z: z + r * G, cPrev: cl + r * H, c: cl + r * H, tanhC: tanhC + r * H, h: hl + r * H, H: H)
             }
             input = UnsafePointer(hl); I = H
         }

@@ -36,6 +36,21 @@ public struct ModelConfiguration: Codable, Equatable, Hashable, Sendable {
         }
     }
 
+    /// Number of scalar parameters.
+    public var parameterCount: Int { parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) } }
+
+    /// Floating-point operations of the matrix products in one training step
+    /// (forward + backward) over `sourceTokens` and `targetTokens` real tokens:
+    /// per LSTM layer 3 · 2·N·(I + H)·4H, output layer 3 · 2·Nt·H·Vt.
+    /// Element-wise work is not counted. Use it to report effective GFLOP/s.
+    public func trainingFLOPs(sourceTokens: Int, targetTokens: Int) -> Double {
+        let (E, H) = (Double(embeddingSize), Double(hiddenSize))
+        var perToken: Double = 0  // per token of one side, summed over layers
+        for l in 0..<layerCount { perToken += 3 * 2 * ((l == 0 ? E : H) + H) * 4 * H }
+        let output = 3 * 2 * Double(targetTokens) * H * Double(targetVocabularySize)
+        return perToken * Double(sourceTokens + targetTokens) + output
+    }
+
     /// Names and shapes of all parameter tensors, in buffer order (PyTorch reference names).
     public var parameterShapes: [(name: String, shape: [Int])] {
         let (E, H, L) = (embeddingSize, hiddenSize, layerCount)

@@ -64,6 +64,7 @@ public final class ParameterBuffer {
         guard let e = entry(name), e.count == values.count else {
             preconditionFailure("setValues: \(name) expects \(entry(name)?.count ?? -1) values, got \(values.count)")
         }
+        if e.count == 0 { return }
         values.withUnsafeBufferPointer { (pointer + e.offset).update(from: $0.baseAddress!, count: e.count) }
     }
 
@@ -79,17 +80,16 @@ public final class ParameterBuffer {
     /// All floats as an array.
     public var allValues: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 
-    /// Global L2 norm over every tensor, accumulated in Double (four lanes, fixed order).
+    /// Global L2 norm over every tensor: Float partial sums over blocks of 4096
+    /// (vectorized), blocks summed in Double; fixed order, so deterministic.
     public func l2Norm() -> Float {
-        let p = pointer
-        var (a, b, c, d): (Double, Double, Double, Double) = (0, 0, 0, 0)
+        var total: Double = 0
         var i = 0
-        while i + 4 <= count {
-            let (x0, x1, x2, x3) = (Double(p[i]), Double(p[i + 1]), Double(p[i + 2]), Double(p[i + 3]))
-            a += x0 * x0; b += x1 * x1; c += x2 * x2; d += x3 * x3
-            i += 4
+        while i < count {
+            let n = Swift.min(4096, count - i)
+            total += Double(Kernels.sumOfSquares(pointer + i, count: n))
+            i += n
         }
-        while i < count { a += Double(p[i]) * Double(p[i]); i += 1 }
-        return Float(((a + b) + (c + d)).squareRoot())
+        return Float(total.squareRoot())
     }
 }

@@ -10,6 +10,7 @@ final class RNNDecoder {
     let dh0 = FloatBuffer(), dc0 = FloatBuffer()  // [L, B, H]
     let logits = FloatBuffer()                    // [Nt, V] (gradient after backward)
     let dTop = FloatBuffer()                      // [Nt, H]
+    let scratch = FloatBuffer()                   // [V]
     private(set) var top: UnsafeMutablePointer<Float>?  // [Nt, H] top-layer outputs of the last forward
 
     init(configuration: ModelConfiguration, parameters: ParameterBuffer, gradients: ParameterBuffer) {
@@ -33,7 +34,8 @@ final class RNNDecoder {
         let z = logits.reserve(N * V)                                                       // [Nt, V]
         Linear.forward(input: y, rows: N, inputSize: H, outputSize: V, weight: outWeight, bias: outBias, output: z)
         return SoftmaxCrossEntropy.forwardBackward(
-            logits: z, targets: targetIDs, rows: N, classes: V, labelSmoothing: labelSmoothing, gradientScale: gradientScale)
+            logits: z, targets: targetIDs, rows: N, classes: V, labelSmoothing: labelSmoothing, gradientScale: gradientScale,
+            scratch: scratch.reserve(V))
     }
 
     /// Backward of the last training `forward`; fills `dh0`/`dc0`.

@@ -34,16 +34,9 @@ public final class AdamOptimizer {
         let t = Double(stepCount)
         let stepSize = Float(Double(learningRate) / (1 - pow(Double(beta1), t)))
         let invCorrection2 = Float(1 / (1 - pow(Double(beta2), t)).squareRoot())
-        let (b1, b2, eps) = (beta1, beta2, epsilon)
-        let (p, g, mm, vv) = (parameters.pointer, gradients.pointer, m.pointer, v.pointer)
-        for i in 0..<m.count {
-            let gi = g[i]
-            let mi = b1 * mm[i] + (1 - b1) * gi
-            let vi = b2 * vv[i] + (1 - b2) * gi * gi
-            mm[i] = mi
-            vv[i] = vi
-            p[i] -= stepSize * mi / (vi.squareRoot() * invCorrection2 + eps)
-        }
+        Kernels.adamStep(parameters: parameters.pointer, gradients: gradients.pointer, m: m.pointer, v: v.pointer,
+                         count: m.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                         stepSize: stepSize, invCorrection2: invCorrection2)
     }
 }
 

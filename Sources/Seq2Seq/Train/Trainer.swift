@@ -83,8 +83,9 @@ public final class Trainer {
                                   clipCoefficient: coefficient, learningRate: lr)
     }
 
-    /// Forward-only mean loss (no dropout), e.g. on validation batches.
+    /// Forward-only mean cross-entropy (no dropout, no label smoothing), e.g. on
+    /// validation batches; `exp(loss)` is the perplexity.
     public func evaluate(_ batch: Batch) throws -> LossResult {
-        try model.loss(for: batch, labelSmoothing: options.labelSmoothing)
+        try model.loss(for: batch)
     }
 }
