@@ -38,7 +38,7 @@ struct EvalCommand: ParsableCommand {
         let sources = corpus.pairs.map { manifest.reverse ? $0.target : $0.source }
         let references = corpus.pairs.map { manifest.reverse ? $0.source : $0.target }
         var hypotheses = [String](repeating: "", count: sources.count)
-        var readIndex = 0, emitIndex = 0
+        var readIndex = 0, emitIndex = 0, translatedCount = 0
         let bar = ProgressBar(total: sources.count, label: "translating")
         try WindowedBatches(windowSize: 64 * decoding.batchSize, batchSize: decoding.batchSize).run(
             next: {
@@ -47,11 +47,15 @@ struct EvalCommand: ParsableCommand {
                 return sources[readIndex - 1]
             },
             length: { $0.utf8.count },
-            process: { try translator.translate($0) },
+            process: { batch in
+                let translations = try translator.translate(batch)
+                translatedCount += batch.count
+                bar.update(done: translatedCount, fields: "sentences")
+                return translations
+            },
             emit: { translation in
                 hypotheses[emitIndex] = translation.text
                 emitIndex += 1
-                bar.update(done: emitIndex, fields: "")
             })
         bar.finish()
         if let output {
