@@ -95,7 +95,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Validate every N steps as well as at each epoch end (0: epoch ends only).")
     var validateEvery = 500
 
-    @Option(help: "Stop after this many validations without a better dev chrF.")
+    @Option(help: "Stop after this many validations without a better dev chrF (spanning at least PATIENCE × --validate-every steps).")
     var patience = 10
 
     @Flag(help: "Stop at the first malformed line (FILE:LINE: reason) instead of skipping it.")

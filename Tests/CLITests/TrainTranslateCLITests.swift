@@ -126,6 +126,18 @@ struct TrainTranslateCLITests {
         #expect(correct >= 14, "only \(correct)/16 training targets reproduced: \(result.lines)")
     }
 
+    /// With a learning rate too small to change any translation, dev chrF never
+    /// improves after the first validation, so training stops after
+    /// `--patience` more validations.
+    @Test func earlyStoppingAfterPatience() throws {
+        let w = try Workspace()
+        let result = try Self.train(w, into: "model", ["--learning-rate", "1e-12", "--validate-every", "1",
+                                                       "--patience", "2", "--epochs", "5"])
+        #expect(result.errors.contains("early stopping"), "\(result.errors)")
+        let records = try w.read("model/training-log.jsonl").split(separator: "\n")
+        #expect(records.count == 3)
+    }
+
     @Test func outputDoesNotDependOnBatching() throws {
         let w = try Workspace()
         try Self.train(w, into: "model", ["--epochs", "4"])

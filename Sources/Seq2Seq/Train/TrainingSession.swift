@@ -37,7 +37,9 @@ public struct TrainingSessionOptions: Sendable {
     public var resume = false
     /// Validate every this many steps (0: only at epoch ends).
     public var validateEvery = 500
-    /// Stop after this many validations without a better dev chrF.
+    /// Stop after this many validations without a better dev chrF, spanning at
+    /// least `patience × validateEvery` steps (so that the frequent epoch-end
+    /// validations of a small corpus don't stop it early on dev-set noise).
     public var patience = 10
     /// Hold-out fraction when no dev file is given.
     public var devFraction = 0.02
@@ -82,6 +84,7 @@ struct SessionState: Codable {
     var epoch: Int
     var batchIndex: Int
     var bestChrF: Double
+    var bestStep: Int
     var validationsWithoutImprovement: Int
     var validations: Int
 }
@@ -238,7 +241,8 @@ public final class TrainingSession {
             try configuration.validate()
             let model = try Seq2SeqModel(configuration: configuration, seed: options.seed)
             trainer = Trainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
-            state = SessionState(epoch: 0, batchIndex: 0, bestChrF: -1, validationsWithoutImprovement: 0, validations: 0)
+            state = SessionState(epoch: 0, batchIndex: 0, bestChrF: -1, bestStep: 0, validationsWithoutImprovement: 0,
+                                 validations: 0)
             try? fileManager.removeItem(atPath: directory.logPath)
         }
         let configuration = trainer.model.configuration
@@ -287,6 +291,10 @@ public final class TrainingSession {
         var outcome = TrainingOutcome.finishedEpochs
         let budget = options.timeBudget ?? .infinity
         var lastValidatedStep = -1
+        func shouldStopEarly() -> Bool {
+            state.validationsWithoutImprovement >= options.patience
+                && trainer.step - state.bestStep >= options.patience * options.validateEvery
+        }
         training: while state.epoch < options.epochs {
             let batches = epochBatches(examples, epoch: state.epoch)
             let bar = ProgressBar(total: batches.count, label: "epoch \(state.epoch + 1)/\(options.epochs)")
@@ -312,7 +320,7 @@ public final class TrainingSession {
                     bar.finish()
                     try validate()
                     lastValidatedStep = trainer.step
-                    if state.validationsWithoutImprovement >= options.patience { outcome = .earlyStopping; break training }
+                    if shouldStopEarly() { outcome = .earlyStopping; break training }
                 }
             }
             bar.finish()
@@ -321,7 +329,7 @@ public final class TrainingSession {
             if lastValidatedStep != trainer.step {
                 try validate()
                 lastValidatedStep = trainer.step
-                if state.validationsWithoutImprovement >= options.patience { outcome = .earlyStopping; break training }
+                if shouldStopEarly() { outcome = .earlyStopping; break training }
             }
         }
         if outcome == .interrupted {
@@ -417,6 +425,7 @@ public final class TrainingSession {
         let isBest = chrF > state.bestChrF
         if isBest {
             state.bestChrF = chrF
+            state.bestStep = trainer.step
             state.validationsWithoutImprovement = 0
         } else {
             state.validationsWithoutImprovement += 1
