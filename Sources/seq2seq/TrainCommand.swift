@@ -29,6 +29,10 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Translate column 2 -> column 1 instead.")
     var reverse = false
 
+    @Flag(inversion: .prefixedNo,
+          help: "Feed each source sentence to the encoder last token first (Sutskever et al. 2014); helps a model without attention.")
+    var reverseSource = true
+
     @Option(help: "Use this vocabulary (prefix from `seq2seq vocab --output`) instead of learning one.")
     var vocab: String?
 
@@ -140,6 +144,7 @@ struct TrainCommand: ParsableCommand {
         var options = TrainingSessionOptions(trainPath: pairs)
         options.devPath = dev
         options.reverse = reverse
+        options.reverseSourceOrder = reverseSource
         options.vocabularyPrefix = vocab
         options.vocabulary = VocabularyOptions(size: vocabSize, joint: joint, characterLevel: char)
         options.strict = strict

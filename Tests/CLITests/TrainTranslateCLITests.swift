@@ -109,14 +109,18 @@ struct TrainTranslateCLITests {
 
     /// Through the CLI, a model trained long enough on 16 pairs (dev = train)
     /// reproduces its training targets: the whole train → save → load →
-    /// translate path carries the learned weights.
-    @Test func trainedModelReproducesItsTrainingTargets() throws {
+    /// translate path carries the learned weights (and the source order the
+    /// encoder was trained with, in both settings).
+    @Test(arguments: [["--reverse-source"], ["--no-reverse-source"]])
+    func trainedModelReproducesItsTrainingTargets(order: [String]) throws {
         let w = try Workspace()
         let pairs = try w.read("pairs.tsv").split(separator: "\n").prefix(16)
         try w.write(pairs.joined(separator: "\n") + "\n", to: "pairs.tsv")
         try Self.train(w, into: "model", ["--embedding", "32", "--hidden", "64", "--epochs", "250",
                                           "--dropout", "0", "--label-smoothing", "0", "--learning-rate", "0.01",
-                                          "--dev", w.path("pairs.tsv"), "--patience", "1000"])
+                                          "--dev", w.path("pairs.tsv"), "--patience", "1000"] + order)
+        let manifest = try w.read("model/model.json")
+        #expect(manifest.contains("\"sourceOrderReversed\" : \(order == ["--reverse-source"])"))
         let sources = pairs.map { String($0.split(separator: "\t")[0]) }
         let targets = pairs.map { String($0.split(separator: "\t")[1]) }
         let result = try Self.run("translate", ["--model", w.path("model"), "--greedy"],

@@ -17,9 +17,15 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     public var targetLanguage: String
     /// `VocabularyPair.identity` of `vocab.*`.
     public var vocabularyIdentity: String
+    /// The encoder reads each source sentence last token first (Sutskever et
+    /// al., 2014): the first target words then sit close to the source words
+    /// they depend on, which helps an encoder-decoder without attention.
+    public var sourceOrderReversed: Bool
 
-    public init(reverse: Bool, sourceLanguage: String, targetLanguage: String, vocabularyIdentity: String) {
+    public init(reverse: Bool, sourceLanguage: String, targetLanguage: String, vocabularyIdentity: String,
+                sourceOrderReversed: Bool) {
         self.reverse = reverse
+        self.sourceOrderReversed = sourceOrderReversed
         self.sourceLanguage = sourceLanguage
         self.targetLanguage = targetLanguage
         self.vocabularyIdentity = vocabularyIdentity
@@ -119,6 +125,8 @@ public struct ModelDirectory: Sendable {
     /// (checked against the vocabulary), and a translator.
     public func loadTranslator(options: TranslationOptions = TranslationOptions()) throws -> (Translator, ModelManifest) {
         let manifest = try readManifest()
+        var options = options
+        options.reverseSourceOrder = manifest.sourceOrderReversed
         guard FileManager.default.fileExists(atPath: vocabularyPrefix + ".meta") else {
             throw ModelDirectoryError.incomplete(path: path, missing: "vocab.meta")
         }

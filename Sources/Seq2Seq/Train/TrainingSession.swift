@@ -7,6 +7,8 @@ public struct TrainingSessionOptions: Sendable {
     public var devPath: String?
     /// Translate column 2 → column 1.
     public var reverse = false
+    /// Feed source sentences to the encoder last token first (see `ModelManifest`).
+    public var reverseSourceOrder = true
     /// Use this vocabulary (prefix of `seq2seq vocab --output`) instead of learning one.
     public var vocabularyPrefix: String?
     public var vocabulary = VocabularyOptions()
@@ -188,7 +190,8 @@ public final class TrainingSession {
             manifest = ModelManifest(reverse: options.reverse,
                                      sourceLanguage: guessLanguage(trainPairs.prefix(2000).map(\.0)),
                                      targetLanguage: guessLanguage(trainPairs.prefix(2000).map(\.1)),
-                                     vocabularyIdentity: vocabulary.identity)
+                                     vocabularyIdentity: vocabulary.identity,
+                                     sourceOrderReversed: options.reverseSourceOrder)
             try directory.writeManifest(manifest)
         }
         let sourceTokenizer = try vocabulary.tokenizer(for: manifest.sourceSide)
@@ -200,8 +203,14 @@ public final class TrainingSession {
         var examples: [Example] = []
         examples.reserveCapacity(trainPairs.count)
         var tooLong = 0, empty = 0
+        let reversed = manifest.sourceOrderReversed
+        /// Source ids in encoder order, cut to `limit` tokens (the beginning is kept).
+        func encodeSource(_ text: String, limit: Int = .max) -> [Int32] {
+            let ids = sourceTokenizer.encode(text).prefix(limit)
+            return reversed ? ids.reversed() : Array(ids)
+        }
         for (source, target) in trainPairs {
-            let s = sourceTokenizer.encode(source), t = targetTokenizer.encode(target)
+            let s = encodeSource(source), t = targetTokenizer.encode(target)
             if s.isEmpty || t.isEmpty { empty += 1; continue }
             if s.count > options.maxLength || t.count > options.maxLength { tooLong += 1; continue }
             examples.append(Example(source: s, target: t))
@@ -211,7 +220,7 @@ public final class TrainingSession {
                 + (empty > 0 ? " and \(empty) that normalize to nothing" : ""))
         }
         guard !examples.isEmpty else { throw TrainingError.noTrainingPairs(file: options.trainPath, skippedTooLong: tooLong) }
-        let devExamples = devPairs.map { Example(source: Array(sourceTokenizer.encode($0.0).prefix(options.maxLength)),
+        let devExamples = devPairs.map { Example(source: encodeSource($0.0, limit: options.maxLength),
                                                  target: Array(targetTokenizer.encode($0.1).prefix(options.maxLength))) }
         let devReferences = devPairs.map(\.1)
 

@@ -14,6 +14,9 @@ public struct TranslationOptions: Sendable, Equatable {
     public var maxLengthRatio: Double = 2.0
     /// Source sentences longer than this many tokens are cut (with a warning).
     public var maxInputLength: Int = 200
+    /// Feed the source tokens to the encoder last-to-first, as the model was
+    /// trained (`ModelManifest.sourceOrderReversed`).
+    public var reverseSourceOrder = false
 
     public init() {}
 
@@ -75,11 +78,13 @@ public final class Translator {
         self.options = options
     }
 
-    /// Source ids of `text`, cut to `maxInputLength` tokens.
+    /// Source ids of `text` in encoder order, cut to `maxInputLength` tokens.
     public func sourceIds(_ text: String) -> (ids: [Int32], truncated: Bool) {
-        let ids = sourceTokenizer.encode(text)
-        if ids.count > options.maxInputLength { return (Array(ids.prefix(options.maxInputLength)), true) }
-        return (ids, false)
+        var ids = sourceTokenizer.encode(text)
+        let truncated = ids.count > options.maxInputLength
+        if truncated { ids.removeLast(ids.count - options.maxInputLength) }
+        if options.reverseSourceOrder { ids.reverse() }
+        return (ids, truncated)
     }
 
     /// Translates already tokenized sources; returns per sentence the n-best
