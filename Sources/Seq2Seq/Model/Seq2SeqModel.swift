@@ -104,7 +104,7 @@ public final class Seq2SeqModel {
             }
         }
         if training {
-            gradients.zero()
+            PhaseTimer.measure("zeroGradients") { gradients.zero() }
             batch.decoderInputIDs.withUnsafeBufferPointer { decoder.backward(inputIDs: $0.baseAddress!, packing: T) }
             let (gh, gc) = (encoder.dFinalH.reserve(L * B * H), encoder.dFinalC.reserve(L * B * H))
             for l in 0..<L {
