@@ -174,6 +174,18 @@ enum Kernels {
         return sum(x, count: count)
     }
 
+    /// `row[j] += bias[j]`, then the row is replaced by its log-softmax:
+    /// `row[j] − m − log Σ_k e^(row[k] − m)` with `m = max_k row[k]` (no overflow in exp).
+    /// `scratch` holds `count` floats.
+    static func addBiasLogSoftmax(
+        _ row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>
+    ) {
+        for j in 0..<count { row[j] += bias[j] }
+        let m = maximum(row, count: count)
+        let c = m + Float(Double(expShifted(row, shift: m, into: scratch, count: count)).logValue)
+        for j in 0..<count { row[j] -= c }
+    }
+
     /// One Adam update over raw buffers (see `AdamOptimizer` for the formula):
     /// `stepSize = lr / (1 − β1^t)`, `invCorrection2 = 1 / sqrt(1 − β2^t)`.
     static func adamStep(

@@ -88,8 +88,10 @@ extension Seq2SeqModel {
 /// rows (beam reordering, dropping finished rows). Buffers are allocated once at
 /// `capacity` rows; steps and selections do not allocate.
 ///
-/// It reads the model's parameters directly, except the summed LSTM biases,
-/// which are copied at creation: make a new state after changing the weights.
+/// It reads the output layer and embeddings from the model's parameters, but
+/// copies at creation the summed LSTM biases and each layer's `[W_ih, W_hh]`
+/// (concatenated, so that one GEMM over `[x_t, h_{t−1}]` gives the gate
+/// pre-activations): make a new state after changing the weights.
 public final class DecoderState {
     /// Maximum number of rows.
     public let capacity: Int
@@ -102,11 +104,12 @@ public final class DecoderState {
     private let L: Int, H: Int, E: Int
     private var h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>          // [L, cap, H]
     private var hSwap: UnsafeMutablePointer<Float>, cSwap: UnsafeMutablePointer<Float>  // [L, cap, H]
-    private let x: UnsafeMutablePointer<Float>         // [cap, E]
+    private let xh: UnsafeMutablePointer<Float>        // [cap, I + H]  [x_t, h_{t−1}] of the current layer
+    private let weights: [UnsafeMutablePointer<Float>] // per layer [4H, I + H]  [W_ih, W_hh]
     private let z: UnsafeMutablePointer<Float>         // [cap, 4H]
     private let tanhC: UnsafeMutablePointer<Float>     // [cap, H]
     private let bias: UnsafeMutablePointer<Float>      // [L, 4H]  b_ih + b_hh
-    private let logProbs: UnsafeMutablePointer<Float>  // [cap, V]
+    private var logProbs: UnsafeMutablePointer<Float>? // [cap, V], allocated by the first `step(tokens:)`
     private let scratch: UnsafeMutablePointer<Float>   // [V]
 
     init(model: Seq2SeqModel, encoded: EncodedSources, sourceRows: [Int], capacity: Int?) {
@@ -115,7 +118,7 @@ public final class DecoderState {
         self.model = model
         rowCount = sourceRows.count
         self.capacity = max(capacity ?? sourceRows.count, sourceRows.count, 1)
-        let (cap, L, H, V) = (self.capacity, L, H, vocabularySize)
+        let (cap, L, H, E, V) = (self.capacity, L, H, E, vocabularySize)
         func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
             p.initialize(repeating: 0, count: max(n, 1))
@@ -123,8 +126,18 @@ public final class DecoderState {
         }
         h = buffer(L * cap * H); c = buffer(L * cap * H)
         hSwap = buffer(L * cap * H); cSwap = buffer(L * cap * H)
-        x = buffer(cap * E); z = buffer(cap * 4 * H); tanhC = buffer(cap * H)
-        bias = buffer(L * 4 * H); logProbs = buffer(cap * V); scratch = buffer(V)
+        xh = buffer(cap * (max(E, H) + H)); z = buffer(cap * 4 * H); tanhC = buffer(cap * H)
+        bias = buffer(L * 4 * H); scratch = buffer(V)
+        weights = (0..<L).map { l in
+            let layer = model.decoder.stack.layers[l]
+            let I = l == 0 ? E : H, K = I + H
+            let w = buffer(4 * H * K)
+            for k in 0..<4 * H {
+                (w + k * K).update(from: layer.wIH + k * I, count: I)
+                (w + k * K + I).update(from: layer.wHH + k * H, count: H)
+            }
+            return w
+        }
         for l in 0..<L {
             let layer = model.decoder.stack.layers[l]
             for k in 0..<4 * H { bias[l * 4 * H + k] = layer.bIH[k] + layer.bHH[k] }
@@ -142,7 +155,8 @@ public final class DecoderState {
     }
 
     deinit {
-        for p in [h, c, hSwap, cSwap, x, z, tanhC, bias, logProbs, scratch] { p.deallocate() }
+        for p in [h, c, hSwap, cSwap, xh, z, tanhC, bias, scratch] + weights { p.deallocate() }
+        logProbs?.deallocate()
     }
 
     /// Reorders rows: new row i is old row `rows[i]`. Rows may repeat (beam
@@ -166,6 +180,19 @@ public final class DecoderState {
     /// (row-major) of the next token. The buffer stays valid until the next `step`.
     /// - Throws: `ModelError.mismatchedBatch` if `tokens.count != rowCount`, `.tokenOutOfRange`.
     public func step(tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
+        let out: UnsafeMutablePointer<Float>
+        if let logProbs { out = logProbs } else {
+            out = .allocate(capacity: max(capacity * vocabularySize, 1))
+            out.initialize(repeating: 0, count: max(capacity * vocabularySize, 1))
+            logProbs = out
+        }
+        try step(tokens: tokens, into: out)
+        return UnsafeBufferPointer(start: out, count: tokens.count * vocabularySize)
+    }
+
+    /// Like `step(tokens:)`, but writes the log-probabilities `[rowCount, V]` into `output`
+    /// (at least `rowCount · V` floats), e.g. straight into a search's buffer.
+    public func step(tokens: [Int32], into output: UnsafeMutablePointer<Float>) throws {
         let (n, cap, H, G, V) = (rowCount, capacity, H, 4 * H, vocabularySize)
         guard tokens.count == n else {
             throw ModelError.mismatchedBatch("step got \(tokens.count) tokens for \(n) decoder rows")
@@ -173,26 +200,33 @@ public final class DecoderState {
         for id in tokens where id < 0 || Int(id) >= V {
             throw ModelError.tokenOutOfRange(side: "target", id: id, vocabularySize: V)
         }
-        if n == 0 { return UnsafeBufferPointer(start: logProbs, count: 0) }
+        if n == 0 { return }
         let decoder = model.decoder
-        tokens.withUnsafeBufferPointer {
-            Embedding.forward(table: decoder.stack.table, ids: $0.baseAddress!, count: n, width: E, output: x)  // [n, E]
-        }
-        var input = UnsafePointer(x), I = E
+        let table = decoder.stack.table                                              // [V, E]
         for l in 0..<L {
-            let layer = decoder.stack.layers[l]
+            let I = l == 0 ? E : H, K = I + H
             let hl = h + l * cap * H, cl = c + l * cap * H                          // [n, H]
-            for r in 0..<n { (z + r * G).update(from: bias + l * G, count: G) }     // z = b       [n, 4H]
-            BLAS.gemm(transB: true, m: n, n: G, k: I, a: input, lda: I, b: layer.wIH, ldb: I, beta: 1, c: z, ldc: G)
-            BLAS.gemm(transB: true, m: n, n: G, k: H, a: hl, lda: H, b: layer.wHH, ldb: H, beta: 1, c: z, ldc: G)
+            for r in 0..<n {
+                let row = xh + r * K                                                 // [x_t, h_{t−1}]  [n, I + H]
+                if l == 0 {
+                    row.update(from: table + Int(tokens[r]) * E, count: E)
+                } else {
+                    row.update(from: h + ((l - 1) * cap + r) * H, count: H)          // layer l−1's new h
+                }
+                (row + I).update(from: hl + r * H, count: H)
+                (z + r * G).update(from: bias + l * G, count: G)                     // z = b       [n, 4H]
+            }
+            // z += [x_t, h_{t−1}] · [W_ih, W_hh]ᵀ   [n, 4H]
+            BLAS.gemm(transB: true, m: n, n: G, k: K, a: xh, lda: K, b: weights[l], ldb: K, beta: 1, c: z, ldc: G)
             for r in 0..<n {
                 Kernels.lstmCell(z: z + r * G, cPrev: cl + r * H, c: cl + r * H, tanhC: tanhC + r * H, h: hl + r * H, H: H)
             }
-            input = UnsafePointer(hl); I = H
         }
-        Linear.forward(input: input, rows: n, inputSize: H, outputSize: V,
-                       weight: decoder.outWeight, bias: decoder.outBias, output: logProbs)       // [n, V]
-        SoftmaxCrossEntropy.logSoftmax(logProbs, rows: n, classes: V, scratch: scratch)
-        return UnsafeBufferPointer(start: logProbs, count: n * V)
+        // Output layer and log-softmax, bias added in the softmax pass.   [n, V]
+        BLAS.gemm(transB: true, m: n, n: V, k: H, a: h + (L - 1) * cap * H, lda: H, b: decoder.outWeight, ldb: H,
+                  beta: 0, c: output, ldc: V)
+        for r in 0..<n {
+            Kernels.addBiasLogSoftmax(output + r * V, bias: decoder.outBias, count: V, scratch: scratch)
+        }
     }
 }
