@@ -120,12 +120,16 @@ struct BenchDecodeCommand: ParsableCommand {
                                                   beamSize: nil, seed: options.seed)
             print("greedy sentences/s: \(String(format: "%.1f", g.sentencesPerSecond)) sent/s")
             print("greedy tokens/s: \(String(format: "%.0f", g.tokensPerSecond)) tok/s")
+            print("greedy seconds: \(String(format: "%.3f", g.seconds)) s")
+            options.printPhases()
         }
         if only != "greedy" {
             let b = try SyntheticBenchmark.decode(size: options.config, sentences: sentences, batchSize: batchSize,
                                                   beamSize: beamSize, seed: options.seed)
             print("beam\(beamSize) sentences/s: \(String(format: "%.1f", b.sentencesPerSecond)) sent/s")
             print("beam\(beamSize) tokens/s: \(String(format: "%.0f", b.tokensPerSecond)) tok/s")
+            print("beam\(beamSize) seconds: \(String(format: "%.3f", b.seconds)) s")
+            options.printPhases()
         }
         print("peak memory: \(String(format: "%.1f", Double(SyntheticBenchmark.peakMemoryBytes()) / 1_048_576)) MiB")
     }

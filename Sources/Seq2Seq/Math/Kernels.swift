@@ -174,13 +174,14 @@ enum Kernels {
         return sum(x, count: count)
     }
 
-    /// `row[j] += bias[j]`, then the row is replaced by its log-softmax:
-    /// `row[j] − m − log Σ_k e^(row[k] − m)` with `m = max_k row[k]` (no overflow in exp).
-    /// `scratch` holds `count` floats.
-    static func addBiasLogSoftmax(
-        _ row: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>
-    ) {
-        for j in 0..<count { row[j] += bias[j] }
+    /// `x[i] -= c`.
+    static func subtract(_ c: Float, from x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] -= c }
+    }
+
+    /// Replaces `row` by its log-softmax: `row[j] − m − log Σ_k e^(row[k] − m)` with
+    /// `m = max_k row[k]` (no overflow in exp). `scratch` holds `count` floats.
+    static func logSoftmax(_ row: UnsafeMutablePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) {
         let m = maximum(row, count: count)
         let c = m + Float(Double(expShifted(row, shift: m, into: scratch, count: count)).logValue)
         for j in 0..<count { row[j] -= c }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The encoder's summary of a batch of source sentences, in the caller's order:
 /// per layer the final `(h, c)` of every sentence.
 public struct EncodedSources: Sendable {
@@ -110,7 +112,8 @@ public final class DecoderState {
     private let tanhC: UnsafeMutablePointer<Float>     // [cap, H]
     private let bias: UnsafeMutablePointer<Float>      // [L, 4H]  b_ih + b_hh
     private var logProbs: UnsafeMutablePointer<Float>? // [cap, V], allocated by the first `step(tokens:)`
-    private let scratch: UnsafeMutablePointer<Float>   // [V]
+    private let scratch: UnsafeMutablePointer<Float>   // [2, V] one row per part
+    private let stats: UnsafeMutablePointer<Float>     // [2, cap, 2] per part and row: max, Σ exp; then [cap] shifts
 
     init(model: Seq2SeqModel, encoded: EncodedSources, sourceRows: [Int], capacity: Int?) {
         let cfg = model.configuration
@@ -127,7 +130,7 @@ public final class DecoderState {
         h = buffer(L * cap * H); c = buffer(L * cap * H)
         hSwap = buffer(L * cap * H); cSwap = buffer(L * cap * H)
         xh = buffer(cap * (max(E, H) + H)); z = buffer(cap * 4 * H); tanhC = buffer(cap * H)
-        bias = buffer(L * 4 * H); scratch = buffer(V)
+        bias = buffer(L * 4 * H); scratch = buffer(2 * V); stats = buffer(5 * cap)
         weights = (0..<L).map { l in
             let layer = model.decoder.stack.layers[l]
             let I = l == 0 ? E : H, K = I + H
@@ -155,7 +158,7 @@ public final class DecoderState {
     }
 
     deinit {
-        for p in [h, c, hSwap, cSwap, xh, z, tanhC, bias, scratch] + weights { p.deallocate() }
+        for p in [h, c, hSwap, cSwap, xh, z, tanhC, bias, scratch, stats] + weights { p.deallocate() }
         logProbs?.deallocate()
     }
 
@@ -202,31 +205,80 @@ public final class DecoderState {
         }
         if n == 0 { return }
         let decoder = model.decoder
-        let table = decoder.stack.table                                              // [V, E]
-        for l in 0..<L {
-            let I = l == 0 ? E : H, K = I + H
-            let hl = h + l * cap * H, cl = c + l * cap * H                          // [n, H]
-            for r in 0..<n {
-                let row = xh + r * K                                                 // [x_t, h_{t−1}]  [n, I + H]
-                if l == 0 {
-                    row.update(from: table + Int(tokens[r]) * E, count: E)
-                } else {
-                    row.update(from: h + ((l - 1) * cap + r) * H, count: H)          // layer l−1's new h
+        // Both cores, split by us: BLAS runs single-threaded inside each part, so no BLAS worker
+        // spins while the element-wise work runs. Rows are independent through the LSTM layers;
+        // the output layer is split by vocabulary columns.
+        let threads = blasThreadCount()
+        let parts = threads >= 2 && n >= 4 ? 2 : 1
+        if parts > 1 { setBLASThreadCount(1) }
+        defer { if parts > 1 { setBLASThreadCount(threads) } }
+        let (L, E, Kmax) = (L, E, max(E, H) + H)
+        let (hS, cS, xhS, zS) = (SharedPointer(h), SharedPointer(c), SharedPointer(xh), SharedPointer(z))
+        let (tanhS, biasS, table) = (SharedPointer(tanhC), SharedPointer(bias), SharedPointer(decoder.stack.table))
+        let weights = self.weights.map(SharedPointer.init)
+        PhaseTimer.measure("decode.lstm") {
+            Parallel.forEach(parts: parts) { part in
+                let lo = part * n / parts, hi = (part + 1) * n / parts
+                let xhp = xhS.pointer + lo * Kmax                                       // this part's [x_t, h_{t−1}] rows
+                for l in 0..<L {
+                    let I = l == 0 ? E : H, K = I + H
+                    let hl = hS.pointer + l * cap * H, cl = cS.pointer + l * cap * H   // [n, H]
+                    for r in lo..<hi {
+                        let row = xhp + (r - lo) * K                                    // [m, I + H]
+                        if l == 0 {
+                            row.update(from: table.pointer + Int(tokens[r]) * E, count: E)
+                        } else {
+                            row.update(from: hS.pointer + ((l - 1) * cap + r) * H, count: H)  // layer l−1's new h
+                        }
+                        (row + I).update(from: hl + r * H, count: H)
+                        (zS.pointer + r * G).update(from: biasS.pointer + l * G, count: G)  // z = b   [m, 4H]
+                    }
+                    // z += [x_t, h_{t−1}] · [W_ih, W_hh]ᵀ   [m, 4H]
+                    BLAS.gemm(transB: true, m: hi - lo, n: G, k: K, a: xhp, lda: K, b: weights[l].pointer, ldb: K,
+                              beta: 1, c: zS.pointer + lo * G, ldc: G)
+                    for r in lo..<hi {
+                        Kernels.lstmCell(z: zS.pointer + r * G, cPrev: cl + r * H, c: cl + r * H,
+                                         tanhC: tanhS.pointer + r * H, h: hl + r * H, H: H)
+                    }
                 }
-                (row + I).update(from: hl + r * H, count: H)
-                (z + r * G).update(from: bias + l * G, count: G)                     // z = b       [n, 4H]
-            }
-            // z += [x_t, h_{t−1}] · [W_ih, W_hh]ᵀ   [n, 4H]
-            BLAS.gemm(transB: true, m: n, n: G, k: K, a: xh, lda: K, b: weights[l], ldb: K, beta: 1, c: z, ldc: G)
-            for r in 0..<n {
-                Kernels.lstmCell(z: z + r * G, cPrev: cl + r * H, c: cl + r * H, tanhC: tanhC + r * H, h: hl + r * H, H: H)
             }
         }
-        // Output layer and log-softmax, bias added in the softmax pass.   [n, V]
-        BLAS.gemm(transB: true, m: n, n: V, k: H, a: h + (L - 1) * cap * H, lda: H, b: decoder.outWeight, ldb: H,
-                  beta: 0, c: output, ldc: V)
-        for r in 0..<n {
-            Kernels.addBiasLogSoftmax(output + r * V, bias: decoder.outBias, count: V, scratch: scratch)
+        // Output layer logits = b + h·W_outᵀ, each part over its columns v0..<v1, followed by the
+        // part's max and Σ e^(z − max) per row (the bias fill replaces BLAS's own zeroing pass).   [n, V]
+        let (out, stats, scratch) = (SharedPointer(output), SharedPointer(self.stats), SharedPointer(self.scratch))
+        let (top, wOut, bOut) = (SharedPointer(h + (L - 1) * cap * H), SharedPointer(decoder.outWeight),
+                                 SharedPointer(decoder.outBias))
+        PhaseTimer.measure("decode.output") {
+            Parallel.forEach(parts: parts) { part in
+                let v0 = part * V / parts, w = (part + 1) * V / parts - v0
+                for r in 0..<n { (out.pointer + r * V + v0).update(from: bOut.pointer + v0, count: w) }
+                BLAS.gemm(transB: true, m: n, n: w, k: H, a: top.pointer, lda: H, b: wOut.pointer + v0 * H, ldb: H,
+                          beta: 1, c: out.pointer + v0, ldc: V)
+                for r in 0..<n {
+                    let row = out.pointer + r * V + v0
+                    let m = Kernels.maximum(row, count: w)
+                    stats.pointer[(part * cap + r) * 2] = m
+                    stats.pointer[(part * cap + r) * 2 + 1] = Kernels.expShifted(row, shift: m, into: scratch.pointer + part * V, count: w)
+                }
+            }
+        }
+        PhaseTimer.measure("decode.logSoftmax") {
+            // log Σ_j e^(z_j) = M + log Σ_parts s_p · e^(m_p − M), M = max_p m_p (no overflow).
+            let shift = SharedPointer(stats.pointer + 2 * parts * cap)                 // [n]
+            for r in 0..<n {
+                var M = -Float.infinity
+                for p in 0..<parts { M = max(M, stats.pointer[(p * cap + r) * 2]) }
+                var S = 0.0
+                for p in 0..<parts {
+                    let m = stats.pointer[(p * cap + r) * 2], s = stats.pointer[(p * cap + r) * 2 + 1]
+                    S += parts == 1 ? Double(s) : Double(s) * Foundation.exp(Double(m - M))
+                }
+                shift.pointer[r] = M + Float(S.logValue)
+            }
+            Parallel.forEach(parts: parts) { part in
+                let v0 = part * V / parts, w = (part + 1) * V / parts - v0
+                for r in 0..<n { Kernels.subtract(shift.pointer[r], from: out.pointer + r * V + v0, count: w) }
+            }
         }
     }
 }

@@ -130,6 +130,7 @@ public enum SyntheticBenchmark {
             }
         }
         try run(0..<min(n, batchSize))  // warm-up: buffers, BLAS thread start
+        PhaseTimer.reset()
         let start = DispatchTime.now().uptimeNanoseconds
         try run(0..<n)
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -143,7 +144,7 @@ public enum SyntheticBenchmark {
     @discardableResult
     static func decodeForced(model: Seq2SeqModel, sources: [[Int32]], forcedLengths: [Int],
                              beamSize: Int?) throws -> [Hypothesis] {
-        let encoded = try model.encode(sources: sources)
+        let encoded = try PhaseTimer.measure("decode.encode") { try model.encode(sources: sources) }
         let k = beamSize ?? 1
         var scorer = ForcedLengthScorer(
             inner: LSTMStepScorer(state: model.makeDecoderState(for: encoded, capacity: sources.count * k)),
