@@ -95,6 +95,10 @@ extension Seq2SeqModel {
 /// (concatenated, so that one GEMM over `[x_t, h_{t−1}]` gives the gate
 /// pre-activations): make a new state after changing the weights.
 public final class DecoderState {
+    /// Steps with at most this many rows (e.g. one sentence's beams) multiply by streaming the
+    /// weights (`Kernels.fewRowsTimesTransposed`) instead of BLAS, which repacks them per call.
+    static let fewRows = 8
+
     /// Maximum number of rows.
     public let capacity: Int
     /// Current number of rows N.
@@ -234,8 +238,13 @@ public final class DecoderState {
                         (zS.pointer + r * G).update(from: biasS.pointer + l * G, count: G)  // z = b   [m, 4H]
                     }
                     // z += [x_t, h_{t−1}] · [W_ih, W_hh]ᵀ   [m, 4H]
-                    BLAS.gemm(transB: true, m: hi - lo, n: G, k: K, a: xhp, lda: K, b: weights[l].pointer, ldb: K,
-                              beta: 1, c: zS.pointer + lo * G, ldc: G)
+                    if hi - lo <= Self.fewRows {
+                        Kernels.fewRowsTimesTransposed(m: hi - lo, n: G, k: K, a: xhp, lda: K, w: weights[l].pointer,
+                                                       ldw: K, c: zS.pointer + lo * G, ldc: G)
+                    } else {
+                        BLAS.gemm(transB: true, m: hi - lo, n: G, k: K, a: xhp, lda: K, b: weights[l].pointer, ldb: K,
+                                  beta: 1, c: zS.pointer + lo * G, ldc: G)
+                    }
                     for r in lo..<hi {
                         Kernels.lstmCell(z: zS.pointer + r * G, cPrev: cl + r * H, c: cl + r * H,
                                          tanhC: tanhS.pointer + r * H, h: hl + r * H, H: H)
@@ -252,8 +261,13 @@ public final class DecoderState {
             Parallel.forEach(parts: parts) { part in
                 let v0 = part * V / parts, w = (part + 1) * V / parts - v0
                 for r in 0..<n { (out.pointer + r * V + v0).update(from: bOut.pointer + v0, count: w) }
-                BLAS.gemm(transB: true, m: n, n: w, k: H, a: top.pointer, lda: H, b: wOut.pointer + v0 * H, ldb: H,
-                          beta: 1, c: out.pointer + v0, ldc: V)
+                if n <= Self.fewRows {
+                    Kernels.fewRowsTimesTransposed(m: n, n: w, k: H, a: top.pointer, lda: H, w: wOut.pointer + v0 * H,
+                                                   ldw: H, c: out.pointer + v0, ldc: V)
+                } else {
+                    BLAS.gemm(transB: true, m: n, n: w, k: H, a: top.pointer, lda: H, b: wOut.pointer + v0 * H, ldb: H,
+                              beta: 1, c: out.pointer + v0, ldc: V)
+                }
                 for r in 0..<n {
                     let row = out.pointer + r * V + v0
                     let m = Kernels.maximum(row, count: w)
