@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Seq2Seq
 
@@ -34,5 +35,33 @@ import Testing
         let medium = SyntheticBenchmark.trainingFLOPsPerTargetToken(BenchmarkSize.medium.configuration, sourcePerTarget: 1)
         let mediumLSTM: Double = 2 * (4 * 512 * 1024 + 8 * 512), mediumOutput: Double = 512 * 16000 + 16000
         #expect(medium == 6 * (2 * mediumLSTM + mediumOutput))  // 99.68 MFLOP
+    }
+}
+
+/// Decoder steps of a model with large LSTM layers (4H × (E + H) ≥ 2^20 weights, where
+/// `DecoderState` splits its products by gate columns) match the training forward, with
+/// 6 rows (streamed few-row products) and 10 rows (BLAS).
+@Test(arguments: [6, 10])
+func largeLayerDecoderStepsMatchTrainingForward(rows B: Int) throws {
+    var random = RandomGenerator(seed: 61)
+    let config = ModelConfiguration(sourceVocabularySize: 11, targetVocabularySize: 37, embeddingSize: 768,
+                                    hiddenSize: 256, layerCount: 2)
+    let model = try Seq2SeqModel(configuration: config, seed: 5, initScale: 0.05)
+    let (T, V) = (4, 37)
+    let sources = randomSequences(B, lengths: 1...5, vocabulary: 11, random: &random)
+    let targets = randomSequences(B, lengths: 3...3, vocabulary: V, random: &random)
+    let batch = try Batch(sources: sources, targets: targets, bos: 1, eos: 2)
+    _ = try model.loss(for: batch)
+    let logits = model.lastLogits()  // [B, T, V]
+    let state = model.makeDecoderState(for: try model.encode(sources: sources))
+    for t in 0..<T {
+        let tokens = (0..<B).map { t == 0 ? Int32(1) : targets[$0][t - 1] }
+        let logProbs = Array(try state.step(tokens: tokens))
+        for b in 0..<B {
+            let z = (0..<V).map { Double(logits[(b * T + t) * V + $0]) }
+            let m = z.max()!
+            let lse = m + Foundation.log(z.map { Foundation.exp($0 - m) }.reduce(0, +))
+            expectClose(Array(logProbs[b * V..<(b + 1) * V]), z.map { Float($0 - lse) }, abs: 2e-5, "step \(t) row \(b)")
+        }
     }
 }

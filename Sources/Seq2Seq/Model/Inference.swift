@@ -99,6 +99,11 @@ public final class DecoderState {
     /// weights (`Kernels.fewRowsTimesTransposed`) instead of BLAS, which repacks them per call.
     static let fewRows = 8
 
+    /// Whether LSTM steps split their products by gate columns (weights of at least 2^20 floats
+    /// per layer, where reading them twice per step costs more than a second synchronization)
+    /// rather than by rows. Measured: MEDIUM greedy LSTM phase 1.58 → 1.2 s, SMALL a bit slower.
+    private let splitGateColumns: Bool
+
     /// Maximum number of rows.
     public let capacity: Int
     /// Current number of rows N.
@@ -135,6 +140,7 @@ public final class DecoderState {
         hSwap = buffer(L * cap * H); cSwap = buffer(L * cap * H)
         xh = buffer(cap * (max(E, H) + H)); z = buffer(cap * 4 * H); tanhC = buffer(cap * H)
         bias = buffer(L * 4 * H); scratch = buffer(2 * V); stats = buffer(5 * cap)
+        splitGateColumns = 4 * H * (max(E, H) + H) >= 1 << 20
         weights = (0..<L).map { l in
             let layer = model.decoder.stack.layers[l]
             let I = l == 0 ? E : H, K = I + H
@@ -210,44 +216,87 @@ public final class DecoderState {
         if n == 0 { return }
         let decoder = model.decoder
         // Both cores, split by us: BLAS runs single-threaded inside each part, so no BLAS worker
-        // spins while the element-wise work runs. Rows are independent through the LSTM layers;
-        // the output layer is split by vocabulary columns.
+        // spins while the element-wise work runs. The output layer is split by vocabulary columns.
         let threads = blasThreadCount()
         let parts = threads >= 2 && n >= 4 ? 2 : 1
         if parts > 1 { setBLASThreadCount(1) }
         defer { if parts > 1 { setBLASThreadCount(threads) } }
-        let (L, E, Kmax) = (L, E, max(E, H) + H)
-        let (hS, cS, xhS, zS) = (SharedPointer(h), SharedPointer(c), SharedPointer(xh), SharedPointer(z))
-        let (tanhS, biasS, table) = (SharedPointer(tanhC), SharedPointer(bias), SharedPointer(decoder.stack.table))
-        let weights = self.weights.map(SharedPointer.init)
-        PhaseTimer.measure("decode.lstm") {
-            Parallel.forEach(parts: parts) { part in
-                let lo = part * n / parts, hi = (part + 1) * n / parts
-                let xhp = xhS.pointer + lo * Kmax                                       // this part's [x_t, h_{t−1}] rows
+        if splitGateColumns {
+            // Large layers (MEDIUM): split each product by gate columns, so each part reads only
+            // half of the weights per step; gate math split by rows.
+            let (L, E) = (L, E)
+            let table = decoder.stack.table                                                 // [V, E]
+            PhaseTimer.measure("decode.lstm") {
                 for l in 0..<L {
                     let I = l == 0 ? E : H, K = I + H
-                    let hl = hS.pointer + l * cap * H, cl = cS.pointer + l * cap * H   // [n, H]
-                    for r in lo..<hi {
-                        let row = xhp + (r - lo) * K                                    // [m, I + H]
+                    let hl = h + l * cap * H, cl = c + l * cap * H                         // [n, H]
+                    for r in 0..<n {
+                        let row = xh + r * K                                                // [x_t, h_{t−1}]  [n, I + H]
                         if l == 0 {
-                            row.update(from: table.pointer + Int(tokens[r]) * E, count: E)
+                            row.update(from: table + Int(tokens[r]) * E, count: E)
                         } else {
-                            row.update(from: hS.pointer + ((l - 1) * cap + r) * H, count: H)  // layer l−1's new h
+                            row.update(from: h + ((l - 1) * cap + r) * H, count: H)         // layer l−1's new h
                         }
                         (row + I).update(from: hl + r * H, count: H)
-                        (zS.pointer + r * G).update(from: biasS.pointer + l * G, count: G)  // z = b   [m, 4H]
+                        (z + r * G).update(from: bias + l * G, count: G)                    // z = b   [n, 4H]
                     }
-                    // z += [x_t, h_{t−1}] · [W_ih, W_hh]ᵀ   [m, 4H]
-                    if hi - lo <= Self.fewRows {
-                        Kernels.fewRowsTimesTransposed(m: hi - lo, n: G, k: K, a: xhp, lda: K, w: weights[l].pointer,
-                                                       ldw: K, c: zS.pointer + lo * G, ldc: G)
-                    } else {
-                        BLAS.gemm(transB: true, m: hi - lo, n: G, k: K, a: xhp, lda: K, b: weights[l].pointer, ldb: K,
-                                  beta: 1, c: zS.pointer + lo * G, ldc: G)
+                    // z[:, g0..<g1] += [x_t, h_{t−1}] · [W_ih, W_hh][g0..<g1]ᵀ   [n, 4H]
+                    let (xhS, zS, wS) = (SharedPointer(xh), SharedPointer(z), SharedPointer(weights[l]))
+                    Parallel.forEach(parts: parts) { part in
+                        let g0 = part * G / parts, width = (part + 1) * G / parts - g0
+                        if n <= Self.fewRows {
+                            Kernels.fewRowsTimesTransposed(m: n, n: width, k: K, a: xhS.pointer, lda: K, w: wS.pointer + g0 * K,
+                                                           ldw: K, c: zS.pointer + g0, ldc: G)
+                        } else {
+                            BLAS.gemm(transB: true, m: n, n: width, k: K, a: xhS.pointer, lda: K, b: wS.pointer + g0 * K,
+                                      ldb: K, beta: 1, c: zS.pointer + g0, ldc: G)
+                        }
                     }
-                    for r in lo..<hi {
-                        Kernels.lstmCell(z: zS.pointer + r * G, cPrev: cl + r * H, c: cl + r * H,
-                                         tanhC: tanhS.pointer + r * H, h: hl + r * H, H: H)
+                    let (hlS, clS, tS) = (SharedPointer(hl), SharedPointer(cl), SharedPointer(tanhC))
+                    let cellParts = min(parts, Parallel.parts(for: n * G))
+                    Parallel.forEach(parts: cellParts) { part in
+                        for r in part * n / cellParts..<(part + 1) * n / cellParts {
+                            Kernels.lstmCell(z: zS.pointer + r * G, cPrev: clS.pointer + r * H, c: clS.pointer + r * H,
+                                             tanhC: tS.pointer + r * H, h: hlS.pointer + r * H, H: H)
+                        }
+                    }
+                }
+            }
+        } else {
+            // Small layers: rows are independent through all layers, one part per half of the rows.
+            let (L, E, Kmax) = (L, E, max(E, H) + H)
+            let (hS, cS, xhS, zS) = (SharedPointer(h), SharedPointer(c), SharedPointer(xh), SharedPointer(z))
+            let (tanhS, biasS, table) = (SharedPointer(tanhC), SharedPointer(bias), SharedPointer(decoder.stack.table))
+            let weights = self.weights.map(SharedPointer.init)
+            PhaseTimer.measure("decode.lstm") {
+                Parallel.forEach(parts: parts) { part in
+                    let lo = part * n / parts, hi = (part + 1) * n / parts
+                    let xhp = xhS.pointer + lo * Kmax                                       // this part's [x_t, h_{t−1}] rows
+                    for l in 0..<L {
+                        let I = l == 0 ? E : H, K = I + H
+                        let hl = hS.pointer + l * cap * H, cl = cS.pointer + l * cap * H   // [n, H]
+                        for r in lo..<hi {
+                            let row = xhp + (r - lo) * K                                    // [m, I + H]
+                            if l == 0 {
+                                row.update(from: table.pointer + Int(tokens[r]) * E, count: E)
+                            } else {
+                                row.update(from: hS.pointer + ((l - 1) * cap + r) * H, count: H)  // layer l−1's new h
+                            }
+                            (row + I).update(from: hl + r * H, count: H)
+                            (zS.pointer + r * G).update(from: biasS.pointer + l * G, count: G)  // z = b   [m, 4H]
+                        }
+                        // z += [x_t, h_{t−1}] · [W_ih, W_hh]ᵀ   [m, 4H]
+                        if hi - lo <= Self.fewRows {
+                            Kernels.fewRowsTimesTransposed(m: hi - lo, n: G, k: K, a: xhp, lda: K, w: weights[l].pointer,
+                                                           ldw: K, c: zS.pointer + lo * G, ldc: G)
+                        } else {
+                            BLAS.gemm(transB: true, m: hi - lo, n: G, k: K, a: xhp, lda: K, b: weights[l].pointer, ldb: K,
+                                      beta: 1, c: zS.pointer + lo * G, ldc: G)
+                        }
+                        for r in lo..<hi {
+                            Kernels.lstmCell(z: zS.pointer + r * G, cPrev: cl + r * H, c: cl + r * H,
+                                             tanhC: tanhS.pointer + r * H, h: hl + r * H, H: H)
+                        }
                     }
                 }
             }
