@@ -7,7 +7,12 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput.",
-        subcommands: [BenchTokenizeCommand.self])
+        discussion: """
+            train and decode use synthetic data defined exactly like the PyTorch reference \
+            (../shared/peers/torch_seq2seq.py bench-train / bench-decode); Scripts/bench-vs-pytorch.sh \
+            runs both side by side. Every figure is printed as one `name: value unit` line.
+            """,
+        subcommands: [BenchTrainCommand.self, BenchDecodeCommand.self, BenchTokenizeCommand.self])
 }
 
 /// Times normalize + word break + subword encoding over both columns of a TSV

@@ -452,3 +452,75 @@ func beamOfOneEqualsGreedy(alpha: Float) throws {
     let greedy = try GreedySearch(beginOfSentence: BOS, endOfSentence: EOS).search(&g, maxOutputLengths: [5])
     #expect(greedy[0] == beam[0][0])
 }
+
+// MARK: - Wide vocabularies (the 16-lane skip in the candidate scans)
+
+@Test func candidateHeapOnWideRowsMatchesFullSort() {
+    // Rows of 40–103 tokens: whole 16-token chunks are skipped when they cannot enter the heap;
+    // the result must still equal a full sort (ties, −∞, NaN, and a tail shorter than 16).
+    var rng: UInt64 = 7
+    func next() -> UInt64 { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return rng >> 33 }
+    for trial in 0..<40 {
+        let rows = 1 + trial % 5, width = 40 + Int(next() % 64), m = 1 + trial % 10
+        var values = [Float](repeating: 0, count: rows * width)
+        for i in values.indices {
+            switch next() % 12 {
+            case 0: values[i] = -.infinity
+            case 1: values[i] = .nan
+            default: values[i] = -Float(next() % 40) / 4   // ties
+            }
+        }
+        let bases = (0..<rows).map { _ in -Float(next() % 3) }
+        var heap = CandidateHeap(capacity: 1)
+        heap.reset(size: min(m, rows * width))
+        values.withUnsafeBufferPointer { p in
+            for r in 0..<rows {
+                heap.scan(row: p.baseAddress! + r * width, count: width, base: bases[r], beam: Int32(r))
+            }
+        }
+        var got: [Candidate] = []
+        heap.sortedCandidates(into: &got)
+        var all: [Candidate] = []
+        for r in 0..<rows {
+            for v in 0..<width {
+                let x = bases[r] + values[r * width + v]
+                if x.isNaN || x == -.infinity { continue }
+                all.append(Candidate(score: x, token: Int32(v), beam: Int32(r)))
+            }
+        }
+        all.sort { ($0.score, -$0.token, -$0.beam) > ($1.score, -$1.token, -$1.beam) }
+        let want = Array(all.prefix(m))
+        #expect(got.map(\.score) == want.map(\.score) && got.map(\.token) == want.map(\.token)
+                && got.map(\.beam) == want.map(\.beam), "trial \(trial)")
+    }
+}
+
+@Test func greedyOnAWideVocabularyTakesTheFirstMaximum() throws {
+    // V = 75: the argmax skips 16-token chunks; every choice must be the lowest-id maximum of
+    // the row, which the tables make ambiguous by rounding to a coarse grid.
+    let V = 75
+    let exact = randomTable(vocabularySize: V)
+    let table: (Int, [Int32]) -> [Float] = { s, prefix in exact(s, prefix).map { ($0 * 2).rounded() / 2 } }
+    let maxLengths = [3, 9, 14, 20, 6]
+    var g = TableScorer(sentences: Array(maxLengths.indices), vocabularySize: V, table: table)
+    let greedy = try GreedySearch(beginOfSentence: BOS, endOfSentence: EOS).search(&g, maxOutputLengths: maxLengths)
+    #expect(g.violations.isEmpty, "\(g.violations)")
+    for (s, hypothesis) in greedy.enumerated() {
+        var prefix: [Int32] = []
+        let chosen = hypothesis.tokens + (hypothesis.reachedEndOfSentence ? [EOS] : [])
+        for token in chosen {
+            let row = table(s, prefix)
+            // Greedy compares cumulative log-probabilities; on this grid they are exact, so the
+            // first maximum of the row is the expected choice.
+            var best = 0
+            for v in 1..<V where row[v] > row[best] { best = v }
+            #expect(token == Int32(best), "sentence \(s) after \(prefix)")
+            prefix.append(token)
+        }
+    }
+    // And beam 1 agrees on the same wide tables.
+    var b = TableScorer(sentences: Array(maxLengths.indices), vocabularySize: V, table: table)
+    let beam = try BeamSearch(beamSize: 1, nBest: 1, beginOfSentence: BOS, endOfSentence: EOS)
+        .search(&b, maxOutputLengths: maxLengths)
+    #expect(beam.map { $0[0].tokens } == greedy.map(\.tokens))
+}

@@ -120,3 +120,37 @@ import Testing
         for i in 0..<4 { #expect(abs(Double(z[i]) - expected[i]) < 1e-3 * max(1, abs(expected[i]))) }
     }
 }
+
+@Suite struct FewRowsProductTests {
+    /// `Kernels.fewRowsTimesTransposed` (the decoder's BLAS-free product for ≤ 8 rows) against a
+    /// naive Double loop: it accumulates into C, handles n not a multiple of 4, k not a multiple
+    /// of 8, padded leading dimensions, and leaves the padding alone.
+    @Test func matchesNaiveLoops() {
+        var random = RandomGenerator(seed: 77)
+        for (m, n, k) in [(1, 1, 1), (5, 7, 8), (8, 13, 9), (3, 4, 30), (2, 65, 257), (7, 3, 16)] {
+            let (lda, ldw, ldc) = (k + 3, k + 1, n + 2)
+            let a = randomArray(m * lda, scale: 1, &random)
+            let w = randomArray(n * ldw, scale: 1, &random)
+            var c = randomArray(m * ldc, scale: 1, &random)
+            let c0 = c
+            a.withUnsafeBufferPointer { a in
+                w.withUnsafeBufferPointer { w in
+                    c.withUnsafeMutableBufferPointer { c in
+                        Kernels.fewRowsTimesTransposed(m: m, n: n, k: k, a: a.baseAddress!, lda: lda,
+                                                       w: w.baseAddress!, ldw: ldw, c: c.baseAddress!, ldc: ldc)
+                    }
+                }
+            }
+            var worst: Double = 0
+            for r in 0..<m {
+                for v in 0..<n {
+                    var s = Double(c0[r * ldc + v])
+                    for j in 0..<k { s += Double(a[r * lda + j]) * Double(w[v * ldw + j]) }
+                    worst = max(worst, abs(s - Double(c[r * ldc + v])))
+                }
+                for v in n..<ldc { #expect(c[r * ldc + v] == c0[r * ldc + v], "padding untouched") }
+            }
+            #expect(worst < 2e-5, "\(m)×\(n)×\(k): max |diff| \(worst)")
+        }
+    }
+}

@@ -60,13 +60,16 @@ extension LSTMLayer {
         let h0 = h0 ?? zeros, c0 = c0 ?? zeros  // [B, H]
 
         // Input projection for all steps: z = x·W_ihᵀ + b_ih + b_hh.   [N, 4H]
+        PhaseTimer.measure("lstm.fwd.inputProjection") {
         for n in 0..<N {
             let row = z + n * G
             for k in 0..<G { row[k] = bIH[k] + bHH[k] }
         }
         BLAS.gemm(transB: true, m: N, n: G, k: I, a: x, lda: I, b: wIH, ldb: I, beta: 1, c: z, ldc: G)
+        }
 
         let mask = P.mask
+        PhaseTimer.measure("lstm.fwd.recurrence") {
         for t in 0..<P.maxLength {
             let bt = P.batchSizes[t], off = P.offsets[t]
             let hPrev = t == 0 ? h0 : UnsafePointer(h + P.offsets[t - 1] * H)  // [b_t, H]
@@ -83,6 +86,7 @@ extension LSTMLayer {
                     (h + n * H).update(from: hPrev + r * H, count: H)
                 }
             }
+        }
         }
         for r in 0..<B {
             let last = P.lastRow(r)
@@ -116,6 +120,7 @@ extension LSTMLayer {
         if let dFinalC { dcs.update(from: dFinalC, count: B * H) } else { dcs.update(repeating: 0, count: B * H) }
 
         let mask = P.mask
+        PhaseTimer.measure("lstm.bwd.recurrence") {
         for t in stride(from: P.maxLength - 1, through: 0, by: -1) {
             let bt = P.batchSizes[t], off = P.offsets[t]
             let cPrev = t == 0 ? c0 : UnsafePointer(c + P.offsets[t - 1] * H)
@@ -147,12 +152,17 @@ extension LSTMLayer {
             // (Padded variant: masked rows keep their carried dh, as dz = 0 there; real rows were cleared.)
             BLAS.gemm(m: bt, n: H, k: G, a: dz + off * G, lda: G, b: wHH, ldb: H, beta: mask == nil ? 0 : 1, c: dhs, ldc: H)
         }
+        }
         // Parameter gradients, one GEMM each over all packed rows.
+        PhaseTimer.measure("lstm.bwd.parameters") {
         BLAS.gemm(transA: true, m: G, n: I, k: N, a: dz, lda: G, b: x, ldb: I, beta: 1, c: dLayer.wIH, ldc: I)
         BLAS.gemm(transA: true, m: G, n: H, k: N, a: dz, lda: G, b: cache.hPrev.pointer, ldb: H, beta: 1, c: dLayer.wHH, ldc: H)
         Kernels.addColumnSums(dz, rows: N, columns: G, into: dLayer.bIH)
         Kernels.addColumnSums(dz, rows: N, columns: G, into: dLayer.bHH)
+        }
+        PhaseTimer.measure("lstm.bwd.inputGradient") {
         if let dx { BLAS.gemm(m: N, n: I, k: G, a: dz, lda: G, b: wIH, ldb: I, beta: 0, c: dx, ldc: I) }
+        }
         if let dh0 { dh0.update(from: dhs, count: B * H) }
         if let dc0 { dc0.update(from: dcs, count: B * H) }
     }

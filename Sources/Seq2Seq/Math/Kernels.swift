@@ -174,6 +174,67 @@ enum Kernels {
         return sum(x, count: count)
     }
 
+    /// `C[r, v] += Σ_k A[r, k] · W[v, k]` for r < m, v < n: a product with few rows
+    /// (`m` ≤ 8, e.g. one sentence's beams) that streams `W` `[n, k]` once, four rows at a
+    /// time, instead of packing it as BLAS does on every call (for a 5-row beam step the
+    /// packing of the `[V, H]` output weights costs more than the arithmetic).
+    /// A `[m, k]` (lda), W `[n, k]` (ldw), C `[m, n]` (ldc).
+    static func fewRowsTimesTransposed(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int, w: UnsafePointer<Float>, ldw: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let k8 = k & ~7
+        var v = 0
+        while v < n {
+            let rowsOfW = min(4, n - v)
+            let w0 = UnsafeRawPointer(w + v * ldw)
+            let w1 = UnsafeRawPointer(w + (v + min(1, rowsOfW - 1)) * ldw)
+            let w2 = UnsafeRawPointer(w + (v + min(2, rowsOfW - 1)) * ldw)
+            let w3 = UnsafeRawPointer(w + (v + min(3, rowsOfW - 1)) * ldw)
+            for r in 0..<m {
+                let ar = UnsafeRawPointer(a + r * lda)
+                var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+                var j = 0
+                while j < k8 {
+                    let x = ar.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                    s0 += x * w0.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                    s1 += x * w1.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                    s2 += x * w2.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                    s3 += x * w3.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
+                    j += 8
+                }
+                var t0 = s0.sum(), t1 = s1.sum(), t2 = s2.sum(), t3 = s3.sum()
+                let af = a + r * lda
+                let (f0, f1, f2, f3) = (w0.assumingMemoryBound(to: Float.self), w1.assumingMemoryBound(to: Float.self),
+                                        w2.assumingMemoryBound(to: Float.self), w3.assumingMemoryBound(to: Float.self))
+                while j < k {
+                    t0 += af[j] * f0[j]; t1 += af[j] * f1[j]; t2 += af[j] * f2[j]; t3 += af[j] * f3[j]
+                    j += 1
+                }
+                let cr = c + r * ldc + v
+                cr[0] += t0
+                if rowsOfW > 1 { cr[1] += t1 }
+                if rowsOfW > 2 { cr[2] += t2 }
+                if rowsOfW > 3 { cr[3] += t3 }
+            }
+            v += rowsOfW
+        }
+    }
+
+    /// `x[i] -= c`.
+    static func subtract(_ c: Float, from x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] -= c }
+    }
+
+    /// Replaces `row` by its log-softmax: `row[j] − m − log Σ_k e^(row[k] − m)` with
+    /// `m = max_k row[k]` (no overflow in exp). `scratch` holds `count` floats.
+    static func logSoftmax(_ row: UnsafeMutablePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) {
+        let m = maximum(row, count: count)
+        let c = m + Float(Double(expShifted(row, shift: m, into: scratch, count: count)).logValue)
+        for j in 0..<count { row[j] -= c }
+    }
+
     /// One Adam update over raw buffers (see `AdamOptimizer` for the formula):
     /// `stepSize = lr / (1 − β1^t)`, `invCorrection2 = 1 / sqrt(1 − β2^t)`.
     static func adamStep(

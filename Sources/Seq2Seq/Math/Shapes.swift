@@ -1,3 +1,5 @@
+import Foundation
+
 // Seq2Seq: an LSTM encoder-decoder with hand-written forward and backward passes
 // over OpenBLAS.
 //
@@ -15,6 +17,17 @@
 // Matrices are row-major; weights are [out, in] like PyTorch, so `y = x · Wᵀ`.
 // LSTM gate order is i, f, g, o (PyTorch).
 
+/// `count` zeroed floats from `calloc`: large blocks come straight from the kernel as
+/// zero pages, so memory that is never written (e.g. the gradients of a model used
+/// only for inference) is never touched, faulted in or counted in the resident set.
+/// Free with `free`.
+func allocateZeroedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+    guard let raw = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
+        fatalError("out of memory allocating \(count) floats")
+    }
+    return raw.bindMemory(to: Float.self, capacity: max(count, 1))
+}
+
 /// A growable float buffer reused across steps: `reserve` reallocates only when
 /// a larger capacity is needed, so steady-state training allocates nothing.
 final class FloatBuffer {
@@ -23,21 +36,19 @@ final class FloatBuffer {
 
     init(capacity: Int = 0) {
         self.capacity = max(capacity, 1)
-        pointer = .allocate(capacity: self.capacity)
-        pointer.initialize(repeating: 0, count: self.capacity)
+        pointer = allocateZeroedFloats(self.capacity)
     }
 
-    deinit { pointer.deallocate() }
+    deinit { free(pointer) }
 
     /// Makes room for `count` floats and returns the base pointer. Contents are
     /// not preserved when the buffer grows.
     @discardableResult
     func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > capacity {
-            pointer.deallocate()
+            free(pointer)
             capacity = max(count, capacity * 3 / 2)
-            pointer = .allocate(capacity: capacity)
-            pointer.initialize(repeating: 0, count: capacity)
+            pointer = allocateZeroedFloats(capacity)
         }
         return pointer
     }

@@ -102,6 +102,8 @@ final class LSTMStack {
             if droppedOut { Dropout.backward(dIn, mask: masks[l].pointer, inputGradient: dIn, count: N * I) }
             swap(&dOut, &dIn)  // dIn of layer l is dOut of layer l − 1
         }
-        Embedding.backward(outputGradient: dOut, ids: ids, count: N, width: E, tableGradient: dTable)  // dOut is now d(embedding)
+        PhaseTimer.measure("embedding.bwd") {
+        Embedding.backward(outputGradient: dOut, ids: ids, count: N, width: E, tableGradient: dTable)
+        }  // dOut is now d(embedding)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One flat float buffer holding every parameter tensor back to back, with
 /// named views. Gradients and Adam moments are `ParameterBuffer`s of the same
 /// layout, so clipping, the optimizer and checkpointing are single loops.
@@ -31,8 +33,7 @@ public final class ParameterBuffer {
         }
         entries = list
         count = offset
-        pointer = .allocate(capacity: max(offset, 1))
-        pointer.initialize(repeating: 0, count: max(offset, 1))
+        pointer = allocateZeroedFloats(max(offset, 1))
         index = Dictionary(uniqueKeysWithValues: list.enumerated().map { ($1.name, $0) })
     }
 
@@ -41,7 +42,7 @@ public final class ParameterBuffer {
         self.init(shapes: other.entries.map { ($0.name, $0.shape) })
     }
 
-    deinit { pointer.deallocate() }
+    deinit { free(pointer) }
 
     /// The entry named `name`, or nil.
     public func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }

@@ -32,19 +32,23 @@ final class RNNDecoder {
                               finalH: nil, finalC: nil, dropout: dropout, random: &random)  // [Nt, H]
         top = y
         let z = logits.reserve(N * V)                                                       // [Nt, V]
+        PhaseTimer.measure("output.fwd") {
         Linear.forward(input: y, rows: N, inputSize: H, outputSize: V, weight: outWeight, bias: outBias, output: z)
-        return SoftmaxCrossEntropy.forwardBackward(
+        }
+        return PhaseTimer.measure("softmaxCE") { SoftmaxCrossEntropy.forwardBackward(
             logits: z, targets: targetIDs, rows: N, classes: V, labelSmoothing: labelSmoothing, gradientScale: gradientScale,
-            scratch: scratch.reserve(V))
+            scratch: scratch.reserve(V)) }
     }
 
     /// Backward of the last training `forward`; fills `dh0`/`dc0`.
     func backward(inputIDs: UnsafePointer<Int32>, packing P: Packing) {
         let (N, H, n) = (P.total, stack.H, stack.L * P.rowCount * stack.H)
         let d = dTop.reserve(N * H)
+        PhaseTimer.measure("output.bwd") {
         Linear.backward(outputGradient: logits.pointer, input: stack.caches[stack.L - 1].h.pointer,
                         rows: N, inputSize: H, outputSize: V, weight: outWeight,
                         weightGradient: dOutWeight, biasGradient: dOutBias, inputGradient: d)
+        }
         stack.backward(dTop: d, ids: inputIDs, packing: P, c0: c0.pointer,
                        dFinalH: nil, dFinalC: nil, dh0: dh0.reserve(n), dc0: dc0.reserve(n))
     }

@@ -35,19 +35,31 @@ public final class Seq2SeqModel {
         let p = ParameterBuffer(shapes: configuration.parameterShapes)
         var random = RandomGenerator(seed: seed)
         for i in 0..<p.count { p.pointer[i] = (2 * random.nextUnitFloat() - 1) * initScale }
-        try self.init(configuration: configuration, parameters: p)
+        try self.init(configuration: configuration, adopting: p, copy: false)
     }
 
     /// A model over existing parameter values (e.g. loaded from a checkpoint).
     /// The values are copied; the layout must be `configuration.parameterShapes`.
-    public init(configuration: ModelConfiguration, parameters values: ParameterBuffer) throws {
+    public convenience init(configuration: ModelConfiguration, parameters values: ParameterBuffer) throws {
+        try self.init(configuration: configuration, adopting: values, copy: true)
+    }
+
+    /// A model over `values`; with `copy: false` the model uses that buffer itself (the caller
+    /// must not keep using it, e.g. a buffer just filled from a checkpoint).
+    init(configuration: ModelConfiguration, adopting values: ParameterBuffer, copy: Bool) throws {
         try configuration.validate()
-        let p = ParameterBuffer(shapes: configuration.parameterShapes)
-        guard p.entries.map(\.shape) == values.entries.map(\.shape),
-              p.entries.map(\.name) == values.entries.map(\.name) else {
+        let layout = configuration.parameterShapes
+        guard layout.map(\.shape) == values.entries.map(\.shape),
+              layout.map(\.name) == values.entries.map(\.name) else {
             throw ModelError.invalidConfiguration("the parameter tensors do not match the configuration's layout")
         }
-        p.copy(from: values)
+        let p: ParameterBuffer
+        if copy {
+            p = ParameterBuffer(shapes: layout)
+            p.copy(from: values)
+        } else {
+            p = values
+        }
         self.configuration = configuration
         parameters = p
         gradients = ParameterBuffer(layoutOf: p)
@@ -104,7 +116,7 @@ public final class Seq2SeqModel {
             }
         }
         if training {
-            gradients.zero()
+            PhaseTimer.measure("zeroGradients") { gradients.zero() }
             batch.decoderInputIDs.withUnsafeBufferPointer { decoder.backward(inputIDs: $0.baseAddress!, packing: T) }
             let (gh, gc) = (encoder.dFinalH.reserve(L * B * H), encoder.dFinalC.reserve(L * B * H))
             for l in 0..<L {

@@ -169,7 +169,7 @@ public enum Checkpoint {
         }
         let parameters = ParameterBuffer(shapes: configuration.parameterShapes)
         try fill(parameters, from: file, prefix: "", path: path)
-        let model = try Seq2SeqModel(configuration: configuration, parameters: parameters)
+        let model = try Seq2SeqModel(configuration: configuration, adopting: parameters, copy: false)
 
         var optimizer: AdamOptimizer?
         let optimizerPath = directory + "/" + optimizerFileName

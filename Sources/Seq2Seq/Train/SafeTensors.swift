@@ -30,8 +30,9 @@ public struct SafeTensors: Sendable {
     public struct Tensor: Sendable, Equatable {
         public var dtype: DType
         public var shape: [Int]
-        /// Raw little-endian bytes.
-        public var bytes: [UInt8]
+        /// Raw little-endian bytes (a slice of the file's bytes when read from a file, so that
+        /// loading does not copy every tensor once more).
+        public var bytes: ArraySlice<UInt8>
 
         /// F32 values (empty for other dtypes).
         public var floats: [Float] {
@@ -63,7 +64,7 @@ public struct SafeTensors: Sendable {
             guard dtype == .i64 else { return [] }
             return (0..<bytes.count / 8).map { i in
                 var v: UInt64 = 0
-                for k in 0..<8 { v |= UInt64(bytes[8 * i + k]) << (8 * UInt64(k)) }
+                for k in 0..<8 { v |= UInt64(bytes[bytes.startIndex + 8 * i + k]) << (8 * UInt64(k)) }
                 return Int64(bitPattern: v)
             }
         }
@@ -75,14 +76,18 @@ public struct SafeTensors: Sendable {
         public init(floats p: UnsafePointer<Float>, count: Int, shape: [Int]) {
             dtype = .f32
             self.shape = shape
-            bytes = [UInt8](unsafeUninitializedCapacity: 4 * count) { out, initialized in
+            bytes = ArraySlice([UInt8](unsafeUninitializedCapacity: 4 * count) { out, initialized in
                 let raw = UnsafeMutableRawBufferPointer(out)
                 for i in 0..<count { raw.storeBytes(of: p[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
                 initialized = 4 * count
-            }
+            })
         }
 
         init(dtype: DType, shape: [Int], bytes: [UInt8]) {
+            self.init(dtype: dtype, shape: shape, bytes: bytes[...])
+        }
+
+        init(dtype: DType, shape: [Int], bytes: ArraySlice<UInt8>) {
             self.dtype = dtype; self.shape = shape; self.bytes = bytes
         }
     }
@@ -143,7 +148,7 @@ public struct SafeTensors: Sendable {
                     path: path, name: name,
                     reason: "shape \(shape) × \(dtype.size) bytes does not fit data_offsets [\(begin), \(end)] in a \(bufferSize)-byte buffer")
             }
-            tensors[name] = Tensor(dtype: dtype, shape: shape, bytes: Array(bytes[(headerEnd + begin)..<(headerEnd + end)]))
+            tensors[name] = Tensor(dtype: dtype, shape: shape, bytes: bytes[(headerEnd + begin)..<(headerEnd + end)])
         }
         self.tensors = tensors
         self.metadata = metadata

@@ -74,10 +74,12 @@ public final class Trainer {
     @discardableResult
     public func train(on batch: Batch) throws -> TrainingStepResult {
         let loss = try model.computeGradients(for: batch, labelSmoothing: options.labelSmoothing, random: &random)
-        let (norm, coefficient) = options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
-            ?? (model.gradients.l2Norm(), 1)
+        let (norm, coefficient) = PhaseTimer.measure("clip") { options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
+            ?? (model.gradients.l2Norm(), 1) }
         let lr = nextLearningRate
-        optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)
+        PhaseTimer.measure("adam") {
+            optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)
+        }
         step += 1
         return TrainingStepResult(loss: loss.loss, tokenCount: loss.tokenCount, gradientNorm: norm,
                                   clipCoefficient: coefficient, learningRate: lr)

@@ -358,7 +358,17 @@ struct CandidateHeap {
                 beam.withUnsafeMutableBufferPointer { bp in
                     let s = sp.baseAddress!, t = tp.baseAddress!, bb = bp.baseAddress!
                     var worst = s[0]
-                    for v in 0..<count {
+                    let raw = UnsafeRawPointer(row)
+                    let baseLanes = SIMD16<Float>(repeating: base)
+                    var v = 0
+                    while v < count {
+                        // Skip 16 tokens at a time when none of them reaches the worst kept score
+                        // (the same `base + row[v] >= worst` test as below, lane by lane).
+                        if v & 15 == 0 && v + 16 <= count {
+                            let x16 = baseLanes + raw.loadUnaligned(fromByteOffset: 4 * v, as: SIMD16<Float>.self)
+                            if !any(x16 .>= SIMD16<Float>(repeating: worst)) { v += 16; continue }
+                        }
+                        defer { v += 1 }
                         let x = base + row[v]
                         if !(x >= worst) { continue }          // also skips NaN
                         if x == -.infinity { continue }        // impossible token

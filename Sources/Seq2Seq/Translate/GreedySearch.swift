@@ -67,9 +67,18 @@ public struct GreedySearch: Sendable {
                 // rounding ties resolve identically (lower token id).
                 let base = logP[s]
                 var best = -Float.infinity, arg = -1
-                for v in 0..<V {
+                let raw = UnsafeRawPointer(row)
+                let baseLanes = SIMD16<Float>(repeating: base)
+                var v = 0
+                while v < V {
+                    // Skip 16 tokens at a time when none beats `best` (same test as below, per lane).
+                    if v & 15 == 0 && v + 16 <= V {
+                        let x16 = baseLanes + raw.loadUnaligned(fromByteOffset: 4 * v, as: SIMD16<Float>.self)
+                        if !any(x16 .> SIMD16<Float>(repeating: best)) { v += 16; continue }
+                    }
                     let x = base + row[v]
                     if x > best { best = x; arg = v }   // NaN and −∞ never win
+                    v += 1
                 }
                 if arg < 0 {
                     results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count, eos: false)

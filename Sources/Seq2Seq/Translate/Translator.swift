@@ -55,8 +55,7 @@ struct LSTMStepScorer: StepScorer {
     mutating func select(rows parents: [Int]) { state.select(rows: parents) }
 
     mutating func step(tokens: [Int32], logProbabilities: UnsafeMutableBufferPointer<Float>) throws {
-        let output = try state.step(tokens: tokens)                          // [R, V]
-        logProbabilities.baseAddress!.update(from: output.baseAddress!, count: output.count)
+        try state.step(tokens: tokens, into: logProbabilities.baseAddress!)   // [R, V]
     }
 }
 

@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import Seq2Seq
+
+extension BenchmarkSize: ExpressibleByArgument {}
+
+/// Options shared by `bench train` and `bench decode`.
+struct BenchModelOptions: ParsableArguments {
+    @Option(help: "small (E256 H256 L1 V8000/8000) or medium (E512 H512 L2 V16000/16000).")
+    var config: BenchmarkSize = .small
+
+    @Option(help: "CPU threads for matrix products.")
+    var threads = 2
+
+    @Option(help: "Seed for the synthetic data and the initial weights.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Also print the time spent in each phase (timed part only).")
+    var phases = false
+
+    func validate() throws {
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func printHeader() {
+        let c = config.configuration
+        print("config: \(config.rawValue) (E\(c.embeddingSize) H\(c.hiddenSize) L\(c.layerCount) V\(c.sourceVocabularySize)/\(c.targetVocabularySize))")
+        print("threads: \(threads)")
+        print("blas core: \(blasCoreName())")
+        PhaseTimer.enable(phases)
+    }
+
+    func printPhases() {
+        for (name, seconds) in PhaseTimer.report {
+            print("phase \(name): \(String(format: "%.4f", seconds)) s")
+        }
+    }
+}
+
+/// `seq2seq bench train`: training throughput on synthetic batches.
+struct BenchTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Training throughput: target tokens/s (padding excluded), GFLOP/s, peak memory.",
+        discussion: """
+            Batches of 64 synthetic pairs, source and target lengths uniform in [5, 30]; a step is \
+            forward, backward, clipping at norm 1.0 and Adam. Prints the median over the timed steps.
+            """)
+
+    @OptionGroup var options: BenchModelOptions
+
+    @Option(help: "Timed steps (each on a new batch).")
+    var steps = 10
+
+    @Option(help: "Untimed warm-up steps before them.")
+    var warmup = 3
+
+    @Option(help: "Sentence pairs per batch.")
+    var batchSize = 64
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be at least 1") }
+        if warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() throws {
+        setBLASThreadCount(options.threads)
+        options.printHeader()
+        let r = try SyntheticBenchmark.train(size: options.config, batchSize: batchSize, warmup: warmup,
+                                             steps: steps, seed: options.seed)
+        print("target tokens per batch: \(String(format: "%.1f", r.meanTargetTokens))")
+        print("median step: \(String(format: "%.4f", r.medianStepSeconds)) s")
+        print("train tokens/s: \(String(format: "%.0f", r.tokensPerSecond)) tok/s")
+        print("MFLOP per target token: \(String(format: "%.2f", r.megaflopsPerTargetToken)) MFLOP")
+        print("effective GFLOP/s: \(String(format: "%.1f", r.gigaflopsPerSecond)) GFLOP/s")
+        print("last loss: \(String(format: "%.4f", r.lastLoss))")
+        options.printPhases()
+        print("peak memory: \(String(format: "%.1f", Double(SyntheticBenchmark.peakMemoryBytes()) / 1_048_576)) MiB")
+    }
+}
+
+/// `seq2seq bench decode`: greedy and batched beam-5 decoding throughput.
+struct BenchDecodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Decoding throughput: sentences/s for greedy (batch 64) and beam search (64 sentences × beams), peak memory.",
+        discussion: """
+            Synthetic sources (lengths uniform in [5, 30]); each output is forced to a length drawn \
+            from [5, 30] (EOS masked before that step and forced at it), as in the PyTorch reference.
+            """)
+
+    @OptionGroup var options: BenchModelOptions
+
+    @Option(help: "Synthetic source sentences.")
+    var sentences = 500
+
+    @Option(help: "Beams per sentence for the beam-search figure.")
+    var beamSize = 5
+
+    @Option(help: "Sentences decoded together.")
+    var batchSize = 64
+
+    @Option(help: "Which searches to time: greedy, beam or both.")
+    var only: String = "both"
+
+    func validate() throws {
+        if sentences < 1 { throw ValidationError("--sentences must be at least 1") }
+        if beamSize < 1 { throw ValidationError("--beam-size must be at least 1") }
+        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if !["greedy", "beam", "both"].contains(only) { throw ValidationError("--only must be greedy, beam or both") }
+    }
+
+    func run() throws {
+        setBLASThreadCount(options.threads)
+        options.printHeader()
+        print("sentences: \(sentences)")
+        if only != "beam" {
+            let g = try SyntheticBenchmark.decode(size: options.config, sentences: sentences, batchSize: batchSize,
+                                                  beamSize: nil, seed: options.seed)
+            print("greedy sentences/s: \(String(format: "%.1f", g.sentencesPerSecond)) sent/s")
+            print("greedy tokens/s: \(String(format: "%.0f", g.tokensPerSecond)) tok/s")
+            print("greedy seconds: \(String(format: "%.3f", g.seconds)) s")
+            options.printPhases()
+        }
+        if only != "greedy" {
+            let b = try SyntheticBenchmark.decode(size: options.config, sentences: sentences, batchSize: batchSize,
+                                                  beamSize: beamSize, seed: options.seed)
+            print("beam\(beamSize) sentences/s: \(String(format: "%.1f", b.sentencesPerSecond)) sent/s")
+            print("beam\(beamSize) tokens/s: \(String(format: "%.0f", b.tokensPerSecond)) tok/s")
+            print("beam\(beamSize) seconds: \(String(format: "%.3f", b.seconds)) s")
+            options.printPhases()
+        }
+        print("peak memory: \(String(format: "%.1f", Double(SyntheticBenchmark.peakMemoryBytes()) / 1_048_576)) MiB")
+    }
+}
