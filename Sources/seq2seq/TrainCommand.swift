@@ -49,10 +49,10 @@ struct TrainCommand: ParsableCommand {
     var embedding = 256
 
     @Option(help: "LSTM hidden size H.")
-    var hidden = 512
+    var hidden = 256
 
     @Option(help: "LSTM layers L (encoder and decoder each).")
-    var layers = 2
+    var layers = 1
 
     @Option(help: "Dropout on embeddings and between LSTM layers (0 disables).")
     var dropout: Float = 0.3
@@ -66,8 +66,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Skip pairs with a side longer than this many subword tokens (they are counted).")
     var maxLength = 80
 
-    @Option(help: "Passes over the training data.")
-    var epochs = 50
+    @Option(help: "Passes over the training data (default: 50, or no limit when --time-budget is given).")
+    var epochs: Int?
 
     @Option(help: "Stop after this much wall-clock time, e.g. 90s, 10m, 1h30m (the best model is kept).")
     var timeBudget: String?
@@ -120,7 +120,7 @@ struct TrainCommand: ParsableCommand {
         if embedding < 1 || hidden < 1 || layers < 1 { throw ValidationError("--embedding, --hidden and --layers must be at least 1") }
         if !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
         if maxLength < 1 { throw ValidationError("--max-length must be at least 1") }
-        if epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
         if !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
         if clip < 0 { throw ValidationError("--clip must be ≥ 0") }
@@ -155,7 +155,7 @@ struct TrainCommand: ParsableCommand {
         options.batchSize = batchSize ?? 64
         options.batchTokens = batchTokens
         options.maxLength = maxLength
-        options.epochs = epochs
+        options.epochs = epochs ?? (timeBudget == nil ? 50 : Int.max)
         options.timeBudget = timeBudget.flatMap(parseDuration)
         options.maxSteps = maxSteps
         options.learningRate = learningRate

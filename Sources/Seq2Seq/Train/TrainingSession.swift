@@ -15,8 +15,8 @@ public struct TrainingSessionOptions: Sendable {
     /// Stop at the first malformed corpus line instead of skipping it.
     public var strict = false
     public var embeddingSize = 256
-    public var hiddenSize = 512
-    public var layerCount = 2
+    public var hiddenSize = 256
+    public var layerCount = 1
     public var dropout: Float = 0.3
     /// Sentences per batch (used when `batchTokens` is nil).
     public var batchSize = 64
@@ -306,7 +306,8 @@ public final class TrainingSession {
         }
         training: while state.epoch < options.epochs {
             let batches = epochBatches(examples, epoch: state.epoch)
-            let bar = ProgressBar(total: batches.count, label: "epoch \(state.epoch + 1)/\(options.epochs)")
+            let bar = ProgressBar(total: batches.count, label: options.epochs == .max ? "epoch \(state.epoch + 1)"
+                                                              : "epoch \(state.epoch + 1)/\(options.epochs)")
             var epochTokens = 0
             let epochStart = monotonicSeconds()
             while state.batchIndex < batches.count {
