@@ -24,8 +24,11 @@ echo "== 2/4 build (release)"
 swift build -c release
 BIN="$(swift build -c release --show-bin-path)"
 
-echo "== 3/4 train English->Korean on Corpora/everyday.tsv (time budget $TIME_BUDGET)"
-"$BIN/seq2seq" train Corpora/everyday.tsv --output "$MODEL_DIR" --time-budget "$TIME_BUDGET"
+# A second run continues the model of the first instead of overwriting it.
+RESUME=()
+if [ -f "$MODEL_DIR/last/model.safetensors" ]; then RESUME=(--resume); fi
+echo "== 3/4 train English->Korean on Corpora/everyday.tsv (time budget $TIME_BUDGET${RESUME[*]:+, resuming $MODEL_DIR})"
+"$BIN/seq2seq" train Corpora/everyday.tsv --output "$MODEL_DIR" --time-budget "$TIME_BUDGET" "${RESUME[@]}"
 
 echo "== 4/4 translate"
 "$BIN/translate" --model "$MODEL_DIR" "hello world" "Thank you." "Where is the station?" \
