@@ -53,8 +53,13 @@ struct TranslateCommand: ParsableCommand {
         if !text.isEmpty && !inputs.isEmpty {
             throw ValidationError("give sentences as arguments or -i files, not both")
         }
-        for path in inputs where !FileManager.default.isReadableFile(atPath: path) {
-            throw ValidationError("\(path): input file not found or not readable")
+        for path in inputs {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
+                  FileManager.default.isReadableFile(atPath: path) else {
+                throw ValidationError("\(path): input file not found or not readable")
+            }
+            if isDirectory.boolValue { throw ValidationError("\(path): is a folder, not an input file") }
         }
         if decoding.nBest > 1 && format == .text {
             printError("note: --n-best lists are shown with --format jsonl; text output has the best translation only")

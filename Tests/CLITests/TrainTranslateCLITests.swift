@@ -196,6 +196,8 @@ struct TrainTranslateCLITests {
         try expectFailure("seq2seq", ["train", w.path("pairs.tsv"), "--time-budget", "soon"], mentions: ["soon"])
         try expectFailure("translate", ["--model", w.path("nope"), "hello"], mentions: [w.path("nope")])
         try expectFailure("translate", ["--n-best", "6", "--beam-size", "5", "hello"], mentions: ["--n-best"])
+        try expectFailure("translate", ["-i", w.path("missing.txt")], mentions: [w.path("missing.txt")])
+        try expectFailure("translate", ["-i", w.folder], mentions: [w.folder + ": is a folder"])
 
         // A model directory that is incomplete, or whose vocabulary was swapped.
         try Self.train(w, into: "model", ["--epochs", "1"])
