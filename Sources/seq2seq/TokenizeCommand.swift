@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import Tokenize
 
@@ -22,11 +23,6 @@ func warnAboutReplacements(_ reader: LineReader) {
     if reader.replacedSequences > 0 {
         printError("warning: replaced \(reader.replacedSequences) invalid UTF-8 sequence(s) in the input with U+FFFD")
     }
-}
-
-/// Writes a line to stderr.
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
 struct TokenizeCommand: ParsableCommand {

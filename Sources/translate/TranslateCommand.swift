@@ -178,7 +178,3 @@ struct JSONRecord: Encodable {
         case nBest = "n_best"
     }
 }
-
-func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
-}

@@ -373,6 +373,35 @@ func beamOfOneEqualsGreedy(alpha: Float) throws {
 
 // MARK: - Pieces and errors
 
+/// Scans `rows` random rows (ties, −∞ and NaN mixed in, each row with its own base
+/// log-prob) into a `CandidateHeap` keeping `m`, and expects exactly the first `m`
+/// of a full sort (score descending, then lower token, then lower row).
+func expectHeapMatchesFullSort(rows: Int, width: Int, m: Int, heapCapacity: Int,
+                               values: [Float], bases: [Float], trial: Int,
+                               sourceLocation: SourceLocation = #_sourceLocation) {
+    var heap = CandidateHeap(capacity: heapCapacity)
+    heap.reset(size: min(m, rows * width))
+    values.withUnsafeBufferPointer { p in
+        for r in 0..<rows {
+            heap.scan(row: p.baseAddress! + r * width, count: width, base: bases[r], beam: Int32(r))
+        }
+    }
+    var got: [Candidate] = []
+    heap.sortedCandidates(into: &got)
+    var all: [Candidate] = []
+    for r in 0..<rows {
+        for v in 0..<width {
+            let x = bases[r] + values[r * width + v]
+            if x.isNaN || x == -.infinity { continue }
+            all.append(Candidate(score: x, token: Int32(v), beam: Int32(r)))
+        }
+    }
+    all.sort { ($0.score, -$0.token, -$0.beam) > ($1.score, -$1.token, -$1.beam) }
+    let want = Array(all.prefix(m))
+    #expect(got.map(\.score) == want.map(\.score) && got.map(\.token) == want.map(\.token)
+            && got.map(\.beam) == want.map(\.beam), "trial \(trial)", sourceLocation: sourceLocation)
+}
+
 @Test func candidateHeapKeepsTheBestInOrder() {
     // Partial top-m against a full sort, with ties, −∞ and NaN in the rows.
     var rng: UInt64 = 42
@@ -388,27 +417,8 @@ func beamOfOneEqualsGreedy(alpha: Float) throws {
             }
         }
         let bases = (0..<rows).map { _ in -Float(next() % 3) }
-        var heap = CandidateHeap(capacity: 2)
-        heap.reset(size: min(m, rows * width))
-        values.withUnsafeBufferPointer { p in
-            for r in 0..<rows {
-                heap.scan(row: p.baseAddress! + r * width, count: width, base: bases[r], beam: Int32(r))
-            }
-        }
-        var got: [Candidate] = []
-        heap.sortedCandidates(into: &got)
-        var all: [Candidate] = []
-        for r in 0..<rows {
-            for v in 0..<width {
-                let x = bases[r] + values[r * width + v]
-                if x.isNaN || x == -.infinity { continue }
-                all.append(Candidate(score: x, token: Int32(v), beam: Int32(r)))
-            }
-        }
-        all.sort { ($0.score, -$0.token, -$0.beam) > ($1.score, -$1.token, -$1.beam) }
-        let want = Array(all.prefix(m))
-        #expect(got.map(\.score) == want.map(\.score) && got.map(\.token) == want.map(\.token)
-                && got.map(\.beam) == want.map(\.beam), "trial \(trial)")
+        expectHeapMatchesFullSort(rows: rows, width: width, m: m, heapCapacity: 2,
+                                  values: values, bases: bases, trial: trial)
     }
 }
 
@@ -471,27 +481,8 @@ func beamOfOneEqualsGreedy(alpha: Float) throws {
             }
         }
         let bases = (0..<rows).map { _ in -Float(next() % 3) }
-        var heap = CandidateHeap(capacity: 1)
-        heap.reset(size: min(m, rows * width))
-        values.withUnsafeBufferPointer { p in
-            for r in 0..<rows {
-                heap.scan(row: p.baseAddress! + r * width, count: width, base: bases[r], beam: Int32(r))
-            }
-        }
-        var got: [Candidate] = []
-        heap.sortedCandidates(into: &got)
-        var all: [Candidate] = []
-        for r in 0..<rows {
-            for v in 0..<width {
-                let x = bases[r] + values[r * width + v]
-                if x.isNaN || x == -.infinity { continue }
-                all.append(Candidate(score: x, token: Int32(v), beam: Int32(r)))
-            }
-        }
-        all.sort { ($0.score, -$0.token, -$0.beam) > ($1.score, -$1.token, -$1.beam) }
-        let want = Array(all.prefix(m))
-        #expect(got.map(\.score) == want.map(\.score) && got.map(\.token) == want.map(\.token)
-                && got.map(\.beam) == want.map(\.beam), "trial \(trial)")
+        expectHeapMatchesFullSort(rows: rows, width: width, m: m, heapCapacity: 1,
+                                  values: values, bases: bases, trial: trial)
     }
 }
 

@@ -265,13 +265,13 @@ public final class TrainingSession {
         translator.options.greedy = true
         Interrupt.install()
 
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
         // Statistics since the last validation.
         var lossSum = 0.0, tokenSum = 0, lastNorm: Float = 0
         func saveLast() throws {
             try trainer.saveCheckpoint(to: directory.lastCheckpoint, sourceVocabulary: sourceTag,
                                        targetVocabulary: targetTag, epoch: state.epoch, dataPosition: state.batchIndex)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
             try AtomicFile.write(try encoder.encode(state), to: directory.sessionPath)
         }
         func validate() throws {
@@ -286,8 +286,6 @@ public final class TrainingSession {
                                     trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.batchIndex))
             }
             try saveLast()
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
             var logText = (try? String(contentsOfFile: directory.logPath, encoding: .utf8)) ?? ""
             logText += String(decoding: try encoder.encode(record), as: UTF8.self) + "\n"
             try AtomicFile.write(logText, to: directory.logPath)
