@@ -19,6 +19,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `seq2seq serve` only (the Serving target): HTTP server, logs, metrics.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C shim over ICU (normalization, word breaking). Its public header uses
@@ -51,10 +55,22 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The HTTP translation server (`seq2seq serve`): request types, the
+        // dynamic-batching worker per model, routes and metrics. The only
+        // target that depends on Hummingbird.
+        .target(
+            name: "Serving",
+            dependencies: [
+                "Seq2Seq",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .executableTarget(
             name: "seq2seq",
             dependencies: [
-                "Tokenize", "Seq2Seq", "CommandLineSupport",
+                "Tokenize", "Seq2Seq", "CommandLineSupport", "Serving",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -70,5 +86,8 @@ let package = Package(
         // End-to-end tests run the built executables; depending on them makes
         // `swift test` build them first.
         .testTarget(name: "CLITests", dependencies: ["seq2seq", "translate"]),
+        // The server end to end: the built `seq2seq serve` on a loopback port,
+        // answers compared with the library's `Translator`.
+        .testTarget(name: "ServingTests", dependencies: ["seq2seq", "Seq2Seq"]),
     ]
 )

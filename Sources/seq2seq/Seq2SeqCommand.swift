@@ -3,12 +3,12 @@ import Seq2Seq
 import Tokenize
 
 @main
-struct Seq2SeqCommand: ParsableCommand {
+struct Seq2SeqCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seq2seq",
-        abstract: "Korean <-> English LSTM encoder-decoder: vocabularies, training, evaluation.",
+        abstract: "Korean <-> English LSTM encoder-decoder: vocabularies, training, evaluation, serving.",
         subcommands: [
             VocabCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
-            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self,
+            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self, ServeCommand.self,
         ])
 }

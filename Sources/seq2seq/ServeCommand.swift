@@ -1,0 +1,112 @@
+import ArgumentParser
+import CommandLineSupport
+import Foundation
+import Seq2Seq
+import Serving
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve trained models over HTTP (JSON), with dynamic batching.",
+        discussion: """
+            Endpoints: POST /v1/translate, GET /v1/models, GET /health, GET /metrics (Prometheus). \
+            Requests arriving within --batch-window of each other are decoded together, up to \
+            --max-batch sentences; answers are the same as `translate` gives with the same options. \
+            SIGTERM or Ctrl-C stops accepting connections, answers every request already received, \
+            and exits 0. With --port 0 a free port is chosen; the address is printed on stdout.
+
+            Examples:
+              seq2seq serve --model model
+              seq2seq serve --model en-ko=model-en-ko --model ko-en=model-ko-en --port 8080
+              curl -s localhost:8080/v1/translate -d '{"text": ["hello", "thank you"], "beam_size": 5}'
+            """)
+
+    @Option(help: ArgumentHelp("Model directory to serve, as DIR or NAME=DIR (repeatable; the first is the default).",
+                               valueName: "[NAME=]DIR"))
+    var model: [String] = ["model"]
+
+    @Option(help: "Address to listen on (loopback by default; 0.0.0.0 exposes the server to the network).")
+    var host = "127.0.0.1"
+
+    @Option(help: "TCP port (0: pick a free one).")
+    var port = 8080
+
+    @Option(help: ArgumentHelp("Milliseconds the first queued request waits for others to batch with.", valueName: "ms"))
+    var batchWindow: Double = 5
+
+    @Option(help: "Most sentences decoded together in one batch.")
+    var maxBatch = 32
+
+    @Option(help: "Default beams per sentence (a request's beam_size overrides it).")
+    var beamSize = 5
+
+    @Flag(help: "Greedy decoding by default (a request's greedy/beam_size overrides it).")
+    var greedy = false
+
+    @Option(help: ArgumentHelp("Length penalty α (GNMT), as for `translate`.", valueName: "α"))
+    var lengthPenalty: Float = 0.6
+
+    @Option(help: "Outputs are at most RATIO × source tokens + 10 tokens long.")
+    var maxLengthRatio: Double = 2.0
+
+    @Option(help: "Inputs longer than this many subword tokens are cut (the answer carries a warning), never dropped.")
+    var maxInputLength = 200
+
+    @Option(help: "Most sentences in one request.")
+    var maxSentences = 256
+
+    @Option(help: "Largest beam_size a request may ask for.")
+    var maxBeamSize = 16
+
+    @Option(help: ArgumentHelp("Largest request body in bytes.", valueName: "bytes"))
+    var maxBodySize = 1 << 20
+
+    @Option(help: "CPU threads for matrix products (shared by all models).")
+    var threads = 2
+
+    @Option(help: "Log level: \(TranslationServer.logLevels.joined(separator: ", ")).")
+    var logLevel = "info"
+
+    func validate() throws {
+        for argument in model where ModelSpecification(argument: argument) == nil {
+            throw ValidationError("--model '\(argument)': give DIR or NAME=DIR")
+        }
+        if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
+        if !(batchWindow >= 0 && batchWindow <= 10_000) { throw ValidationError("--batch-window must be in 0...10000 ms") }
+        if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
+        if beamSize < 1 { throw ValidationError("--beam-size must be at least 1") }
+        if maxBeamSize < 1 { throw ValidationError("--max-beam-size must be at least 1") }
+        if beamSize > maxBeamSize { throw ValidationError("--beam-size \(beamSize) exceeds --max-beam-size \(maxBeamSize)") }
+        if !lengthPenalty.isFinite || lengthPenalty < 0 { throw ValidationError("--length-penalty must be ≥ 0") }
+        if !(maxLengthRatio > 0) { throw ValidationError("--max-length-ratio must be positive") }
+        if maxInputLength < 1 { throw ValidationError("--max-input-length must be at least 1") }
+        if maxSentences < 1 { throw ValidationError("--max-sentences must be at least 1") }
+        if maxBodySize < 64 { throw ValidationError("--max-body-size must be at least 64 bytes") }
+        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if !TranslationServer.logLevels.contains(logLevel) {
+            throw ValidationError("--log-level must be one of \(TranslationServer.logLevels.joined(separator: ", "))")
+        }
+    }
+
+    func run() async throws {
+        setBLASThreadCount(threads)
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.models = model.compactMap(ModelSpecification.init(argument:))
+        configuration.decoding.beamSize = beamSize
+        configuration.decoding.greedy = greedy
+        configuration.decoding.lengthPenalty = lengthPenalty
+        configuration.decoding.maxLengthRatio = maxLengthRatio
+        configuration.decoding.maxInputLength = maxInputLength
+        configuration.batchWindow = batchWindow / 1000
+        configuration.maxBatch = maxBatch
+        configuration.limits.maxSentencesPerRequest = maxSentences
+        configuration.limits.maxBeamSize = maxBeamSize
+        configuration.limits.maxBodyBytes = maxBodySize
+        TranslationServer.bootstrapLogging()
+        try await TranslationServer(configuration: configuration, logLevel: logLevel).run { address in
+            FileHandle.standardOutput.write(Data("listening on http://\(address)\n".utf8))
+        }
+    }
+}
