@@ -1,0 +1,141 @@
+import Foundation
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A `seq2seq serve` process on a free loopback port, for end-to-end tests.
+/// Started with `--port 0`; the chosen address is read from its stdout.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let base: URL
+    private let errorFile: URL
+
+    enum Failure: Error, CustomStringConvertible {
+        case notBuilt([String])
+        case didNotStart(String)
+        var description: String {
+            switch self {
+            case .notBuilt(let searched): return "seq2seq not found in \(searched); run `swift build` first"
+            case .didNotStart(let log): return "server did not start:\n\(log)"
+            }
+        }
+    }
+
+    /// `<package root>` from this file's location (Tests/ServingTests/ServerProcess.swift).
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The tiny model directory that the Seq2Seq tests keep as a fixture (read only).
+    static let fixtureModel = packageRoot.appendingPathComponent("Tests/Seq2SeqTests/Fixtures/lstm-format1").path
+
+    /// The fixture's input sentences.
+    static func fixtureInputs() throws -> [String] {
+        try String(contentsOfFile: fixtureModel + "/inputs.txt", encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+    }
+
+    /// The built `seq2seq` next to the test bundle, or in `.build/debug`.
+    static func locateBinary() throws -> URL {
+        var folders: [URL] = []
+        if let first = CommandLine.arguments.first { folders.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
+        for bundle in Bundle.allBundles { folders.append(bundle.bundleURL.deletingLastPathComponent()) }
+        folders.append(packageRoot.appendingPathComponent(".build/debug"))
+        for folder in folders {
+            let candidate = folder.appendingPathComponent("seq2seq")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        throw Failure.notBuilt(folders.map(\.path))
+    }
+
+    /// Starts `seq2seq serve --port 0 ARGUMENTS` and waits (≤ 60 s) until it listens.
+    init(_ arguments: [String]) throws {
+        let errorFile = FileManager.default.temporaryDirectory.appendingPathComponent("serve-\(UUID().uuidString).log")
+        self.errorFile = errorFile
+        _ = FileManager.default.createFile(atPath: errorFile.path, contents: nil)
+        let output = Pipe()
+        process.executableURL = try Self.locateBinary()
+        process.arguments = ["serve", "--host", "127.0.0.1", "--port", "0", "--threads", "1"] + arguments
+        process.standardOutput = output
+        process.standardError = try FileHandle(forWritingTo: errorFile)
+        try process.run()
+        // First stdout line: "listening on http://127.0.0.1:PORT".
+        let line = LineBox()
+        let got = DispatchSemaphore(value: 0)
+        let handle = output.fileHandleForReading
+        DispatchQueue.global().async {
+            var data = Data()
+            while !data.contains(0x0A) {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                data.append(chunk)
+            }
+            line.text = String(decoding: data, as: UTF8.self)
+            got.signal()
+        }
+        let log = { (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "" }
+        guard got.wait(timeout: .now() + 60) == .success,
+              let range = line.text.range(of: "http://"),
+              let url = URL(string: String(line.text[range.lowerBound...]).trimmingCharacters(in: .whitespacesAndNewlines))
+        else {
+            if process.isRunning { process.terminate() }
+            throw Failure.didNotStart(log())
+        }
+        base = url
+    }
+
+    deinit {
+        if process.isRunning { process.terminate(); process.waitUntilExit() }
+        try? FileManager.default.removeItem(at: errorFile)
+    }
+
+    /// Everything the server logged so far.
+    var log: String { (try? String(contentsOf: errorFile, encoding: .utf8)) ?? "" }
+
+    /// Sends SIGTERM and waits (≤ `timeout` s) for the exit status; nil on time-out.
+    func terminate(timeout: TimeInterval = 30) -> Int32? {
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// An HTTP answer: status, body bytes, and the body as a JSON object (if it is one).
+    struct Answer {
+        var status: Int
+        var body: Data
+        var contentType: String
+        var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
+        var text: String { String(decoding: body, as: UTF8.self) }
+        /// `error.type` of a JSON error body.
+        var errorType: String? { (json?["error"] as? [String: Any])?["type"] as? String }
+    }
+
+    /// A client session that opens as many connections as there are concurrent
+    /// requests (the default queues requests beyond a few per host).
+    static let session: URLSession = {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpMaximumConnectionsPerHost = 128
+        return URLSession(configuration: configuration)
+    }()
+
+    /// `METHOD path` with an optional body.
+    func send(_ method: String, _ path: String, body: Data? = nil) async throws -> Answer {
+        var request = URLRequest(url: base.appendingPathComponent(path))
+        request.httpMethod = method
+        request.httpBody = body
+        request.timeoutInterval = 60
+        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        let (data, response) = try await Self.session.data(for: request)
+        let http = response as? HTTPURLResponse
+        return Answer(status: http?.statusCode ?? 0, body: data,
+                      contentType: http?.value(forHTTPHeaderField: "Content-Type") ?? "")
+    }
+
+    /// `POST /v1/translate` with a JSON object.
+    func translate(_ object: [String: any Sendable]) async throws -> Answer {
+        try await send("POST", "v1/translate", body: try JSONSerialization.data(withJSONObject: object as [String: Any]))
+    }
+}
+
+private final class LineBox: @unchecked Sendable { var text = "" }
