@@ -31,6 +31,12 @@ let package = Package(
             name: "CICU",
             linkerSettings: [.linkedLibrary("icuuc")]
         ),
+        // C shim over Open MPI for `train --distributed`. It loads libmpi at run
+        // time (dlopen), so seq2seq builds and runs where MPI is not installed.
+        .target(
+            name: "CMPI",
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
         // CBLAS from Debian's libopenblas-dev, found through pkg-config `openblas`.
         .systemLibrary(
             name: "CBLAS",
@@ -44,7 +50,7 @@ let package = Package(
         ),
         .target(
             name: "Seq2Seq",
-            dependencies: ["CBLAS", "Tokenize"],
+            dependencies: ["CBLAS", "CMPI", "Tokenize"],
             swiftSettings: optimized
         ),
         // Option groups and helpers shared by the two executables.
@@ -85,7 +91,7 @@ let package = Package(
         .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq"]),
         // End-to-end tests run the built executables; depending on them makes
         // `swift test` build them first.
-        .testTarget(name: "CLITests", dependencies: ["seq2seq", "translate"]),
+        .testTarget(name: "CLITests", dependencies: ["seq2seq", "translate", "Seq2Seq"]),
         // The server end to end: the built `seq2seq serve` on a loopback port,
         // answers compared with the library's `Translator`.
         .testTarget(name: "ServingTests", dependencies: ["seq2seq", "Seq2Seq"]),

@@ -15,10 +15,17 @@ struct TrainCommand: ParsableCommand {
             checkpoint in OUTPUT/last, and logs each validation to OUTPUT/training-log.jsonl.
             Ctrl-C or SIGTERM saves a resumable checkpoint; continue with --resume.
 
+            Data-parallel training on several processes or machines: start the ranks with Open MPI's \
+            mpirun and --distributed. Each rank trains on its share of every batch (--batch-size is per \
+            rank: N ranks × --batch-size 32 train like one process with --batch-size 32·N); gradients \
+            are summed with MPI_Allreduce; rank 0 validates and writes OUTPUT. See README.md, "Training \
+            on several machines".
+
             Examples:
               seq2seq train Corpora/everyday.tsv --time-budget 5m
               seq2seq train pairs.tsv --dev dev.tsv --reverse --output model-ko-en
               seq2seq train pairs.tsv --output model --resume
+              mpirun -np 2 seq2seq train pairs.tsv --distributed --threads 1 --output model
             """)
 
     @Argument(help: "Training pairs: source<TAB>target per line (column 1 -> column 2; extra columns ignored).")
@@ -106,6 +113,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Stop at the first malformed line (FILE:LINE: reason) instead of skipping it.")
     var strict = false
 
+    @Flag(help: "Data-parallel training across the ranks of an Open MPI job (start with `mpirun -np N seq2seq train … --distributed`).")
+    var distributed = false
+
     func validate() throws {
         if batchSize != nil && batchTokens != nil {
             throw ValidationError("--batch-size and --batch-tokens contradict each other: give one of them")
@@ -168,8 +178,29 @@ struct TrainCommand: ParsableCommand {
         options.resume = resume
         options.validateEvery = validateEvery
         options.patience = patience
-        let session = TrainingSession(options: options, log: printError)
-        let outcome = try session.run()
+        let job = distributed ? try DistributedTraining.start() : nil
+        let isRoot = job?.isRoot ?? true
+        ProgressBar.isSilenced = !isRoot
+        if let job, isRoot {
+            let unit = batchTokens == nil ? "sentences" : "target tokens"
+            let perRank = batchTokens ?? options.batchSize
+            printError("distributed: \(job.size) ranks × \(perRank) \(unit) per batch = global batches of \(perRank * job.size) \(unit)")
+        }
+        let log: (String) -> Void = isRoot ? { printError($0) } : { _ in }
+        let session = TrainingSession(options: options, distributed: job, log: log)
+        let outcome: TrainingOutcome
+        do {
+            outcome = try session.run()
+        } catch {
+            guard let job else { throw error }
+            // The other ranks would wait for this one forever: end the whole job.
+            printError("error (rank \(job.rank)): \(error)")
+            job.abortAll(code: 1)
+        }
+        if let job {
+            if isRoot { printError(job.summary) }
+            job.finish()
+        }
         if outcome == .interrupted { throw ExitCode(130) }
     }
 }

@@ -57,7 +57,18 @@ enum BinaryRunner {
     /// (at most `timeout` seconds). Input and output go through temporary
     /// files, so large outputs cannot deadlock.
     static func run(_ name: String, _ arguments: [String], stdin: Data = Data(),
-                    currentDirectory: String? = nil, timeout: TimeInterval = 60) throws -> Result {
+                    currentDirectory: String? = nil, environment: [String: String] = [:],
+                    timeout: TimeInterval = 60) throws -> Result {
+        try runExecutable(try locate(name).path, arguments, stdin: stdin, currentDirectory: currentDirectory,
+                          environment: environment, timeout: timeout)
+    }
+
+    /// Runs the program at `path` like `run` (e.g. `mpirun` around a built executable);
+    /// `environment` entries are added to this process's environment.
+    static func runExecutable(_ path: String, _ arguments: [String], stdin: Data = Data(),
+                              currentDirectory: String? = nil, environment: [String: String] = [:],
+                              timeout: TimeInterval = 60) throws -> Result {
+        let name = URL(fileURLWithPath: path).lastPathComponent
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-run-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -67,8 +78,11 @@ enum BinaryRunner {
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         let process = Process()
-        process.executableURL = try locate(name)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let input = try FileHandle(forReadingFrom: inURL)
         let output = try FileHandle(forWritingTo: outURL)

@@ -28,9 +28,13 @@ public final class ProgressBar {
     /// Seconds since the bar was created.
     public var elapsed: Double { monotonicSeconds() - start }
 
+    /// When true, no bar draws anything (e.g. on the non-root ranks of a distributed run).
+    nonisolated(unsafe) public static var isSilenced = false
+
     /// Reports `done` units finished, with extra `key value` fields.
     /// `force` draws even if the last draw was very recent.
     public func update(done: Int, fields: String, force: Bool = false) {
+        if ProgressBar.isSilenced { return }
         let now = monotonicSeconds()
         let interval = isTerminal ? 0.2 : logInterval
         if !force && now - lastDraw < interval { return }
@@ -55,7 +59,7 @@ public final class ProgressBar {
 
     /// Ends the bar line (terminal) so later output starts on a fresh line.
     public func finish() {
-        if isTerminal { writeStandardError("\n") }
+        if isTerminal && !ProgressBar.isSilenced { writeStandardError("\n") }
     }
 }
 

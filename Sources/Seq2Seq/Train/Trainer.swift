@@ -60,6 +60,11 @@ public final class Trainer {
     /// Updates applied so far (drives the learning-rate schedule; restored on resume).
     public internal(set) var step: Int = 0
 
+    /// Called between the backward pass and clipping with this process's
+    /// gradients and loss; returns the loss to report. Data-parallel training
+    /// sums the gradients of all ranks here (`DistributedTraining`).
+    public var gradientReducer: ((ParameterBuffer, LossResult) throws -> LossResult)?
+
     public init(model: Seq2SeqModel, options: TrainingOptions = TrainingOptions(), seed: UInt64 = 1) {
         self.model = model
         self.options = options
@@ -70,10 +75,18 @@ public final class Trainer {
     /// The learning rate the next update will use.
     public var nextLearningRate: Float { options.learningRate(atStep: step + 1, scale: learningRateScale) }
 
-    /// One update on `batch`: gradients, clipping, Adam.
+    /// One update on `batch`: gradients, clipping, Adam. A nil batch (a
+    /// distributed rank whose share of a small batch is empty) contributes zero
+    /// gradients to `gradientReducer`.
     @discardableResult
-    public func train(on batch: Batch) throws -> TrainingStepResult {
-        let loss = try model.computeGradients(for: batch, labelSmoothing: options.labelSmoothing, random: &random)
+    public func train(on batch: Batch?) throws -> TrainingStepResult {
+        var loss = LossResult(loss: 0, lossSum: 0, tokenCount: 0)
+        if let batch {
+            loss = try model.computeGradients(for: batch, labelSmoothing: options.labelSmoothing, random: &random)
+        } else {
+            model.gradients.zero()
+        }
+        if let gradientReducer { loss = try gradientReducer(model.gradients, loss) }
         let (norm, coefficient) = PhaseTimer.measure("clip") { options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
             ?? (model.gradients.l2Norm(), 1) }
         let lr = nextLearningRate

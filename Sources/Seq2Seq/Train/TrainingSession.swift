@@ -118,9 +118,13 @@ public final class TrainingSession {
     public let options: TrainingSessionOptions
     let log: (String) -> Void
     let directory: ModelDirectory
+    /// Set for a data-parallel run (`--distributed`): this rank's place in the MPI job.
+    let distributed: DistributedTraining?
 
-    public init(options: TrainingSessionOptions, log: @escaping (String) -> Void) {
+    public init(options: TrainingSessionOptions, distributed: DistributedTraining? = nil,
+                log: @escaping (String) -> Void) {
         self.options = options
+        self.distributed = distributed
         self.log = log
         self.directory = ModelDirectory(path: options.outputPath)
     }
@@ -164,8 +168,9 @@ public final class TrainingSession {
             log("held out \(devCount) of \(corpus.pairs.count) pairs (\(Int(options.devFraction * 100))%) as dev set")
         }
 
-        // Vocabulary (kept in column order of the corpus) and manifest.
-        try fileManager.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        // Vocabulary (kept in column order of the corpus) and manifest. Only rank 0 of a distributed run writes.
+        let writesFiles = distributed?.isRoot ?? true
+        if writesFiles { try fileManager.createDirectory(atPath: directory.path, withIntermediateDirectories: true) }
         let vocabulary: VocabularyPair
         var manifest: ModelManifest
         if options.resume {
@@ -186,13 +191,13 @@ public final class TrainingSession {
                 log(String(format: "learned vocabularies in %.1f s: source %d, target %d tokens",
                            monotonicSeconds() - t0, vocabulary.size(of: .source), vocabulary.size(of: .target)))
             }
-            try vocabulary.save(to: directory.vocabularyPrefix)
+            if writesFiles { try vocabulary.save(to: directory.vocabularyPrefix) }
             manifest = ModelManifest(reverse: options.reverse,
                                      sourceLanguage: guessLanguage(trainPairs.prefix(2000).map(\.0)),
                                      targetLanguage: guessLanguage(trainPairs.prefix(2000).map(\.1)),
                                      vocabularyIdentity: vocabulary.identity,
                                      sourceOrderReversed: options.reverseSourceOrder)
-            try directory.writeManifest(manifest)
+            if writesFiles { try directory.writeManifest(manifest) }
         }
         let sourceTokenizer = try vocabulary.tokenizer(for: manifest.sourceSide)
         let targetTokenizer = try vocabulary.tokenizer(for: manifest.targetSide)
@@ -252,8 +257,9 @@ public final class TrainingSession {
             trainer = Trainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
             state = SessionState(epoch: 0, batchIndex: 0, bestChrF: -1, bestStep: 0, validationsWithoutImprovement: 0,
                                  validations: 0)
-            try? fileManager.removeItem(atPath: directory.logPath)
+            if writesFiles { try? fileManager.removeItem(atPath: directory.logPath) }
         }
+        distributed?.attach(to: trainer, seed: options.seed &+ 1)
         let configuration = trainer.model.configuration
         log("model: embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
             + "layers \(configuration.layerCount), vocabularies \(configuration.sourceVocabularySize)/"
@@ -270,11 +276,13 @@ public final class TrainingSession {
         // Statistics since the last validation.
         var lossSum = 0.0, tokenSum = 0, lastNorm: Float = 0
         func saveLast() throws {
+            guard writesFiles else { return }
             try trainer.saveCheckpoint(to: directory.lastCheckpoint, sourceVocabulary: sourceTag,
                                        targetVocabulary: targetTag, epoch: state.epoch, dataPosition: state.batchIndex)
             try AtomicFile.write(try encoder.encode(state), to: directory.sessionPath)
         }
         func validate() throws {
+            guard writesFiles else { return }
             let record = try validation(trainer: trainer, translator: translator, dev: devExamples,
                                         references: devReferences, targetLanguage: manifest.targetLanguage,
                                         state: &state, trainLoss: tokenSum > 0 ? lossSum / Double(tokenSum) : .nan,
@@ -298,9 +306,18 @@ public final class TrainingSession {
         var outcome = TrainingOutcome.finishedEpochs
         let budget = options.timeBudget ?? .infinity
         var lastValidatedStep = -1
-        func shouldStopEarly() -> Bool {
-            state.validationsWithoutImprovement >= options.patience
+        func shouldStopEarly() throws -> Bool {
+            let stop = state.validationsWithoutImprovement >= options.patience
                 && trainer.step - state.bestStep >= options.patience * options.validateEvery
+            return try distributed?.anyRank(stop) ?? stop   // rank 0 validates; all ranks follow it
+        }
+        /// Why to stop before the next step, if at all (agreed by all ranks of a distributed run).
+        func stopReason() throws -> TrainingOutcome? {
+            var reason: TrainingOutcome?
+            if Interrupt.isRequested { reason = .interrupted }
+            else if monotonicSeconds() - started >= budget { reason = .timeBudget }
+            else if let maxSteps = options.maxSteps, trainer.step >= maxSteps { reason = .stepLimit }
+            return try distributed?.agree(on: reason) ?? reason
         }
         training: while state.epoch < options.epochs {
             let batches = epochBatches(examples, epoch: state.epoch)
@@ -309,11 +326,9 @@ public final class TrainingSession {
             var epochTokens = 0
             let epochStart = monotonicSeconds()
             while state.batchIndex < batches.count {
-                if Interrupt.isRequested { outcome = .interrupted; break training }
-                if monotonicSeconds() - started >= budget { outcome = .timeBudget; break training }
-                if let maxSteps = options.maxSteps, trainer.step >= maxSteps { outcome = .stepLimit; break training }
-                let chosen = batches[state.batchIndex].map { examples[$0] }
-                let batch = try Batch(sources: chosen.map(\.source), targets: chosen.map(\.target))
+                if let reason = try stopReason() { outcome = reason; break training }
+                let chosen = (distributed?.shard(batches[state.batchIndex]) ?? batches[state.batchIndex][...]).map { examples[$0] }
+                let batch = chosen.isEmpty ? nil : try Batch(sources: chosen.map(\.source), targets: chosen.map(\.target))
                 let result = try trainer.train(on: batch)
                 state.batchIndex += 1
                 lossSum += Double(result.loss) * Double(result.tokenCount)
@@ -328,7 +343,7 @@ public final class TrainingSession {
                     bar.finish()
                     try validate()
                     lastValidatedStep = trainer.step
-                    if shouldStopEarly() { outcome = .earlyStopping; break training }
+                    if try shouldStopEarly() { outcome = .earlyStopping; break training }
                 }
             }
             bar.finish()
@@ -337,7 +352,7 @@ public final class TrainingSession {
             if lastValidatedStep != trainer.step {
                 try validate()
                 lastValidatedStep = trainer.step
-                if shouldStopEarly() { outcome = .earlyStopping; break training }
+                if try shouldStopEarly() { outcome = .earlyStopping; break training }
             }
         }
         if outcome == .interrupted {
@@ -359,7 +374,10 @@ public final class TrainingSession {
         var random = RandomGenerator(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(epoch + 1))
         var order = Array(examples.indices)
         order.shuffle(using: &random)
-        let chunkSize = max(1, options.batchSize * 50)
+        // A distributed run walks the same global batches (per-rank size × ranks) as one process would.
+        let ranks = distributed?.size ?? 1
+        let batchSize = options.batchSize * ranks, batchTokens = options.batchTokens.map { $0 * ranks }
+        let chunkSize = max(1, batchSize * 50)
         var batches: [[Int]] = []
         var start = 0
         while start < order.count {
@@ -372,10 +390,10 @@ public final class TrainingSession {
             for index in chunk {
                 let length = examples[index].target.count + 1
                 let full: Bool
-                if let limit = options.batchTokens {
+                if let limit = batchTokens {
                     full = !current.isEmpty && tokens + length > limit
                 } else {
-                    full = current.count >= options.batchSize
+                    full = current.count >= batchSize
                 }
                 if full { batches.append(current); current = []; tokens = 0 }
                 current.append(index)
