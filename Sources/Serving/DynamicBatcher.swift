@@ -15,13 +15,18 @@ public struct BatchReport: Sendable {
 /// Dynamic batching in front of one `Translator`.
 ///
 /// A `Translator` is not thread-safe, so one dedicated thread owns it and
-/// drains a FIFO queue of requests. When the oldest waiting request has been
-/// queued for `window` seconds — or `maxBatch` sentences with its decoding key
-/// are waiting — the thread takes up to `maxBatch` sentences of that key (in
-/// arrival order, a long request may be split over batches) and decodes them
+/// drains a FIFO queue of requests. A batch starts once `maxBatch` sentences
+/// with the oldest request's decoding key are waiting, or `window` seconds
+/// after the later of (the oldest request's arrival, the end of the previous
+/// batch). The thread then takes up to `maxBatch` sentences of that key (in
+/// arrival order; a long request may be split over batches) and decodes them
 /// as one batch. Requests with other keys (beam size, greedy, n-best) wait for
-/// a later batch. While a batch is decoded new requests pile up, so under load
-/// batches fill by themselves and the window costs nothing.
+/// a later batch.
+///
+/// Counting the window from the end of the previous batch matters under load:
+/// the clients answered by that batch need a moment to send their next
+/// requests, and starting at once would decode a handful of early arrivals and
+/// leave the rest for another small batch.
 ///
 /// A sentence's translation does not depend on its batch neighbours: the
 /// `Translator` guarantees that for any batch.
@@ -61,6 +66,8 @@ public final class DynamicBatcher: @unchecked Sendable {
     private var stopping = false
     private var thread: Thread?
     private let stopped = DispatchSemaphore(value: 0)
+    /// When the worker finished its last batch (worker thread only).
+    private var lastBatchEnd = Date.distantPast
 
     /// - Parameters:
     ///   - window: seconds the oldest request waits for company (e.g. 0.005).
@@ -117,6 +124,7 @@ public final class DynamicBatcher: @unchecked Sendable {
     private func workerLoop() {
         while let batch = nextBatch() {
             decode(batch)
+            lastBatchEnd = Date()
         }
         stopped.signal()
     }
@@ -131,7 +139,7 @@ public final class DynamicBatcher: @unchecked Sendable {
             condition.wait()
         }
         let key = queue[0].key
-        let deadline = queue[0].arrival.addingTimeInterval(window)
+        let deadline = max(queue[0].arrival, lastBatchEnd).addingTimeInterval(window)
         while (waitingSentences[key] ?? 0) < maxBatch && !stopping && Date() < deadline {
             _ = condition.wait(until: deadline)
         }

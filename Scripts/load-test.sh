@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Load test of `seq2seq serve` on loopback with wrk (Debian package `wrk`):
+# sentences/s and p50/p99 latency at concurrency 1, 8 and 32 (one sentence per
+# request, greedy), next to `translate --greedy` on the same sentences from a
+# file. Every run is bounded in time; only 127.0.0.1 is contacted.
+#
+#   bash Scripts/load-test.sh                  # trains a small model first (E256 H256 L1, TRAIN_TIME)
+#   MODEL=model bash Scripts/load-test.sh      # use an existing model directory
+#
+# Settings (environment): MODEL, TRAIN_TIME (90s), SENTENCES (2000), DURATION
+# (seconds per concurrency level, 10), CONCURRENCY ("1 8 32"), THREADS (2),
+# REPEATS (translate runs, median, 3), BATCH_WINDOW (ms, 5), MAX_BATCH (32).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRAIN_TIME="${TRAIN_TIME:-90s}"
+SENTENCES="${SENTENCES:-2000}"
+DURATION="${DURATION:-10}"
+CONCURRENCY="${CONCURRENCY:-1 8 32}"
+THREADS="${THREADS:-2}"
+REPEATS="${REPEATS:-3}"
+BATCH_WINDOW="${BATCH_WINDOW:-5}"
+MAX_BATCH="${MAX_BATCH:-32}"
+WORK=".build/load-test"
+mkdir -p "$WORK"
+
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install wrk" >&2; exit 1; }
+swift build -c release --product seq2seq >&2
+swift build -c release --product translate >&2
+BIN="$(swift build -c release --show-bin-path)"
+
+MODEL="${MODEL:-$WORK/model-e256-h256}"
+if [ ! -f "$MODEL/model.json" ]; then
+    echo "== training a small model (E256 H256 L1, $TRAIN_TIME) into $MODEL" >&2
+    "$BIN/seq2seq" train Corpora/everyday.tsv --output "$MODEL" --embedding 256 --hidden 256 --layers 1 \
+        --time-budget "$TRAIN_TIME" --threads "$THREADS" >&2
+fi
+
+# The same sentences for both: English column of the bundled corpus, repeated to SENTENCES lines.
+INPUT="$WORK/sentences.txt"
+BODIES="$WORK/bodies.jsonl"
+python3 - "$SENTENCES" "$INPUT" "$BODIES" <<'PY'
+import json, sys
+count, text_path, body_path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+lines = [l.split("\t")[0] for l in open("Corpora/everyday.tsv", encoding="utf-8").read().splitlines() if l.strip()]
+chosen = [lines[i % len(lines)] for i in range(count)]
+open(text_path, "w", encoding="utf-8").write("\n".join(chosen) + "\n")
+open(body_path, "w", encoding="utf-8").write("\n".join(json.dumps({"text": s}, ensure_ascii=False) for s in chosen) + "\n")
+PY
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# Time one `translate --greedy` over the file; prints sentences/s.
+file_rate() {
+    local start end
+    start=$(date +%s.%N)
+    timeout 600 "$BIN/translate" --model "$MODEL" --greedy --threads "$THREADS" -i "$INPUT" -o "$WORK/translate.out"
+    end=$(date +%s.%N)
+    echo "$SENTENCES / ($end - $start)" | bc -l
+}
+
+echo "== seq2seq serve (greedy, batch window $BATCH_WINDOW ms, max batch $MAX_BATCH, $THREADS threads)" >&2
+"$BIN/seq2seq" serve --model "$MODEL" --host 127.0.0.1 --port 0 --greedy --threads "$THREADS" \
+    --batch-window "$BATCH_WINDOW" --max-batch "$MAX_BATCH" --log-level warning > "$WORK/serve.out" 2> "$WORK/serve.log" &
+SERVER=$!
+trap 'kill -TERM $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 300); do grep -q "listening on" "$WORK/serve.out" 2>/dev/null && break; sleep 0.1; done
+URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
+case "$URL" in http://127.0.0.1:*) ;; *) echo "server did not start: $(cat "$WORK/serve.log")" >&2; exit 1 ;; esac
+
+# Warm-up (page in the model, first batches), not counted.
+BODIES="$BODIES" timeout 30 wrk -t1 -c8 -d2s -s Scripts/load-test.lua "$URL" > /dev/null
+
+# Rounds interleave the file run and the server runs, so that a change in the
+# machine's load hits both sides of each ratio alike; medians over rounds.
+RESULTS="$WORK/results.txt"
+: > "$RESULTS"
+for round in $(seq "$REPEATS"); do
+    file=$(file_rate)
+    echo "file $round $file" >> "$RESULTS"
+    echo "== round $round/$REPEATS: translate --greedy -i FILE $(printf %.0f "$file") sentences/s" >&2
+    for c in $CONCURRENCY; do
+        result=$(BODIES="$BODIES" timeout $((DURATION + 30)) wrk -t1 -c"$c" -d"${DURATION}s" --timeout 10s \
+            -s Scripts/load-test.lua "$URL" | grep '^RESULT')
+        eval "${result#RESULT }"   # requests= seconds= p50_ms= p99_ms= non2xx= socket_errors=
+        if [ "$non2xx" != 0 ] || [ "$socket_errors" != 0 ]; then
+            echo "warning: concurrency $c: $non2xx non-2xx answers, $socket_errors socket errors" >&2
+        fi
+        rate=$(echo "$requests / $seconds" | bc -l)
+        echo "serve $round $c $rate $p50_ms $p99_ms $(echo "100 * $rate / $file" | bc -l)" >> "$RESULTS"
+        echo "   concurrency $c: $(printf %.0f "$rate") sentences/s, p50 $p50_ms ms, p99 $p99_ms ms" >&2
+    done
+done
+
+column() { awk -v c="$1" -v k="$2" '$1 == "serve" && $3 == c { print $k }' "$RESULTS" | median; }
+printf '\n| concurrency | sentences/s | p50 latency | p99 latency | vs translate --greedy (same round) |\n|---|---|---|---|---|\n'
+for c in $CONCURRENCY; do
+    printf '| %d | %.0f | %.1f ms | %.1f ms | %.0f%% |\n' "$c" "$(column "$c" 4)" "$(column "$c" 5)" "$(column "$c" 6)" "$(column "$c" 7)"
+done
+printf '| translate --greedy -i FILE | %.0f | | | 100%% |\n\n' "$(awk '$1 == "file" { print $3 }' "$RESULTS" | median)"
+echo "(medians of $REPEATS rounds; $SENTENCES sentences, $DURATION s per server run, $THREADS threads)"
+curl -s --max-time 5 "$URL/metrics" | awk '/^seq2seq_batch_sentences_sum/ { s = $2 } /^seq2seq_batch_sentences_count/ { n = $2 }
+    END { if (n > 0) printf "server: %d sentences in %d batches (mean batch %.1f)\n", s, n, s / n }' >&2
+kill -TERM $SERVER; wait $SERVER || true; trap - EXIT
