@@ -161,7 +161,7 @@ func weightedSum(_ y: UnsafePointer<Float>, _ w: [Float]) -> Double {
         let params = ParameterBuffer(shapes: config.parameterShapes)
         let grads = ParameterBuffer(layoutOf: params)
         for i in 0..<params.count { params.pointer[i] = (2 * random.nextUnitFloat() - 1) * 0.6 }
-        let stack = LSTMStack(side: "encoder", embedding: "src_embedding", configuration: config, parameters: params, gradients: grads)
+        let stack = RecurrentStack(side: "encoder", embedding: "src_embedding", configuration: config, parameters: params, gradients: grads)
         let sequences: [[Int32]] = [[1, 2, 3], [4, 5, 6, 1, 2], [], [6, 6]]
         let P = Packing(lengths: sequences.map(\.count))
         let ids = P.pack(sequences, fill: 0)

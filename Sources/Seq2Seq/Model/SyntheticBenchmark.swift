@@ -147,7 +147,7 @@ public enum SyntheticBenchmark {
         let encoded = try PhaseTimer.measure("decode.encode") { try model.encode(sources: sources) }
         let k = beamSize ?? 1
         var scorer = ForcedLengthScorer(
-            inner: LSTMStepScorer(state: model.makeDecoderState(for: encoded, capacity: sources.count * k)),
+            inner: ModelStepScorer(state: try model.makeDecoderState(for: encoded, capacity: sources.count * k)),
             forcedLengths: forcedLengths, eos: eos)
         // One more step than the forced length, so EOS is emitted rather than the search cutting off.
         let maxLengths = forcedLengths.map { $0 + 1 }
