@@ -144,6 +144,39 @@ public struct ModelConfiguration: Equatable, Hashable, Sendable {
     }
 }
 
+/// The architecture choices of a model (recorded in `model.json` and in every checkpoint's configuration).
+public struct ModelArchitecture: Codable, Equatable, Sendable, CustomStringConvertible {
+    public var cell: CellKind
+    public var encoder: EncoderKind
+    public var attention: AttentionKind
+    public var inputFeeding: Bool
+
+    public init(cell: CellKind, encoder: EncoderKind, attention: AttentionKind, inputFeeding: Bool) {
+        self.cell = cell
+        self.encoder = encoder
+        self.attention = attention
+        self.inputFeeding = inputFeeding
+    }
+
+    /// The choices of a configuration.
+    public init(_ c: ModelConfiguration) {
+        self.init(cell: c.cell, encoder: c.encoder, attention: c.attention, inputFeeding: c.inputFeeding)
+    }
+
+    /// What models written before the choices existed are: an LSTM without attention.
+    public static let original = ModelArchitecture(cell: .lstm, encoder: .uni, attention: .none, inputFeeding: false)
+
+    public var description: String {
+        "cell \(cell.rawValue), encoder \(encoder.rawValue), attention \(attention.rawValue)"
+            + (attention == .none ? "" : inputFeeding ? " with input feeding" : " without input feeding")
+    }
+}
+
+extension ModelConfiguration {
+    /// The configuration's architecture choices.
+    public var architecture: ModelArchitecture { ModelArchitecture(self) }
+}
+
 extension ModelConfiguration: Codable {
     enum CodingKeys: String, CodingKey {
         case sourceVocabularySize, targetVocabularySize, embeddingSize, hiddenSize, layerCount, dropout
