@@ -88,7 +88,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"]),
-        .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq"]),
+        .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq"], exclude: ["Fixtures"]),
         // End-to-end tests run the built executables; depending on them makes
         // `swift test` build them first.
         .testTarget(name: "CLITests", dependencies: ["seq2seq", "translate", "Seq2Seq"]),

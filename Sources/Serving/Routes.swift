@@ -65,7 +65,7 @@ struct TranslationRoutes: Sendable {
         let started = ContinuousClock.now
         let parsed = try decodeRequest(body)
         let model = try resolveModel(parsed.model)
-        let key = try decodingKey(for: parsed)
+        let key = try decodingKey(for: parsed, model: model)
         let sentences = try checkedSentences(parsed)
         metrics.adjustInFlight(model: model.name, by: sentences.count)
         defer { metrics.adjustInFlight(model: model.name, by: -sentences.count) }
@@ -97,11 +97,11 @@ struct TranslationRoutes: Sendable {
     }
 
     /// The request's search settings, checked; greedy requests share one key.
-    func decodingKey(for request: TranslateRequest) throws -> DecodingKey {
-        if request.alignment == true {
-            // Alignments come from attention weights; no served model has attention yet.
+    func decodingKey(for request: TranslateRequest, model: ServedModel) throws -> DecodingKey {
+        let alignment = request.alignment ?? false
+        if alignment && !model.hasAttention {
             throw ServingError(.badRequest, "alignment_unavailable",
-                               "alignments need a model with attention; this model has none (retrain with attention, or drop \"alignment\")")
+                               "alignments come from attention and model \"\(model.name)\" has none; use a model trained with --attention dot or general, or drop \"alignment\"")
         }
         // A request that asks for beams or an n-best list means beam search even on a --greedy server.
         let greedy = request.greedy ?? (request.beamSize == nil && request.nBest == nil ? defaultKey.greedy : false)
@@ -112,14 +112,14 @@ struct TranslationRoutes: Sendable {
             if let beam = request.beamSize, beam != 1, request.greedy == true {
                 throw ServingError.badRequest("greedy decoding has no beam; it contradicts beam_size \(beam)")
             }
-            return DecodingKey(beamSize: 1, greedy: true, nBest: 1)
+            return DecodingKey(beamSize: 1, greedy: true, nBest: 1, alignment: alignment)
         }
         let beam = request.beamSize ?? max(defaultKey.beamSize, nBest)
         if beam < 1 || beam > limits.maxBeamSize {
             throw ServingError.badRequest("beam_size must be between 1 and \(limits.maxBeamSize)")
         }
         if nBest > beam { throw ServingError.badRequest("n_best \(nBest) exceeds beam_size \(beam): raise beam_size") }
-        return DecodingKey(beamSize: beam, greedy: false, nBest: nBest)
+        return DecodingKey(beamSize: beam, greedy: false, nBest: nBest, alignment: alignment)
     }
 
     func checkedSentences(_ request: TranslateRequest) throws -> [String] {
@@ -140,7 +140,8 @@ struct TranslationRoutes: Sendable {
             source: translation.source, text: translation.text, score: translation.score,
             nBest: key.nBest > 1 ? translation.nBest.map { .init(text: $0.text, score: $0.score) } : nil,
             warning: translation.inputWasTruncated
-                ? "input longer than \(maxInputLength) subword tokens; translated its beginning only" : nil)
+                ? "input longer than \(maxInputLength) subword tokens; translated its beginning only" : nil,
+            alignment: key.alignment ? translation.alignment : nil)
     }
 }
 

@@ -9,6 +9,8 @@ public final class ServedModel: Sendable {
     public let manifest: ModelManifest
     public let configuration: ModelConfiguration
     public let batcher: DynamicBatcher
+    /// Whether the model has attention (and so can return alignments).
+    public var hasAttention: Bool { configuration.attention != .none }
 
     /// Loads `path` (a directory written by `seq2seq train`) and starts its decoding thread.
     /// - Parameters:
@@ -32,7 +34,8 @@ public final class ServedModel: Sendable {
                          targetLanguage: manifest.targetLanguage, embeddingSize: configuration.embeddingSize,
                          hiddenSize: configuration.hiddenSize, layers: configuration.layerCount,
                          sourceVocabularySize: configuration.sourceVocabularySize,
-                         targetVocabularySize: configuration.targetVocabularySize, attention: false)
+                         targetVocabularySize: configuration.targetVocabularySize,
+                         attention: configuration.attention != .none)
     }
 }
 

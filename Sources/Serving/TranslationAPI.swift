@@ -17,7 +17,7 @@ public struct TranslateRequest: Decodable, Sendable, Equatable {
     public var beamSize: Int?
     public var nBest: Int?
     public var greedy: Bool?
-    /// Per-token source alignments; needs a model with attention.
+    /// Return the attention matrix of each best translation; needs a model with attention.
     public var alignment: Bool?
     /// Name of the model to use (`GET /v1/models`); absent: the first `--model`.
     public var model: String?
@@ -74,9 +74,11 @@ public struct TranslateResponse: Codable, Sendable, Equatable {
         public var nBest: [Candidate]?
         /// Set when the input was cut to the server's maximum input length.
         public var warning: String?
+        /// Where the decoder looked for each target token (present when `alignment` was asked for).
+        public var alignment: TranslationAlignment?
 
         enum CodingKeys: String, CodingKey {
-            case source, text, score, warning
+            case source, text, score, warning, alignment
             case nBest = "n_best"
         }
     }
@@ -91,11 +93,14 @@ public struct DecodingKey: Hashable, Sendable, CustomStringConvertible {
     public var beamSize: Int
     public var greedy: Bool
     public var nBest: Int
+    /// Also compute the attention matrix of each best translation.
+    public var alignment: Bool
 
-    public init(beamSize: Int, greedy: Bool, nBest: Int) {
+    public init(beamSize: Int, greedy: Bool, nBest: Int, alignment: Bool = false) {
         self.beamSize = beamSize
         self.greedy = greedy
         self.nBest = nBest
+        self.alignment = alignment
     }
 
     /// `base` with this key's search settings.
@@ -104,10 +109,13 @@ public struct DecodingKey: Hashable, Sendable, CustomStringConvertible {
         options.beamSize = beamSize
         options.greedy = greedy
         options.nBest = nBest
+        options.alignment = alignment
         return options
     }
 
-    public var description: String { greedy ? "greedy" : "beam \(beamSize), n-best \(nBest)" }
+    public var description: String {
+        (greedy ? "greedy" : "beam \(beamSize), n-best \(nBest)") + (alignment ? ", alignment" : "")
+    }
 }
 
 /// What `GET /v1/models` lists per model.

@@ -6,9 +6,9 @@ import Tokenize
 struct Seq2SeqCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seq2seq",
-        abstract: "Korean <-> English LSTM encoder-decoder: vocabularies, training, evaluation, serving.",
+        abstract: "Korean <-> English recurrent encoder-decoders: vocabularies, training, evaluation, serving.",
         subcommands: [
             VocabCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
-            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self, ServeCommand.self,
+            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, AverageCommand.self, BenchCommand.self, ServeCommand.self,
         ])
 }

@@ -215,6 +215,56 @@ struct ServeTests {
         #expect(server.terminate() == 0)
     }
 
+    @Test func alignmentsFromAModelWithAttention() async throws {
+        // A tiny model with dot attention, trained here in a second or two.
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("serve-attention-" + UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let corpus = try String(contentsOf: ServerProcess.packageRoot.appendingPathComponent("Corpora/everyday.tsv"), encoding: .utf8)
+        try Data((corpus.split(separator: "\n").prefix(60).joined(separator: "\n") + "\n").utf8)
+            .write(to: URL(fileURLWithPath: folder + "/pairs.tsv"))
+        let model = folder + "/model"
+        let train = Process()
+        train.executableURL = try ServerProcess.locateBinary()
+        train.arguments = ["train", folder + "/pairs.tsv", "--output", model, "--attention", "dot", "--embedding", "16",
+                           "--hidden", "16", "--vocab-size", "300", "--epochs", "2", "--threads", "1", "--seed", "3"]
+        train.standardError = FileHandle.nullDevice
+        try train.run()
+        train.waitUntilExit()
+        try #require(train.terminationStatus == 0)
+
+        let server = try ServerProcess(["--model", "att=" + model, "--model", "plain=" + ServerProcess.fixtureModel])
+        let models = try await server.send("GET", "v1/models").json?["models"] as? [[String: Any]] ?? []
+        #expect(models.map { $0["attention"] as? Bool } == [true, false])
+        let inputs = ["hello world", "Thank you."]
+        let answer = try await server.translate(["text": inputs, "alignment": true, "beam_size": 3])
+        #expect(answer.status == 200, "\(answer.text)")
+        var options = TranslationOptions()
+        options.beamSize = 3
+        options.alignment = true
+        setBLASThreadCount(1)
+        let (translator, _) = try ModelDirectory(path: model).loadTranslator(options: options)
+        let expected = try translator.translate(inputs)
+        for (sentence, translation) in zip(Self.sentences(of: answer), expected) {
+            Self.check(sentence, against: translation, nBest: 1)
+            let alignment = sentence["alignment"] as? [String: Any]
+            let want = try #require(translation.alignment)
+            #expect(alignment?["source_tokens"] as? [String] == want.sourceTokens)
+            #expect(alignment?["target_tokens"] as? [String] == want.targetTokens)
+            let weights = (alignment?["weights"] as? [[Double]] ?? []).map { $0.map(Float.init) }
+            #expect(weights.count == want.weights.count)
+            for (row, wantRow) in zip(weights, want.weights) {
+                #expect(row.count == wantRow.count && zip(row, wantRow).allSatisfy { Self.close($0, $1) })
+            }
+        }
+        // Without "alignment" there is none in the answer; the model without attention refuses it.
+        let plain = try await server.translate(["text": "hello world"])
+        #expect(plain.status == 200 && Self.sentences(of: plain).first?["alignment"] == nil)
+        let refused = try await server.translate(["text": "hello world", "alignment": true, "model": "plain"])
+        #expect(refused.status == 400 && refused.errorType == "alignment_unavailable")
+        #expect(server.terminate() == 0)
+    }
+
     @Test func sigtermAnswersInFlightRequestsAndExitsZero() async throws {
         let inputs = try ServerProcess.fixtureInputs()
         let expected = try Self.expected(inputs, Self.settings[1])

@@ -17,6 +17,16 @@ public struct TrainingSessionOptions: Sendable {
     public var embeddingSize = 256
     public var hiddenSize = 256
     public var layerCount = 1
+    /// Architecture of a new model (a resumed run keeps its own).
+    public var architecture = ModelArchitecture.original
+    /// Output layer shares the target embedding table (needs embedding size = hidden size).
+    public var tieEmbeddings = false
+    /// Probability of replacing an input token by `<unk>` during training.
+    public var wordDropout: Float = 0
+    /// Linear learning-rate warm-up over this many steps (0: none).
+    public var warmupSteps = 0
+    /// Keep the model of the last N validations in `checkpoints/` for `seq2seq average` (0: none).
+    public var keepCheckpoints = 0
     public var dropout: Float = 0.3
     /// Sentences per batch (used when `batchTokens` is nil).
     public var batchSize = 64
@@ -196,7 +206,8 @@ public final class TrainingSession {
                                      sourceLanguage: guessLanguage(trainPairs.prefix(2000).map(\.0)),
                                      targetLanguage: guessLanguage(trainPairs.prefix(2000).map(\.1)),
                                      vocabularyIdentity: vocabulary.identity,
-                                     sourceOrderReversed: options.reverseSourceOrder)
+                                     sourceOrderReversed: options.reverseSourceOrder,
+                                     architecture: options.architecture)
             if writesFiles { try directory.writeManifest(manifest) }
         }
         let sourceTokenizer = try vocabulary.tokenizer(for: manifest.sourceSide)
@@ -234,10 +245,13 @@ public final class TrainingSession {
         trainingOptions.learningRate = options.learningRate
         trainingOptions.maxGradientNorm = options.clip
         trainingOptions.labelSmoothing = options.labelSmoothing
+        trainingOptions.wordDropout = options.wordDropout
+        trainingOptions.warmupSteps = options.warmupSteps
         let trainer: Trainer
         var state: SessionState
         if options.resume {
             let checkpoint = try Checkpoint.load(from: directory.lastCheckpoint, loadOptimizer: true)
+            try directory.checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
             try directory.checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
             guard let data = fileManager.contents(atPath: directory.sessionPath),
                   let saved = try? JSONDecoder().decode(SessionState.self, from: data) else {
@@ -251,7 +265,10 @@ public final class TrainingSession {
                 sourceVocabularySize: vocabulary.size(of: manifest.sourceSide),
                 targetVocabularySize: vocabulary.size(of: manifest.targetSide),
                 embeddingSize: options.embeddingSize, hiddenSize: options.hiddenSize,
-                layerCount: options.layerCount, dropout: options.dropout)
+                layerCount: options.layerCount, dropout: options.dropout,
+                cell: options.architecture.cell, encoder: options.architecture.encoder,
+                attention: options.architecture.attention, inputFeeding: options.architecture.inputFeeding,
+                tieEmbeddings: options.tieEmbeddings)
             try configuration.validate()
             let model = try Seq2SeqModel(configuration: configuration, seed: options.seed)
             trainer = Trainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
@@ -261,7 +278,7 @@ public final class TrainingSession {
         }
         distributed?.attach(to: trainer, seed: options.seed &+ 1)
         let configuration = trainer.model.configuration
-        log("model: embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
+        log("model: \(configuration.architectureSummary); embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
             + "layers \(configuration.layerCount), vocabularies \(configuration.sourceVocabularySize)/"
             + "\(configuration.targetVocabularySize), \(trainer.model.parameters.count) parameters; "
             + "\(examples.count) training pairs, \(devExamples.count) dev pairs; \(options.threads) threads")
@@ -292,6 +309,10 @@ public final class TrainingSession {
                 try Checkpoint.save(to: directory.bestCheckpoint, model: trainer.model,
                                     sourceVocabulary: sourceTag, targetVocabulary: targetTag,
                                     trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.batchIndex))
+            }
+            if options.keepCheckpoints > 0 {
+                try directory.keepCheckpoint(of: trainer.model, step: trainer.step, keeping: options.keepCheckpoints,
+                                             sourceVocabulary: sourceTag, targetVocabulary: targetTag)
             }
             try saveLast()
             var logText = (try? String(contentsOfFile: directory.logPath, encoding: .utf8)) ?? ""
