@@ -25,12 +25,15 @@ public struct ServerConfiguration: Sendable {
 public enum ServerError: Error, CustomStringConvertible, Equatable {
     case noModels
     case duplicateModelName(String)
+    case addressInUse(String)
 
     public var description: String {
         switch self {
         case .noModels: return "no model to serve; give --model DIR or --model NAME=DIR"
         case .duplicateModelName(let name):
             return "two --model arguments are named \"\(name)\"; name them apart with --model NAME=DIR"
+        case .addressInUse(let address):
+            return "\(address) is already in use (another server?); stop it or choose another --port (0 picks a free one)"
         }
     }
 }
@@ -95,7 +98,11 @@ public struct TranslationServer {
                 onListening(address)
             },
             logger: logger)
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch where "\(error)".contains("Address already in use") {   // NIO's IOError, errno EADDRINUSE
+            throw ServerError.addressInUse("\(config.host):\(config.port)")
+        }
         logger.info("stopped accepting requests; every request received was answered")
     }
 }
