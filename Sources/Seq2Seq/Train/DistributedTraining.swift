@@ -46,6 +46,9 @@ public final class DistributedTraining {
     public private(set) var waitSeconds = 0.0
     /// Steps whose gradients were summed.
     public private(set) var reducedSteps = 0
+    /// Global target tokens and MPI clock of the steps after the first (for the throughput).
+    private var tokensAfterFirstStep = 0
+    private var firstStepEnd = 0.0, lastStepEnd = 0.0
 
     init(rank: Int, size: Int) {
         self.rank = rank
@@ -97,9 +100,12 @@ public final class DistributedTraining {
         let g = gradients.pointer
         for i in 0..<gradients.count { g[i] *= share }
         try MPI.sum(g, count: gradients.count)
-        allreduceSeconds += MPI.time() - t1
+        let t2 = MPI.time()
+        allreduceSeconds += t2 - t1
         waitSeconds += t1 - t0
         reducedSteps += 1
+        if reducedSteps == 1 { firstStepEnd = t2 } else { tokensAfterFirstStep += Int(total) }
+        lastStepEnd = t2
         return LossResult(loss: total > 0 ? Float(totals[1] / total) : 0, lossSum: totals[1], tokenCount: Int(total))
     }
 
@@ -117,11 +123,16 @@ public final class DistributedTraining {
         try MPI.maximum([flag ? 1 : 0])[0] > 0
     }
 
-    /// One line for the log: communication time per step.
+    /// Global target tokens per second over the steps after the first (validations included).
+    public var tokensPerSecond: Double {
+        lastStepEnd > firstStepEnd ? Double(tokensAfterFirstStep) / (lastStepEnd - firstStepEnd) : 0
+    }
+
+    /// One line for the log: throughput and communication time per step.
     public var summary: String {
         let steps = Double(max(reducedSteps, 1))
-        return "distributed: \(size) ranks, \(reducedSteps) steps; gradient all-reduce "
-            + formatMilliseconds(allreduceSeconds / steps) + " per step, waiting for other ranks "
+        return "distributed: \(size) ranks, \(reducedSteps) steps, \(Int(tokensPerSecond.rounded())) target tokens/s; "
+            + "gradient all-reduce " + formatMilliseconds(allreduceSeconds / steps) + " per step, waiting for other ranks "
             + formatMilliseconds(waitSeconds / steps) + " per step (rank \(rank))"
     }
 
