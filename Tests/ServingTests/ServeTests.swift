@@ -268,13 +268,20 @@ struct ServeTests {
     @Test func sigtermAnswersInFlightRequestsAndExitsZero() async throws {
         let inputs = try ServerProcess.fixtureInputs()
         let expected = try Self.expected(inputs, Self.settings[1])
-        // Requests wait up to 2 s for batch company, so they are still queued when SIGTERM comes.
-        let server = try ServerProcess(["--model", ServerProcess.fixtureModel, "--batch-window", "2000"])
+        // Requests wait up to 5 s for batch company, so they are still queued when SIGTERM comes.
+        let server = try ServerProcess(["--model", ServerProcess.fixtureModel, "--batch-window", "5000",
+                                        "--max-batch", "64"])
         let started = Date()
         let pending = inputs.indices.map { i in
             Task { try await server.translate(["text": inputs[i]]) }
         }
-        try await Task.sleep(for: .milliseconds(600))
+        // Wait until every request is queued (the in-flight gauge), then SIGTERM.
+        var queued = 0.0
+        while queued < Double(inputs.count) && Date().timeIntervalSince(started) < 4 {
+            try await Task.sleep(for: .milliseconds(50))
+            queued = Self.metric(try await server.send("GET", "metrics").text, "seq2seq_queue_sentences") ?? 0
+        }
+        #expect(queued == Double(inputs.count), "requests in flight when SIGTERM was sent: \(queued)")
         kill(server.process.processIdentifier, SIGTERM)
         for (i, task) in pending.enumerated() {
             let answer = try await task.value
@@ -283,7 +290,7 @@ struct ServeTests {
                 Self.check(sentence, against: expected[i], nBest: 1)
             }
         }
-        #expect(Date().timeIntervalSince(started) >= 1.5, "the answers should have waited for the batch window")
+        #expect(Date().timeIntervalSince(started) >= 4.5, "the answers should have waited for the batch window")
         #expect(server.terminate() == 0, "\(server.log)")
         #expect(server.log.contains("every request received was answered"))
     }
