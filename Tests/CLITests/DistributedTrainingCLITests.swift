@@ -89,7 +89,8 @@ struct DistributedTrainingCLITests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: mpirun)
         process.arguments = ["--allow-run-as-root", "--oversubscribe", "-np", "2", seq2seq, "train", w.path("pairs.tsv"),
-                             "--distributed", "--output", w.path("model"), "--batch-size", "32", "--epochs", "100000"] + Self.tiny
+                             "--distributed", "--output", w.path("model"), "--batch-size", "32", "--epochs", "100000",
+                             "--patience", "100000"] + Self.tiny
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
         process.standardError = handle
