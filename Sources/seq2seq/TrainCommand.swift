@@ -168,8 +168,10 @@ struct TrainCommand: ParsableCommand {
         options.resume = resume
         options.validateEvery = validateEvery
         options.patience = patience
+        options.commandLine = CommandLine.arguments
         let session = TrainingSession(options: options, log: printError)
         let outcome = try session.run()
+        printError("see what it learned: seq2seq report \(shellQuoted(output)) -o \(shellQuoted(output + "/report.html"))")
         if outcome == .interrupted { throw ExitCode(130) }
     }
 }

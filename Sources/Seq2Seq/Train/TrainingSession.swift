@@ -47,6 +47,8 @@ public struct TrainingSessionOptions: Sendable {
     public var devFraction = 0.02
     /// Dev sentences translated (greedily) for BLEU/chrF at each validation.
     public var devTranslateLimit = 1000
+    /// The command line that started this run, recorded in `run.json` for `seq2seq report`.
+    public var commandLine: [String] = []
 
     public init(trainPath: String) { self.trainPath = trainPath }
 }
@@ -259,6 +261,8 @@ public final class TrainingSession {
             + "layers \(configuration.layerCount), vocabularies \(configuration.sourceVocabularySize)/"
             + "\(configuration.targetVocabularySize), \(trainer.model.parameters.count) parameters; "
             + "\(examples.count) training pairs, \(devExamples.count) dev pairs; \(options.threads) threads")
+        let runLog = try TrainingRunLog.begin(in: directory, options: options, trainingPairs: examples.count,
+                                              devPairs: devPairs, skippedPairs: tooLong + empty, step: trainer.step)
 
         let translator = Translator(model: trainer.model, sourceTokenizer: sourceTokenizer,
                                     targetTokenizer: targetTokenizer)
@@ -273,6 +277,7 @@ public final class TrainingSession {
             try trainer.saveCheckpoint(to: directory.lastCheckpoint, sourceVocabulary: sourceTag,
                                        targetVocabulary: targetTag, epoch: state.epoch, dataPosition: state.batchIndex)
             try AtomicFile.write(try encoder.encode(state), to: directory.sessionPath)
+            try runLog.save(step: trainer.step)
         }
         func validate() throws {
             let record = try validation(trainer: trainer, translator: translator, dev: devExamples,
@@ -319,6 +324,7 @@ public final class TrainingSession {
                 lossSum += Double(result.loss) * Double(result.tokenCount)
                 tokenSum += result.tokenCount
                 epochTokens += result.tokenCount
+                runLog.targetTokens += result.tokenCount
                 lastNorm = result.gradientNorm
                 let rate = Double(epochTokens) / max(1e-9, monotonicSeconds() - epochStart)
                 bar.update(done: state.batchIndex, fields: String(
