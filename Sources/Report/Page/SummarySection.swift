@@ -12,7 +12,7 @@ enum SummarySection {
         if let direction = summary.direction { rows.append(("Direction", HTML.escape(direction))) }
         if let order = summary.sourceOrder { rows.append(("Source order", HTML.escape(order))) }
         if summary.trainingPairs != nil || summary.devPairs != nil {
-            var data = "\(HTML.count(summary.trainingPairs)) training pairs, \(HTML.count(summary.devPairs)) dev pairs"
+            var data = "\(HTML.count(summary.trainingPairs)) training pairs, \(HTML.count(summary.devPairs)) dev pair\(summary.devPairs == 1 ? "" : "s")"
             if let skipped = summary.skippedPairs, skipped > 0 { data += ", \(HTML.count(skipped)) skipped (too long or empty)" }
             rows.append(("Data", data))
         }
