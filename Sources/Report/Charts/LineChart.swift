@@ -62,7 +62,10 @@ struct LineChart {
         if let marker {
             let x = HTML.coordinate(px(marker.x))
             s += "<line class=\"best-marker\" x1=\"\(x)\" x2=\"\(x)\" y1=\"\(Int(Self.top))\" y2=\"\(Int(H - Self.bottom))\"><title>\(HTML.escape(marker.label))</title></line>"
-            s += "<text class=\"best-label\" x=\"\(x)\" y=\"\(Int(Self.top - 3))\" text-anchor=\"middle\">\(HTML.escape(marker.label))</text>"
+            // Inside the plot, on the side of the line with more room.
+            let onRight = px(marker.x) < Self.left + plotW / 2
+            let labelX = HTML.coordinate(px(marker.x) + (onRight ? 4 : -4))
+            s += "<text class=\"best-label\" x=\"\(labelX)\" y=\"\(Int(Self.top + 12))\" text-anchor=\"\(onRight ? "start" : "end")\">\(HTML.escape(marker.label))</text>"
         }
         // Series: one polyline per unbroken run, a dot per point.
         for series in series {
