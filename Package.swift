@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"]),
         .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq"]),
         // The report's analysis and HTML, and the page of a trained model in headless Chromium.
-        .testTarget(name: "ReportTests", dependencies: ["Report", "seq2seq"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Seq2Seq", "Tokenize", "seq2seq"]),
         // End-to-end tests run the built executables; depending on them makes
         // `swift test` build them first.
         .testTarget(name: "CLITests", dependencies: ["seq2seq", "translate"]),

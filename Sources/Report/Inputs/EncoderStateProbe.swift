@@ -2,18 +2,17 @@ import Foundation
 import Seq2Seq
 import Tokenize
 
-/// Per-token hidden states of a translation model's LSTM encoder over a text,
-/// read through the public `Seq2SeqModel.encode(sources:)`: that call returns
-/// the final `(h, c)` of every layer, and the final state after the first t
-/// tokens of a sentence is the state at token t. So one batch holding every
-/// prefix of a sentence yields the state at each of its tokens (O(n²) steps
-/// for n tokens, cheap for sentences).
+/// Per-token hidden states of a translation model's LSTM encoder over a text.
 ///
-/// The LSTM gates (i, f, o) are recomputed from the weights
-/// (`encoder.l{k}.weight_ih` …, PyTorch gate order i, f, g, o) and kept only
-/// if they reproduce the cell states the model returned
-/// (`c_t = f ⊙ c_{t−1} + i ⊙ g` within 1e-3), so a change of parameter
-/// layout drops the gates with a note instead of drawing wrong ones.
+/// The encoder's LSTM recurrence is replayed from its weights
+/// (`src_embedding`, `encoder.l{k}.weight_ih` …, PyTorch gate order i, f, g, o),
+/// which yields `h`, `c` and the gates i, f, o at every token in O(n) per line.
+/// The replay is trusted only if it ends in the very states the model's own
+/// `encode(sources:)` returns for every line (within 1e-3); otherwise — or when
+/// the weights are not laid out as an LSTM's — the states come from the public
+/// API alone: the final state after the first t tokens is the state at token t,
+/// so one batch holding every prefix of a line gives `h` and `c` at each of its
+/// tokens (O(n²), no gates), with a note.
 ///
 /// Valid for a unidirectional encoder (today's only kind). When the model
 /// exposes its per-token encoder states itself, build the `ActivationTrace`
@@ -23,64 +22,118 @@ struct EncoderStateProbe {
     let tokenizer: Tokenizer
     /// The encoder reads each sentence last token first (`ModelManifest.sourceOrderReversed`).
     let reverseSourceOrder: Bool
-    var maxTokensPerLine = 60
+    var maxTokensPerLine = 80
     var maxPositions = 1200
+
+    /// One line: its ids in encoder order, and how each token is shown (reading order).
+    struct Line {
+        var encoderOrder: [Int32]
+        var shown: [String]
+        var count: Int { encoderOrder.count }
+    }
+
+    /// States of one line, per layer, indexed by encoder step: each `[n][H]`
+    /// (gates empty when unknown).
+    struct LineStates {
+        var h: [[[Float]]], c: [[[Float]]]
+        var input: [[[Float]]] = [], forget: [[[Float]]] = [], output: [[[Float]]] = []
+    }
 
     /// The trace over `lines` (one sentence each; empty lines skipped), and
     /// a note if the gates could not be recovered.
     func trace(lines: [String]) throws -> (trace: ActivationTrace, gateNote: String?) {
-        let (L, H) = (model.configuration.layerCount, model.configuration.hiddenSize)
-        var pieces: [String] = []
-        var h = [[[Float]]](repeating: [], count: L), c = h   // [L][P][H]
-        var gates = [[[[Float]]]](repeating: [[], [], []], count: L)   // [L][i,f,o][P][H]
-        let weights = GateWeights(model: model)
-        var gateNote: String? = weights == nil ? "the encoder's weights are not laid out as an LSTM's, so gates are not shown" : nil
-        let tokens = tokenizer.model.tokens
-        for line in lines {
-            if pieces.count >= maxPositions { break }
-            let ids = Array(tokenizer.encode(line).prefix(min(maxTokensPerLine, maxPositions - pieces.count)))
-            if ids.isEmpty { continue }
-            let n = ids.count
-            let order = reverseSourceOrder ? Array(ids.reversed()) : ids            // encoder order
-            let encoded = try model.encode(sources: (1...n).map { Array(order.prefix($0)) })   // batch b = first b+1 tokens
-            // State after encoder step t (1-based) of layer l: encoded.h[(l·n + t−1)·H ..< +H].
-            func state(_ values: [Float], _ l: Int, _ t: Int) -> ArraySlice<Float> {
-                t == 0 ? ArraySlice(repeating: 0, count: H) : values[((l * n + t - 1) * H)..<((l * n + t) * H)]
+        let prepared = prepare(lines)
+        let L = model.configuration.layerCount
+        var states: [LineStates]
+        var gateNote: String?
+        if prepared.isEmpty {
+            states = []
+        } else if let weights = GateWeights(model: model),
+                  prepared.allSatisfy({ $0.encoderOrder.allSatisfy(weights.isInVocabulary) }) {
+            states = prepared.map { weights.replay($0.encoderOrder) }
+            if try !replayMatchesModel(states, prepared) {
+                gateNote = "gates replayed from the weights do not reproduce the encoder's states, so they are not shown"
+                states = try prepared.map(prefixStates)
             }
-            let shown = Self.displayPieces(ids.map { tokens.indices.contains(Int($0)) ? tokens[Int($0)] : "?" })
+        } else {
+            gateNote = "the encoder's weights are not laid out as an LSTM's, so gates are not shown"
+            states = try prepared.map(prefixStates)
+        }
+        // Reading order: position j of a line of n tokens is encoder step n−1−j when reversed.
+        var pieces: [String] = []
+        var h = [[[Float]]](repeating: [], count: L), c = h                  // [L][P][H]
+        var gates = [[[[Float]]]](repeating: [[], [], []], count: L)         // [L][i,f,o][P][H]
+        for (line, state) in zip(prepared, states) {
+            let n = line.count
             for j in 0..<n {
-                let t = reverseSourceOrder ? n - j : j + 1
-                pieces.append(j == n - 1 ? shown[j] + "\n" : shown[j])
+                let step = reverseSourceOrder ? n - 1 - j : j
+                pieces.append(j == n - 1 ? line.shown[j] + "\n" : line.shown[j])
                 for l in 0..<L {
-                    h[l].append(Array(state(encoded.h, l, t)))
-                    c[l].append(Array(state(encoded.c, l, t)))
-                    guard let weights, gateNote == nil else { continue }
-                    let input = l == 0 ? weights.embedding(order[t - 1]) : state(encoded.h, l - 1, t)
-                    let g = weights.gates(layer: l, input: input, previousH: state(encoded.h, l, t - 1))
-                    // Check: the recomputed gates must give back the model's own cell state.
-                    let previousC = state(encoded.c, l, t - 1), currentC = state(encoded.c, l, t)
-                    for u in 0..<H {
-                        let expected = g.forget[u] * previousC[previousC.startIndex + u] + g.input[u] * g.candidate[u]
-                        if abs(expected - currentC[currentC.startIndex + u]) > 1e-3 {
-                            gateNote = "gates recomputed from the weights do not reproduce the encoder's cell states, so they are not shown"
-                            break
-                        }
+                    h[l].append(state.h[l][step])
+                    c[l].append(state.c[l][step])
+                    if !state.input.isEmpty {
+                        gates[l][0].append(state.input[l][step])
+                        gates[l][1].append(state.forget[l][step])
+                        gates[l][2].append(state.output[l][step])
                     }
-                    gates[l][0].append(g.input); gates[l][1].append(g.forget); gates[l][2].append(g.output)
                 }
             }
         }
-        var states: [NamedActivations] = []
+        var named: [NamedActivations] = []
         for l in 0..<L {
-            states.append(NamedActivations(name: "layer \(l + 1) cell c", values: c[l]))
-            states.append(NamedActivations(name: "layer \(l + 1) hidden h", values: h[l]))
+            named.append(NamedActivations(name: "layer \(l + 1) cell c", values: c[l]))
+            named.append(NamedActivations(name: "layer \(l + 1) hidden h", values: h[l]))
         }
-        let gateActivations = gateNote != nil ? [] : (0..<L).map {
+        let gateActivations = gateNote != nil || pieces.isEmpty ? [] : (0..<L).map {
             GateActivations(layerName: "encoder layer \($0 + 1)", input: gates[$0][0], forget: gates[$0][1], output: gates[$0][2])
         }
         let origin = "LSTM encoder states after each source subword token"
             + (reverseSourceOrder ? " (the encoder reads each line last token first)" : "")
-        return (ActivationTrace(pieces: pieces, states: states, gates: gateActivations, origin: origin), gateNote)
+        return (ActivationTrace(pieces: pieces, states: named, gates: gateActivations, origin: origin), gateNote)
+    }
+
+    /// Tokenized lines, cut to `maxTokensPerLine` and `maxPositions` in total.
+    func prepare(_ lines: [String]) -> [Line] {
+        let tokens = tokenizer.model.tokens
+        var prepared: [Line] = []
+        var total = 0
+        for line in lines where total < maxPositions {
+            let ids = Array(tokenizer.encode(line).prefix(min(maxTokensPerLine, maxPositions - total)))
+            if ids.isEmpty { continue }
+            total += ids.count
+            prepared.append(Line(encoderOrder: reverseSourceOrder ? ids.reversed() : ids,
+                                 shown: Self.displayPieces(ids.map { tokens.indices.contains(Int($0)) ? tokens[Int($0)] : "?" })))
+        }
+        return prepared
+    }
+
+    /// True if every line's replayed last state equals the model's own final encoder state.
+    func replayMatchesModel(_ states: [LineStates], _ lines: [Line]) throws -> Bool {
+        let encoded = try model.encode(sources: lines.map(\.encoderOrder))
+        let (B, H) = (lines.count, model.configuration.hiddenSize)
+        for (b, state) in states.enumerated() {
+            for l in 0..<model.configuration.layerCount {
+                let last = lines[b].count - 1
+                for u in 0..<H {
+                    let index = (l * B + b) * H + u
+                    for (mine, theirs) in [(state.h[l][last][u], encoded.h[index]), (state.c[l][last][u], encoded.c[index])]
+                    where abs(mine - theirs) > 1e-3 + 1e-3 * abs(theirs) {
+                        return false
+                    }
+                }
+            }
+        }
+        return true
+    }
+
+    /// `h` and `c` at every step of a line from the public API: one batch of all its prefixes.
+    func prefixStates(_ line: Line) throws -> LineStates {
+        let (L, H, n) = (model.configuration.layerCount, model.configuration.hiddenSize, line.count)
+        let encoded = try model.encode(sources: (1...n).map { Array(line.encoderOrder.prefix($0)) })   // row t = first t+1 tokens
+        func steps(_ values: [Float], _ l: Int) -> [[Float]] {
+            (0..<n).map { t in Array(values[((l * n + t) * H)..<((l * n + t + 1) * H)]) }
+        }
+        return LineStates(h: (0..<L).map { steps(encoded.h, $0) }, c: (0..<L).map { steps(encoded.c, $0) })
     }
 
     /// Subword tokens as they appear in the text: the word-boundary mark is a
@@ -150,6 +203,32 @@ private struct GateWeights {
         recurrentWeights = recurrents
         self.biases = biases
     }
+
+    /// Runs the LSTM stack over `ids` (encoder order) from zero states:
+    /// `c' = f ⊙ c + i ⊙ g`, `h' = o ⊙ tanh(c')`, layer k > 0 reading layer k−1's `h`.
+    func replay(_ ids: [Int32]) -> EncoderStateProbe.LineStates {
+        let L = inputWeights.count
+        var states = EncoderStateProbe.LineStates(h: Array(repeating: [], count: L), c: Array(repeating: [], count: L),
+                                                  input: Array(repeating: [], count: L),
+                                                  forget: Array(repeating: [], count: L),
+                                                  output: Array(repeating: [], count: L))
+        var h = [[Float]](repeating: [Float](repeating: 0, count: H), count: L), c = h
+        for id in ids {
+            for l in 0..<L {
+                let x = l == 0 ? embedding(id) : ArraySlice(h[l - 1])
+                let g = gates(layer: l, input: x, previousH: ArraySlice(h[l]))
+                for u in 0..<H {
+                    c[l][u] = g.forget[u] * c[l][u] + g.input[u] * g.candidate[u]
+                    h[l][u] = g.output[u] * c[l][u].hyperbolicTangent
+                }
+                states.h[l].append(h[l]); states.c[l].append(c[l])
+                states.input[l].append(g.input); states.forget[l].append(g.forget); states.output[l].append(g.output)
+            }
+        }
+        return states
+    }
+
+    func isInVocabulary(_ id: Int32) -> Bool { id >= 0 && (Int(id) + 1) * embeddingSize <= embedding.count }
 
     func embedding(_ id: Int32) -> ArraySlice<Float> {
         embedding[(Int(id) * embeddingSize)..<((Int(id) + 1) * embeddingSize)]
