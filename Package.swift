@@ -72,7 +72,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"]),
-        .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq"]),
+        .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq"], exclude: ["Fixtures"]),
         // The report's analysis and HTML, and the page of a trained model in headless Chromium.
         .testTarget(name: "ReportTests", dependencies: ["Report", "Seq2Seq", "Tokenize", "seq2seq"]),
         // End-to-end tests run the built executables; depending on them makes

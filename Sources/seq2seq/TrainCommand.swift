@@ -7,7 +7,7 @@ import Tokenize
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train an LSTM encoder-decoder on a source<TAB>target file.",
+        abstract: "Train a recurrent encoder-decoder (RNN, GRU or LSTM; optional bidirectional encoder and attention) on a source<TAB>target file.",
         discussion: """
             Learns the vocabularies (unless --vocab is given), trains with teacher forcing, \
             validates on --dev (or a deterministic 2% hold-out) with dev loss, BLEU and chrF of \
@@ -18,6 +18,7 @@ struct TrainCommand: ParsableCommand {
             Examples:
               seq2seq train Corpora/everyday.tsv --time-budget 5m
               seq2seq train pairs.tsv --dev dev.tsv --reverse --output model-ko-en
+              seq2seq train pairs.tsv --encoder bi --attention general --cell gru
               seq2seq train pairs.tsv --output model --resume
             """)
 
@@ -31,8 +32,8 @@ struct TrainCommand: ParsableCommand {
     var reverse = false
 
     @Flag(inversion: .prefixedNo,
-          help: "Feed each source sentence to the encoder last token first (Sutskever et al. 2014); helps a model without attention.")
-    var reverseSource = true
+          help: "Feed each source sentence to the encoder last token first (Sutskever et al. 2014); helps a unidirectional encoder (default: on with --encoder uni; a bidirectional encoder reads both ways, so it rejects --reverse-source).")
+    var reverseSource: Bool?
 
     @Option(help: "Use this vocabulary (prefix from `seq2seq vocab --output`) instead of learning one.")
     var vocab: String?
@@ -46,16 +47,18 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Character-level vocabularies (small corpora).")
     var char = false
 
+    @OptionGroup(title: "Architecture") var architecture: ArchitectureOptions
+
     @Option(help: "Embedding size E.")
     var embedding = 256
 
-    @Option(help: "LSTM hidden size H.")
+    @Option(help: "Hidden size H of the decoder and of the encoder's output (H/2 per direction with --encoder bi).")
     var hidden = 256
 
-    @Option(help: "LSTM layers L (encoder and decoder each).")
+    @Option(help: "Recurrent layers L (encoder and decoder each).")
     var layers = 1
 
-    @Option(help: "Dropout on embeddings and between LSTM layers (0 disables).")
+    @Option(help: "Dropout on embeddings, between layers and on the attentional state (0 disables).")
     var dropout: Float = 0.3
 
     @Option(help: "Sentences per batch.")
@@ -119,6 +122,14 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--resume uses the vocabulary stored in --output; drop --vocab")
         }
         if embedding < 1 || hidden < 1 || layers < 1 { throw ValidationError("--embedding, --hidden and --layers must be at least 1") }
+        try architecture.check(hidden: hidden)
+        if architecture.encoder == .bi && reverseSource == true {
+            throw ValidationError("--reverse-source helps only a unidirectional encoder; --encoder bi already reads both directions: drop --reverse-source")
+        }
+        if resume && (architecture.cell != .lstm || architecture.encoder != .uni || architecture.attention != .none
+                      || architecture.inputFeeding != nil || reverseSource != nil) {
+            throw ValidationError("--resume continues the model in --output with its own architecture: drop --cell/--encoder/--attention/--input-feeding/--reverse-source")
+        }
         if !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
         if maxLength < 1 { throw ValidationError("--max-length must be at least 1") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
@@ -145,7 +156,8 @@ struct TrainCommand: ParsableCommand {
         var options = TrainingSessionOptions(trainPath: pairs)
         options.devPath = dev
         options.reverse = reverse
-        options.reverseSourceOrder = reverseSource
+        options.reverseSourceOrder = reverseSource ?? (architecture.encoder == .uni)
+        options.architecture = architecture.architecture
         options.vocabularyPrefix = vocab
         options.vocabulary = VocabularyOptions(size: vocabSize, joint: joint, characterLevel: char)
         options.strict = strict

@@ -29,6 +29,7 @@ struct TranslateCommand: ParsableCommand {
               translate < input.txt > output.txt
               cat input.txt | translate --format jsonl --n-best 3
               translate -i a.txt -i b.txt -o out.txt --greedy
+              translate --format jsonl --alignment "hello world"
             """)
 
     @Argument(help: "Sentences to translate (default: read lines from -i files or stdin).")
@@ -46,6 +47,9 @@ struct TranslateCommand: ParsableCommand {
     @Option(help: "text: one translation per line; jsonl: source, translation, score and the n-best list per line.")
     var format: OutputFormat = .text
 
+    @Flag(help: "With --format jsonl: add the attention matrix of each translation (rows: target subword tokens incl. </s>; columns: source subword tokens; rows sum to 1). Needs a model trained with --attention.")
+    var alignment = false
+
     @OptionGroup var decoding: DecodingOptions
 
     func validate() throws {
@@ -61,6 +65,9 @@ struct TranslateCommand: ParsableCommand {
             }
             if isDirectory.boolValue { throw ValidationError("\(path): is a folder, not an input file") }
         }
+        if alignment && format != .jsonl {
+            throw ValidationError("--alignment adds a matrix to each JSON line: use it with --format jsonl")
+        }
         if decoding.nBest > 1 && format == .text {
             printError("note: --n-best lists are shown with --format jsonl; text output has the best translation only")
         }
@@ -68,7 +75,12 @@ struct TranslateCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreadCount(decoding.threads)
-        let (translator, _) = try ModelDirectory(path: model).loadTranslator(options: decoding.translationOptions)
+        var options = decoding.translationOptions
+        options.alignment = alignment
+        let (translator, _) = try ModelDirectory(path: model).loadTranslator(options: options)
+        if alignment && translator.model.configuration.attention == .none {
+            throw ValidationError("\(model): --alignment needs a model trained with --attention dot or general; this one has no attention")
+        }
 
         // Output: stdout, or a temporary file renamed into place at the end.
         var temporaryPath: String?
@@ -141,7 +153,8 @@ struct TranslateCommand: ParsableCommand {
                 case .jsonl:
                     let record = JSONRecord(
                         source: translation.source, translation: translation.text, score: translation.score,
-                        nBest: translation.nBest.map { .init(translation: $0.text, score: $0.score) })
+                        nBest: translation.nBest.map { .init(translation: $0.text, score: $0.score) },
+                        alignment: translation.alignment)
                     try writer.write(line: String(decoding: try encoder.encode(record), as: UTF8.self))
                 }
             })
@@ -172,9 +185,10 @@ struct JSONRecord: Encodable {
     var translation: String
     var score: Float
     var nBest: [Candidate]
+    var alignment: TranslationAlignment?
 
     enum CodingKeys: String, CodingKey {
-        case source, translation, score
+        case source, translation, score, alignment
         case nBest = "n_best"
     }
 }

@@ -57,6 +57,20 @@ struct Packing: Equatable {
         return mask == nil ? offsets[n - 1] + r : offsets[maxLength - 1] + r
     }
 
+    /// For every packed row n = (step t, sorted row r) with t < len_r, the packed row of the
+    /// same sorted row at step len_r − 1 − t: the row read backwards, starting at its own last
+    /// real token. Padded positions (masked variant) map to themselves. Applying it twice gives n.
+    func reversedRows(into out: inout [Int]) {
+        out.removeAll(keepingCapacity: true)
+        out.reserveCapacity(total)
+        for t in 0..<maxLength {
+            for r in 0..<batchSizes[t] {
+                let n = lengths[r]
+                out.append(t < n ? offsets[n - 1 - t] + r : offsets[t] + r)
+            }
+        }
+    }
+
     /// Packs `sequences` (original order) into [N] ids; padded positions get `fill`.
     /// The array has at least one element (so its base address is never nil); only the first N are used.
     func pack(_ sequences: [[Int32]], fill: Int32) -> [Int32] {

@@ -21,14 +21,18 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     /// al., 2014): the first target words then sit close to the source words
     /// they depend on, which helps an encoder-decoder without attention.
     public var sourceOrderReversed: Bool
+    /// The architecture the checkpoints hold (cell, encoder, attention, input feeding). Absent in
+    /// directories written before these choices existed, which hold LSTMs without attention.
+    public var architecture: ModelArchitecture?
 
     public init(reverse: Bool, sourceLanguage: String, targetLanguage: String, vocabularyIdentity: String,
-                sourceOrderReversed: Bool) {
+                sourceOrderReversed: Bool, architecture: ModelArchitecture? = nil) {
         self.reverse = reverse
         self.sourceOrderReversed = sourceOrderReversed
         self.sourceLanguage = sourceLanguage
         self.targetLanguage = targetLanguage
         self.vocabularyIdentity = vocabularyIdentity
+        self.architecture = architecture
     }
 
     /// Vocabulary side used for the model's source and target.
@@ -43,6 +47,7 @@ public enum ModelDirectoryError: Error, CustomStringConvertible, Equatable {
     case badManifest(path: String, reason: String)
     case incompatibleVersion(path: String, found: Int, expected: Int)
     case vocabularyMismatch(path: String, checkpoint: String, vocabulary: String)
+    case architectureMismatch(path: String, manifest: String, checkpoint: String)
 
     public var description: String {
         switch self {
@@ -56,6 +61,8 @@ public enum ModelDirectoryError: Error, CustomStringConvertible, Equatable {
             return "\(path): model format version \(found), this build reads version \(expected); retrain the model with this version"
         case .vocabularyMismatch(let path, let checkpoint, let vocabulary):
             return "\(path): the weights were trained with vocabulary \(checkpoint) but the directory's vocabulary is \(vocabulary); copy the matching vocab.* files or retrain"
+        case .architectureMismatch(let path, let manifest, let checkpoint):
+            return "\(path): model.json describes \(manifest) but the checkpoint holds \(checkpoint); the files come from different models — copy the matching model.json or retrain"
         }
     }
 }
@@ -132,12 +139,22 @@ public struct ModelDirectory: Sendable {
         }
         let vocabulary = try VocabularyPair.load(from: vocabularyPrefix)
         let checkpoint = try Checkpoint.load(from: try checkpointForTranslation(), loadOptimizer: false)
+        try checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
         try checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
         let translator = Translator(model: checkpoint.model,
                                     sourceTokenizer: try vocabulary.tokenizer(for: manifest.sourceSide),
                                     targetTokenizer: try vocabulary.tokenizer(for: manifest.targetSide),
                                     options: options)
         return (translator, manifest)
+    }
+
+    /// Throws `architectureMismatch` unless the checkpoint holds the architecture `model.json` records.
+    public func checkArchitecture(_ configuration: ModelConfiguration, manifest: ModelManifest) throws {
+        let recorded = manifest.architecture ?? .original
+        let stored = ModelArchitecture(configuration)
+        guard recorded == stored else {
+            throw ModelDirectoryError.architectureMismatch(path: path, manifest: recorded.description, checkpoint: stored.description)
+        }
     }
 
     /// Throws `vocabularyMismatch` unless the checkpoint was trained with `vocabulary`.

@@ -17,6 +17,8 @@ public struct TrainingSessionOptions: Sendable {
     public var embeddingSize = 256
     public var hiddenSize = 256
     public var layerCount = 1
+    /// Architecture of a new model (a resumed run keeps its own).
+    public var architecture = ModelArchitecture.original
     public var dropout: Float = 0.3
     /// Sentences per batch (used when `batchTokens` is nil).
     public var batchSize = 64
@@ -193,7 +195,8 @@ public final class TrainingSession {
                                      sourceLanguage: guessLanguage(trainPairs.prefix(2000).map(\.0)),
                                      targetLanguage: guessLanguage(trainPairs.prefix(2000).map(\.1)),
                                      vocabularyIdentity: vocabulary.identity,
-                                     sourceOrderReversed: options.reverseSourceOrder)
+                                     sourceOrderReversed: options.reverseSourceOrder,
+                                     architecture: options.architecture)
             try directory.writeManifest(manifest)
         }
         let sourceTokenizer = try vocabulary.tokenizer(for: manifest.sourceSide)
@@ -235,6 +238,7 @@ public final class TrainingSession {
         var state: SessionState
         if options.resume {
             let checkpoint = try Checkpoint.load(from: directory.lastCheckpoint, loadOptimizer: true)
+            try directory.checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
             try directory.checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
             guard let data = fileManager.contents(atPath: directory.sessionPath),
                   let saved = try? JSONDecoder().decode(SessionState.self, from: data) else {
@@ -248,7 +252,9 @@ public final class TrainingSession {
                 sourceVocabularySize: vocabulary.size(of: manifest.sourceSide),
                 targetVocabularySize: vocabulary.size(of: manifest.targetSide),
                 embeddingSize: options.embeddingSize, hiddenSize: options.hiddenSize,
-                layerCount: options.layerCount, dropout: options.dropout)
+                layerCount: options.layerCount, dropout: options.dropout,
+                cell: options.architecture.cell, encoder: options.architecture.encoder,
+                attention: options.architecture.attention, inputFeeding: options.architecture.inputFeeding)
             try configuration.validate()
             let model = try Seq2SeqModel(configuration: configuration, seed: options.seed)
             trainer = Trainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
@@ -257,7 +263,7 @@ public final class TrainingSession {
             try? fileManager.removeItem(atPath: directory.logPath)
         }
         let configuration = trainer.model.configuration
-        log("model: embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
+        log("model: \(configuration.architectureSummary); embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
             + "layers \(configuration.layerCount), vocabularies \(configuration.sourceVocabularySize)/"
             + "\(configuration.targetVocabularySize), \(trainer.model.parameters.count) parameters; "
             + "\(examples.count) training pairs, \(devExamples.count) dev pairs; \(options.threads) threads")
