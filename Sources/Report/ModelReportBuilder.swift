@@ -145,11 +145,13 @@ public struct ModelReportBuilder {
 
     func makeSummary(manifest: ModelManifest?, run: TrainingRunRecord?,
                      history: ReportSection<TrainingHistory>) -> RunSummary {
-        var summary = RunSummary(modelDirectory: directory.path,
-                                 architecture: "LSTM encoder-decoder, unidirectional encoder, no attention")
         let best = CheckpointHeader.read(directory.bestCheckpoint + "/" + Checkpoint.modelFileName)
         let last = CheckpointHeader.read(directory.lastCheckpoint + "/" + Checkpoint.modelFileName)
-        summary.configuration = (best ?? last)?.configuration
+        let configuration = (best ?? last)?.configuration
+        let architecture = configuration?.architectureSummary ?? manifest?.architecture?.description
+        var summary = RunSummary(modelDirectory: directory.path,
+                                 architecture: architecture.map { "recurrent encoder-decoder: \($0)" } ?? "unknown (no checkpoint)")
+        summary.configuration = configuration
         if let manifest {
             summary.direction = "\(manifest.sourceLanguage) → \(manifest.targetLanguage)"
                 + (manifest.reverse ? " (corpus column 2 → column 1)" : " (corpus column 1 → column 2)")
@@ -211,12 +213,30 @@ public struct ModelReportBuilder {
         }
     }
 
-    /// Attention heatmaps. Today's model has no attention, so the section is
-    /// left out. When `Translation` carries an alignment (issue 8), translate
-    /// the first `options.attentionExamples` pairs greedily with alignments on
-    /// and map each to `AttentionExample(sourceTokens:targetTokens:weights:reference:hypothesis:)`.
+    /// Attention heatmaps of the greedy translations of the first
+    /// `options.attentionExamples` dev sentences of at most 30 words (so the
+    /// squares stay legible); a model without attention gets a note.
     func attentionSection(translator: Translator, pairs: [TrainingRunRecord.DevPair]) -> ReportSection<[AttentionExample]> {
-        .omitted(reason: "This model has no attention (its decoder sees the source only through the encoder's final state), so there are no alignments to draw.")
+        guard translator.model.configuration.attention != .none else {
+            return .omitted(reason: "This model has no attention (its decoder sees the source only through the encoder's final state), so there are no alignments to draw. Train with --attention general to see them.")
+        }
+        let chosen = Array(pairs.filter { $0.source.split(separator: " ").count <= 30 }.prefix(options.attentionExamples))
+        if chosen.isEmpty {
+            return .omitted(reason: "No dev sentences to align: pass --dev FILE (this model's run.json has no dev sample).")
+        }
+        do {
+            translator.options.greedy = true
+            translator.options.alignment = true
+            defer { translator.options.alignment = false }
+            let translations = try translator.translate(chosen.map(\.source))
+            return .shown(zip(chosen, translations).compactMap { pair, translation in
+                guard let alignment = translation.alignment else { return nil }
+                return AttentionExample(sourceTokens: alignment.sourceTokens, targetTokens: alignment.targetTokens,
+                                        weights: alignment.weights, reference: pair.reference, hypothesis: translation.text)
+            })
+        } catch {
+            return .omitted(reason: "Alignments failed: \(error)")
+        }
     }
 
     func cellsSection(translator: Translator, manifest: ModelManifest?, lines: [String]) -> ReportSection<CellAnalysis> {
@@ -233,7 +253,7 @@ public struct ModelReportBuilder {
             if let gateNote { analysis.trace.origin += "; \(gateNote)" }
             return .shown(analysis)
         } catch {
-            return .omitted(reason: "No hidden states: \(error)")
+            return .omitted(reason: "No hidden states to analyse: \(error).")
         }
     }
 }

@@ -31,10 +31,10 @@ struct ReportBrowserTests {
         func write(_ text: String, to name: String) throws { try Data(text.utf8).write(to: folder.appendingPathComponent(name)) }
 
         /// Trains a tiny model into `model/` (a second or two).
-        func trainModel(sourceLocation: SourceLocation = #_sourceLocation) throws -> Command.Result {
+        func trainModel(_ extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> Command.Result {
             let result = try Command.run(["train", path("pairs.tsv"), "--output", path("model"), "--embedding", "24",
                                           "--hidden", "32", "--batch-size", "8", "--vocab-size", "300", "--seed", "7",
-                                          "--threads", "1", "--epochs", "4", "--validate-every", "5"])
+                                          "--threads", "1", "--epochs", "4", "--validate-every", "5"] + extra)
             #expect(result.status == 0, "train failed: \(result.errors)", sourceLocation: sourceLocation)
             return result
         }
@@ -43,7 +43,7 @@ struct ReportBrowserTests {
     @Test(.enabled(if: chromiumInstalled, "needs Debian's chromium (apt-get install chromium)"))
     func reportOfATrainedModelInChromium() throws {
         let w = try Workspace()
-        let training = try w.trainModel()
+        let training = try w.trainModel(["--attention", "general"])
         #expect(training.errors.contains("seq2seq report \(w.path("model")) -o \(w.path("model/report.html"))"))
         let report = try Command.run(["report", w.path("model"), "--dev", w.path("dev.tsv"), "-o", w.path("report.html")])
         try #require(report.status == 0, "report failed: \(report.errors)")
@@ -75,9 +75,18 @@ struct ReportBrowserTests {
             """) as? Int
         #expect((coloured ?? 0) > 20, "coloured pieces: \(String(describing: coloured))")
         #expect((try browser.evaluate("document.querySelectorAll('#cells svg.scatter circle.unit').length") as? Int) == 3 * 32)
-        // No attention in today's model: a one-line note instead of heatmaps.
-        #expect((try browser.evaluate("document.querySelector('#attention p.note').textContent") as? String)?
-                    .contains("no attention") == true)
+        // Attention heatmaps of the first 4 dev sentences: one drawn square per (target, source) token pair.
+        let heatmaps = try #require(try browser.evaluate("""
+            [...document.querySelectorAll('#attention svg.heatmap')].map(svg => [
+              [...svg.querySelectorAll('rect.weight')].filter(r => r.getBBox().width > 0 && r.querySelector('title')).length,
+              svg.querySelectorAll('text.token[transform]').length,
+              svg.querySelectorAll('text.token:not([transform])').length])
+            """) as? [[Int]])
+        #expect(heatmaps.count == 4)
+        for counts in heatmaps { #expect(counts[0] > 0 && counts[0] == counts[1] * counts[2], "squares, sources, targets: \(counts)") }
+        let attentionPicture = try Self.picture(browser.screenshot(clip: try Self.boundingBox(of: "#attention .figures", in: browser)),
+                                                name: "trained-heatmaps")
+        #expect(attentionPicture.greyVariance > Self.blankVariance, "heatmaps: variance \(attentionPicture.greyVariance)")
 
         // Translations: 6 dev sentences × (source, reference, greedy, beam).
         #expect(try browser.evaluate("document.querySelectorAll('#translations table.decoding tr').length") as? Int == 1 + 6 * 4)
@@ -169,6 +178,9 @@ struct ReportBrowserTests {
         let cutPage = try String(contentsOfFile: w.path("cut.html"), encoding: .utf8)
         #expect(cutPage.contains("the last line of training-log.jsonl is incomplete"))
         #expect(cutPage.contains("class=\"series\""))
+        // A model without attention: a one-line note instead of heatmaps.
+        #expect(cutPage.contains("<p class=\"note\">This model has no attention"))
+        #expect(!cutPage.contains("class=\"heatmap\""))
 
         // A run stopped before its first checkpoint: what exists is reported, the rest is a note.
         try FileManager.default.removeItem(atPath: w.path("model/best"))

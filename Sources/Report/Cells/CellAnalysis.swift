@@ -139,6 +139,7 @@ public struct GateSaturation: Sendable {
 /// Errors of building a report from data that does not fit together.
 public enum ReportError: Error, CustomStringConvertible, Equatable {
     case badActivations(String)
+    case statesUnavailable(String)
     case notAModel(path: String, reason: String)
     case unreadableText(path: String, reason: String)
     case cannotWrite(path: String, reason: String)
@@ -147,6 +148,8 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .badActivations(let why):
             return "hidden-state trace does not fit its text: \(why)"
+        case .statesUnavailable(let why):
+            return why
         case .notAModel(let path, let reason):
             return "\(path): not a model directory (\(reason)); pass a folder written by `seq2seq train --output`"
         case .unreadableText(let path, let reason):

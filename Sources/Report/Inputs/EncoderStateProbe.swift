@@ -2,21 +2,25 @@ import Foundation
 import Seq2Seq
 import Tokenize
 
-/// Per-token hidden states of a translation model's LSTM encoder over a text.
+/// Per-token hidden states of a translation model's encoder over a text, by
+/// the best means the model's kind allows:
 ///
-/// The encoder's LSTM recurrence is replayed from its weights
-/// (`src_embedding`, `encoder.l{k}.weight_ih` …, PyTorch gate order i, f, g, o),
-/// which yields `h`, `c` and the gates i, f, o at every token in O(n) per line.
-/// The replay is trusted only if it ends in the very states the model's own
-/// `encode(sources:)` returns for every line (within 1e-3); otherwise — or when
-/// the weights are not laid out as an LSTM's — the states come from the public
-/// API alone: the final state after the first t tokens is the state at token t,
-/// so one batch holding every prefix of a line gives `h` and `c` at each of its
-/// tokens (O(n²), no gates), with a note.
+/// - Unidirectional LSTM: the recurrence is replayed from the weights
+///   (`src_embedding`, `encoder.l{k}.weight_ih` …, PyTorch gate order i, f, g, o),
+///   which yields `h`, `c` and the gates i, f, o of every layer at every token
+///   in O(n) per line. The replay is trusted only if it ends in the very states
+///   the model's own `encode(sources:)` returns for every line (within 1e-3).
+/// - Other unidirectional encoders (GRU, RNN), or a replay that does not match:
+///   the public API alone — the final state after the first t tokens is the
+///   state at token t, so one batch holding every prefix of a line gives `h`
+///   (and `c`) of every layer at each of its tokens (O(n²), no gates).
+/// - Bidirectional encoder with attention: the top layer's outputs
+///   `[h_fwd ; h_bwd]` per token (`EncodedSources.memory`), no gates.
+/// - Bidirectional encoder without attention: no per-token states are exposed;
+///   `trace` throws `ReportError.statesUnavailable` with the reason.
 ///
-/// Valid for a unidirectional encoder (today's only kind). When the model
-/// exposes its per-token encoder states itself, build the `ActivationTrace`
-/// from those instead.
+/// When the model exposes all per-token encoder states itself, build the
+/// `ActivationTrace` from those instead.
 struct EncoderStateProbe {
     let model: Seq2SeqModel
     let tokenizer: Tokenizer
@@ -43,11 +47,18 @@ struct EncoderStateProbe {
     /// a note if the gates could not be recovered.
     func trace(lines: [String]) throws -> (trace: ActivationTrace, gateNote: String?) {
         let prepared = prepare(lines)
-        let L = model.configuration.layerCount
+        let configuration = model.configuration
+        if configuration.encoder == .bi {
+            return (try memoryTrace(prepared), "a bidirectional encoder exposes only its top layer's outputs, so gates are not shown")
+        }
+        let L = configuration.layerCount
         var states: [LineStates]
         var gateNote: String?
         if prepared.isEmpty {
             states = []
+        } else if configuration.cell != .lstm {
+            gateNote = "the saturation picture is drawn for LSTM gates, and this model's cell is \(configuration.cell.rawValue)"
+            states = try prepared.map(prefixStates)
         } else if let weights = GateWeights(model: model),
                   prepared.allSatisfy({ $0.encoderOrder.allSatisfy(weights.isInVocabulary) }) {
             states = prepared.map { weights.replay($0.encoderOrder) }
@@ -70,7 +81,7 @@ struct EncoderStateProbe {
                 pieces.append(j == n - 1 ? line.shown[j] + "\n" : line.shown[j])
                 for l in 0..<L {
                     h[l].append(state.h[l][step])
-                    c[l].append(state.c[l][step])
+                    if !state.c.isEmpty { c[l].append(state.c[l][step]) }
                     if !state.input.isEmpty {
                         gates[l][0].append(state.input[l][step])
                         gates[l][1].append(state.forget[l][step])
@@ -81,15 +92,41 @@ struct EncoderStateProbe {
         }
         var named: [NamedActivations] = []
         for l in 0..<L {
-            named.append(NamedActivations(name: "layer \(l + 1) cell c", values: c[l]))
+            if !c[l].isEmpty { named.append(NamedActivations(name: "layer \(l + 1) cell c", values: c[l])) }
             named.append(NamedActivations(name: "layer \(l + 1) hidden h", values: h[l]))
         }
         let gateActivations = gateNote != nil || pieces.isEmpty ? [] : (0..<L).map {
             GateActivations(layerName: "encoder layer \($0 + 1)", input: gates[$0][0], forget: gates[$0][1], output: gates[$0][2])
         }
-        let origin = "LSTM encoder states after each source subword token"
+        let origin = "\(configuration.cell.rawValue.uppercased()) encoder states after each source subword token"
             + (reverseSourceOrder ? " (the encoder reads each line last token first)" : "")
         return (ActivationTrace(pieces: pieces, states: named, gates: gateActivations, origin: origin), gateNote)
+    }
+
+    /// The top layer's outputs `[h_fwd ; h_bwd]` at every token, from the attention memory.
+    func memoryTrace(_ lines: [Line]) throws -> ActivationTrace {
+        guard model.configuration.attention != .none else {
+            throw ReportError.statesUnavailable("a bidirectional encoder without attention does not expose its per-token states")
+        }
+        let H = model.configuration.hiddenSize
+        var pieces: [String] = [], outputs: [[Float]] = []
+        if !lines.isEmpty {
+            let encoded = try model.encode(sources: lines.map(\.encoderOrder))
+            guard encoded.memory.count == encoded.memoryOffsets.last.map({ $0 * H }) else {
+                throw ReportError.statesUnavailable("the encoder returned no per-token outputs")
+            }
+            for (b, line) in lines.enumerated() {
+                let n = line.count
+                for j in 0..<n {
+                    let row = encoded.memoryOffsets[b] + (reverseSourceOrder ? n - 1 - j : j)
+                    outputs.append(Array(encoded.memory[(row * H)..<((row + 1) * H)]))
+                    pieces.append(j == n - 1 ? line.shown[j] + "\n" : line.shown[j])
+                }
+            }
+        }
+        let name = "top layer output (units 0–\(H / 2 - 1) forward, \(H / 2)–\(H - 1) backward)"
+        return ActivationTrace(pieces: pieces, states: [NamedActivations(name: name, values: outputs)],
+                               origin: "Bidirectional \(model.configuration.cell.rawValue.uppercased()) encoder outputs at each source subword token")
     }
 
     /// Tokenized lines, cut to `maxTokensPerLine` and `maxPositions` in total.
@@ -133,7 +170,8 @@ struct EncoderStateProbe {
         func steps(_ values: [Float], _ l: Int) -> [[Float]] {
             (0..<n).map { t in Array(values[((l * n + t) * H)..<((l * n + t + 1) * H)]) }
         }
-        return LineStates(h: (0..<L).map { steps(encoded.h, $0) }, c: (0..<L).map { steps(encoded.c, $0) })
+        return LineStates(h: (0..<L).map { steps(encoded.h, $0) },
+                          c: encoded.c.isEmpty ? [] : (0..<L).map { steps(encoded.c, $0) })
     }
 
     /// Subword tokens as they appear in the text: the word-boundary mark is a
@@ -184,6 +222,7 @@ private struct GateWeights {
 
     init?(model: Seq2SeqModel) {
         let p = model.parameters, config = model.configuration
+        guard config.cell == .lstm, config.encoder == .uni else { return nil }
         let (E, H) = (config.embeddingSize, config.hiddenSize)
         guard let emb = p.entry("src_embedding"), emb.shape == [config.sourceVocabularySize, E] else { return nil }
         var inputs: [[Float]] = [], recurrents: [[Float]] = [], biases: [[Float]] = []

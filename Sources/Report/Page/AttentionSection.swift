@@ -16,9 +16,9 @@ enum AttentionSection {
                     s += AttentionHeatmap(example: example).svg()
                 }
                 s += "<figcaption>"
-                s += "<div class=\"pair\"><b>reference</b>\(ReportPage.text(example.reference, language: languages.target))</div>"
-                s += "<div class=\"pair\"><b>hypothesis</b>\(ReportPage.text(example.hypothesis, language: languages.target))</div>"
-                s += "<div class=\"pair\"><b>chrF</b>\(HTML.number(example.chrF, digits: 1))</div>"
+                s += "<div class=\"pair\"><span class=\"label\">reference</span>\(ReportPage.text(example.reference, language: languages.target))</div>"
+                s += "<div class=\"pair\"><span class=\"label\">hypothesis</span>\(ReportPage.text(example.hypothesis, language: languages.target))</div>"
+                s += "<div class=\"pair\"><span class=\"label\">chrF</span>\(HTML.number(example.chrF, digits: 1))</div>"
                 s += "</figcaption></figure>"
             }
             return s + "</div>"

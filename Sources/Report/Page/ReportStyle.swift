@@ -42,7 +42,7 @@ enum ReportStyle {
     svg circle.unit{fill-opacity:.65}
     svg text.token{font-size:11px}
     .pair{font-size:.92rem;margin:2px 0}
-    .pair b{color:var(--muted);font-weight:600;display:inline-block;min-width:88px}
+    .pair .label{color:var(--muted);font-weight:600;display:inline-block;min-width:88px}
     .activation-text{font-family:"DejaVu Sans Mono","Noto Sans Mono CJK KR","Noto Sans Mono",Menlo,Consolas,monospace;
     font-size:13px;line-height:1.9;white-space:pre-wrap;word-break:break-all;border:1px solid var(--line);padding:8px 10px;
     max-height:260px;overflow:auto;background:#fff}
