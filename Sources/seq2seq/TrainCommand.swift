@@ -49,6 +49,9 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Architecture") var architecture: ArchitectureOptions
 
+    @Flag(help: "Tie the target embeddings to the output layer (Press & Wolf 2017): fewer parameters; needs --embedding = --hidden.")
+    var tieEmbeddings = false
+
     @Option(help: "Embedding size E.")
     var embedding = 256
 
@@ -60,6 +63,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Dropout on embeddings, between layers and on the attentional state (0 disables).")
     var dropout: Float = 0.3
+
+    @Option(help: "Word dropout: replace each input token (source, and decoder input after <s>) by <unk> with this probability while training (0 disables).")
+    var wordDropout: Float = 0
 
     @Option(help: "Sentences per batch.")
     var batchSize: Int?
@@ -81,6 +87,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Adam learning rate.")
     var learningRate: Float = 0.002
+
+    @Option(help: "Grow the learning rate linearly over the first N steps (0: no warm-up).")
+    var warmupSteps = 0
 
     @Option(help: "Clip the global gradient norm to this value (0 disables).")
     var clip: Float = 1.0
@@ -105,6 +114,9 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Stop after this many validations without a better dev chrF (spanning at least PATIENCE × --validate-every steps).")
     var patience = 10
+
+    @Option(help: "Keep the model of the last N validations in OUTPUT/checkpoints/ for `seq2seq average` (0: none).")
+    var keepCheckpoints = 0
 
     @Flag(help: "Stop at the first malformed line (FILE:LINE: reason) instead of skipping it.")
     var strict = false
@@ -131,6 +143,12 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--resume continues the model in --output with its own architecture: drop --cell/--encoder/--attention/--input-feeding/--reverse-source")
         }
         if !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
+        if !(0..<1).contains(wordDropout) { throw ValidationError("--word-dropout must be in [0, 1)") }
+        if warmupSteps < 0 { throw ValidationError("--warmup-steps must be ≥ 0") }
+        if keepCheckpoints < 0 { throw ValidationError("--keep-checkpoints must be ≥ 0") }
+        if tieEmbeddings && embedding != hidden {
+            throw ValidationError("--tie-embeddings uses the target embeddings as the output layer: give --embedding equal to --hidden (\(embedding) vs \(hidden))")
+        }
         if maxLength < 1 { throw ValidationError("--max-length must be at least 1") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
@@ -158,6 +176,10 @@ struct TrainCommand: ParsableCommand {
         options.reverse = reverse
         options.reverseSourceOrder = reverseSource ?? (architecture.encoder == .uni)
         options.architecture = architecture.architecture
+        options.tieEmbeddings = tieEmbeddings
+        options.wordDropout = wordDropout
+        options.warmupSteps = warmupSteps
+        options.keepCheckpoints = keepCheckpoints
         options.vocabularyPrefix = vocab
         options.vocabulary = VocabularyOptions(size: vocabSize, joint: joint, characterLevel: char)
         options.strict = strict

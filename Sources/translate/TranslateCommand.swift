@@ -26,6 +26,7 @@ struct TranslateCommand: ParsableCommand {
             Examples:
               translate "hello world"
               translate --model model-ko-en "안녕하세요"
+              translate --model run1 --model run2 "hello"      (an ensemble)
               translate < input.txt > output.txt
               cat input.txt | translate --format jsonl --n-best 3
               translate -i a.txt -i b.txt -o out.txt --greedy
@@ -35,8 +36,12 @@ struct TranslateCommand: ParsableCommand {
     @Argument(help: "Sentences to translate (default: read lines from -i files or stdin).")
     var text: [String] = []
 
-    @Option(help: "Model directory written by `seq2seq train`.")
-    var model = "model"
+    @Option(name: .customLong("model"),
+            help: "Model directory written by `seq2seq train` (default: model). Repeat it for an ensemble: the mean of the models' log-probabilities scores each step; they need the same vocabulary and direction.")
+    var models: [String] = []
+
+    /// The first (or only) model directory.
+    var model: String { models.first ?? "model" }
 
     @Option(name: [.customShort("i"), .customLong("input")], help: "Read lines from this file (repeatable; in order).")
     var inputs: [String] = []
@@ -77,7 +82,8 @@ struct TranslateCommand: ParsableCommand {
         setBLASThreadCount(decoding.threads)
         var options = decoding.translationOptions
         options.alignment = alignment
-        let (translator, _) = try ModelDirectory(path: model).loadTranslator(options: options)
+        let (translator, _) = try ModelDirectory(path: model).loadTranslator(
+            options: options, ensemble: models.dropFirst().map(ModelDirectory.init))
         if alignment && translator.model.configuration.attention == .none {
             throw ValidationError("\(model): --alignment needs a model trained with --attention dot or general; this one has no attention")
         }

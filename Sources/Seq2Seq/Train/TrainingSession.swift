@@ -19,6 +19,14 @@ public struct TrainingSessionOptions: Sendable {
     public var layerCount = 1
     /// Architecture of a new model (a resumed run keeps its own).
     public var architecture = ModelArchitecture.original
+    /// Output layer shares the target embedding table (needs embedding size = hidden size).
+    public var tieEmbeddings = false
+    /// Probability of replacing an input token by `<unk>` during training.
+    public var wordDropout: Float = 0
+    /// Linear learning-rate warm-up over this many steps (0: none).
+    public var warmupSteps = 0
+    /// Keep the model of the last N validations in `checkpoints/` for `seq2seq average` (0: none).
+    public var keepCheckpoints = 0
     public var dropout: Float = 0.3
     /// Sentences per batch (used when `batchTokens` is nil).
     public var batchSize = 64
@@ -234,6 +242,8 @@ public final class TrainingSession {
         trainingOptions.learningRate = options.learningRate
         trainingOptions.maxGradientNorm = options.clip
         trainingOptions.labelSmoothing = options.labelSmoothing
+        trainingOptions.wordDropout = options.wordDropout
+        trainingOptions.warmupSteps = options.warmupSteps
         let trainer: Trainer
         var state: SessionState
         if options.resume {
@@ -254,7 +264,8 @@ public final class TrainingSession {
                 embeddingSize: options.embeddingSize, hiddenSize: options.hiddenSize,
                 layerCount: options.layerCount, dropout: options.dropout,
                 cell: options.architecture.cell, encoder: options.architecture.encoder,
-                attention: options.architecture.attention, inputFeeding: options.architecture.inputFeeding)
+                attention: options.architecture.attention, inputFeeding: options.architecture.inputFeeding,
+                tieEmbeddings: options.tieEmbeddings)
             try configuration.validate()
             let model = try Seq2SeqModel(configuration: configuration, seed: options.seed)
             trainer = Trainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
@@ -295,6 +306,10 @@ public final class TrainingSession {
                 try Checkpoint.save(to: directory.bestCheckpoint, model: trainer.model,
                                     sourceVocabulary: sourceTag, targetVocabulary: targetTag,
                                     trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.batchIndex))
+            }
+            if options.keepCheckpoints > 0 {
+                try directory.keepCheckpoint(of: trainer.model, step: trainer.step, keeping: options.keepCheckpoints,
+                                             sourceVocabulary: sourceTag, targetVocabulary: targetTag)
             }
             try saveLast()
             var logText = (try? String(contentsOfFile: directory.logPath, encoding: .utf8)) ?? ""
