@@ -29,6 +29,8 @@ public struct ModelReportOptions: Sendable {
 public struct ModelReportBuilder {
     public let directory: ModelDirectory
     public let options: ModelReportOptions
+    /// Largest attention matrix drawn (squares), e.g. 32 source × 50 target tokens.
+    static let maxAttentionCells = 1600
 
     public init(modelDirectory: String, options: ModelReportOptions = ModelReportOptions()) {
         directory = ModelDirectory(path: modelDirectory)
@@ -214,13 +216,14 @@ public struct ModelReportBuilder {
     }
 
     /// Attention heatmaps of the greedy translations of the first
-    /// `options.attentionExamples` dev sentences of at most 30 words (so the
-    /// squares stay legible); a model without attention gets a note.
+    /// `options.attentionExamples` dev sentences of at most 30 words whose
+    /// matrix has at most `maxAttentionCells` squares (legible, and the page
+    /// stays small); a model without attention gets a note.
     func attentionSection(translator: Translator, pairs: [TrainingRunRecord.DevPair]) -> ReportSection<[AttentionExample]> {
         guard translator.model.configuration.attention != .none else {
             return .omitted(reason: "This model has no attention (its decoder sees the source only through the encoder's final state), so there are no alignments to draw. Train with --attention general to see them.")
         }
-        let chosen = Array(pairs.filter { $0.source.split(separator: " ").count <= 30 }.prefix(options.attentionExamples))
+        let chosen = Array(pairs.filter { $0.source.split(separator: " ").count <= 30 }.prefix(3 * options.attentionExamples))
         if chosen.isEmpty {
             return .omitted(reason: "No dev sentences to align: pass --dev FILE (this model's run.json has no dev sample).")
         }
@@ -229,11 +232,13 @@ public struct ModelReportBuilder {
             translator.options.alignment = true
             defer { translator.options.alignment = false }
             let translations = try translator.translate(chosen.map(\.source))
-            return .shown(zip(chosen, translations).compactMap { pair, translation in
-                guard let alignment = translation.alignment else { return nil }
+            let examples = zip(chosen, translations).compactMap { pair, translation -> AttentionExample? in
+                guard let alignment = translation.alignment,
+                      alignment.sourceTokens.count * alignment.targetTokens.count <= Self.maxAttentionCells else { return nil }
                 return AttentionExample(sourceTokens: alignment.sourceTokens, targetTokens: alignment.targetTokens,
                                         weights: alignment.weights, reference: pair.reference, hypothesis: translation.text)
-            })
+            }
+            return .shown(Array(examples.prefix(options.attentionExamples)))
         } catch {
             return .omitted(reason: "Alignments failed: \(error)")
         }

@@ -62,4 +62,28 @@ struct ReportPageTests {
         #expect(html.components(separatedBy: "<polyline class=\"series\"").count - 1 == 2 * (2 + 3))
         #expect(html.contains("step 1,120, dev chrF 30.80"))   // the last validation marked best: 28 × 40
     }
+
+    /// The largest page the builder can make (a long run's log, the biggest heatmaps it draws,
+    /// the most positions of coloured text) stays under 2 MB.
+    @Test func largestReportStaysUnderTwoMegabytes() throws {
+        var content = try Synthetic.content()
+        content.curves = .shown(TrainingHistory(points: (1...20_000).map {
+            ValidationPoint(step: $0 * 50, seconds: Double($0) * 3.5, trainLoss: 5 / Double($0), devLoss: 5.1 / Double($0),
+                            bleu: 30, chrF: 50, characterBLEU: 40, isBest: $0 % 1000 == 0)
+        }))
+        let source = (0..<32).map { "▁w\($0)" }, target = (0..<49).map { "▁한\($0)" } + ["</s>"]
+        #expect(source.count * target.count <= ModelReportBuilder.maxAttentionCells)
+        content.attention = .shown(Array(repeating: Synthetic.attention(sourceTokens: source, targetTokens: target,
+                                                                       reference: "참조", hypothesis: "가설"), count: 4))
+        var trace = Synthetic.trace(text: Synthetic.text(lines: 60), units: 256)
+        trace.pieces = Array(trace.pieces.prefix(1200))
+        trace.states = trace.states.map { NamedActivations(name: $0.name, values: Array($0.values.prefix(1200))) }
+        trace.gates = trace.gates.map { GateActivations(layerName: $0.layerName, input: Array($0.input.prefix(1200)),
+                                                        forget: Array($0.forget.prefix(1200)), output: Array($0.output.prefix(1200))) }
+        content.cells = .shown(try CellAnalysis.analyse(trace))
+        let html = ReportPage.html(content)
+        #expect(html.utf8.count < 2_000_000, "\(html.utf8.count) bytes")
+        // The long curves are thinned, not dropped.
+        #expect(html.components(separatedBy: "<polyline class=\"series\"").count - 1 == 2 * (2 + 3))
+    }
 }

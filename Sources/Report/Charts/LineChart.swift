@@ -21,7 +21,20 @@ struct LineChart {
     var yFromZero = false
 
     static let width = 460.0, height = 270.0
+    /// Longer series are thinned to about this many points (the chart is 400 pixels wide).
+    static let maxLinePoints = 800
     static let left = 48.0, right = 14.0, top = 40.0, bottom = 42.0
+
+    /// `series` with every k-th point (and the last) when it has more than `maxLinePoints`.
+    static func thinned(_ series: Series) -> Series {
+        let n = series.points.count
+        guard n > maxLinePoints else { return series }
+        let stride = (n + maxLinePoints - 1) / maxLinePoints
+        var copy = series
+        copy.points = Swift.stride(from: 0, to: n, by: stride).map { series.points[$0] }
+        if (n - 1) % stride != 0 { copy.points.append(series.points[n - 1]) }
+        return copy
+    }
 
     /// The chart as an `<svg>` element.
     func svg() -> String {
@@ -67,8 +80,8 @@ struct LineChart {
             let labelX = HTML.coordinate(px(marker.x) + (onRight ? 4 : -4))
             s += "<text class=\"best-label\" x=\"\(labelX)\" y=\"\(Int(Self.top + 12))\" text-anchor=\"\(onRight ? "start" : "end")\">\(HTML.escape(marker.label))</text>"
         }
-        // Series: one polyline per unbroken run, a dot per point.
-        for series in series {
+        // Series: one polyline per unbroken run (at most `maxLinePoints` points), a dot per point.
+        for series in series.map(Self.thinned) {
             var runs: [[(Double, Double)]] = [[]]
             for p in series.points {
                 if let y = p.y { runs[runs.count - 1].append((p.x, y)) } else if !runs[runs.count - 1].isEmpty { runs.append([]) }
