@@ -27,6 +27,9 @@ public struct TrainingSessionOptions: Sendable {
     public var warmupSteps = 0
     /// Keep the model of the last N validations in `checkpoints/` for `seq2seq average` (0: none).
     public var keepCheckpoints = 0
+    /// Multiply the learning rate by this factor at every validation without a better dev chrF
+    /// (1: never; the scale is saved with the checkpoint, so `--resume` continues it).
+    public var plateauDecay: Float = 1
     public var dropout: Float = 0.3
     /// Sentences per batch (used when `batchTokens` is nil).
     public var batchSize = 64
@@ -464,6 +467,7 @@ public final class TrainingSession {
             state.validationsWithoutImprovement = 0
         } else {
             state.validationsWithoutImprovement += 1
+            if options.plateauDecay < 1 { trainer.learningRateScale *= options.plateauDecay }
         }
         return ValidationRecord(step: trainer.step, epoch: state.epoch, seconds: seconds, trainLoss: trainLoss,
                                 devLoss: devLoss, devPerplexity: exp(devLoss), bleu: bleu, chrF: chrF,
