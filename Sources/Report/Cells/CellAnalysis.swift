@@ -155,7 +155,7 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
         case .unreadableText(let path, let reason):
             return "\(path): \(reason); give a UTF-8 text file to --text"
         case .cannotWrite(let path, let reason):
-            return "\(path): cannot write the report (\(reason)); check the folder exists and is writable"
+            return "cannot write the report \(path): \(reason)"
         }
     }
 }
