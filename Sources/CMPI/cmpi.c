@@ -21,6 +21,7 @@ static int (*p_comm_rank)(mpi_handle, int *);
 static int (*p_comm_size)(mpi_handle, int *);
 static int (*p_allreduce)(const void *, void *, int, mpi_handle, mpi_handle, mpi_handle);
 static int (*p_barrier)(mpi_handle);
+static int (*p_bcast)(void *, int, mpi_handle, int, mpi_handle);
 static double (*p_wtime)(void);
 static int (*p_abort)(mpi_handle, int);
 
@@ -62,6 +63,7 @@ int cmpi_load(char *error, size_t capacity) {
         {(void **)&p_comm_rank, "MPI_Comm_rank"},     {(void **)&p_comm_size, "MPI_Comm_size"},
         {(void **)&p_allreduce, "MPI_Allreduce"},     {(void **)&p_barrier, "MPI_Barrier"},
         {(void **)&p_wtime, "MPI_Wtime"},             {(void **)&p_abort, "MPI_Abort"},
+        {(void **)&p_bcast, "MPI_Bcast"},
         // Predefined objects: their addresses are the handles MPI_COMM_WORLD, MPI_FLOAT, ….
         {&comm_world, "ompi_mpi_comm_world"}, {&type_float, "ompi_mpi_float"},
         {&type_double, "ompi_mpi_double"},    {&op_sum, "ompi_mpi_op_sum"},
@@ -103,6 +105,10 @@ int cmpi_allreduce_sum_double(double *values, int count) {
 
 int cmpi_allreduce_max_double(double *values, int count) {
     return p_allreduce(MPI_IN_PLACE, values, count, type_double, op_max, comm_world);
+}
+
+int cmpi_broadcast_double(double *values, int count, int root) {
+    return p_bcast(values, count, type_double, root, comm_world);
 }
 
 int cmpi_barrier(void) { return p_barrier(comm_world); }

@@ -9,6 +9,7 @@ struct Seq2SeqCommand: AsyncParsableCommand {
         abstract: "Korean <-> English recurrent encoder-decoders: vocabularies, training, evaluation, serving.",
         subcommands: [
             VocabCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
-            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, AverageCommand.self, BenchCommand.self, ServeCommand.self,
+            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, AverageCommand.self, ReportCommand.self,
+            BenchCommand.self, ServeCommand.self,
         ])
 }

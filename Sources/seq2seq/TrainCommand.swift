@@ -95,6 +95,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Adam learning rate.")
     var learningRate: Float = 0.002
 
+    @Option(help: "Multiply the learning rate by this factor after every validation that does not improve the dev chrF (1: never).")
+    var decayOnPlateau: Float = 1
+
     @Option(help: "Grow the learning rate linearly over the first N steps (0: no warm-up).")
     var warmupSteps = 0
 
@@ -155,6 +158,7 @@ struct TrainCommand: ParsableCommand {
         if !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
         if !(0..<1).contains(wordDropout) { throw ValidationError("--word-dropout must be in [0, 1)") }
         if warmupSteps < 0 { throw ValidationError("--warmup-steps must be ≥ 0") }
+        if !(decayOnPlateau > 0 && decayOnPlateau <= 1) { throw ValidationError("--decay-on-plateau must be in (0, 1]") }
         if keepCheckpoints < 0 { throw ValidationError("--keep-checkpoints must be ≥ 0") }
         if tieEmbeddings && embedding != hidden {
             throw ValidationError("--tie-embeddings uses the target embeddings as the output layer: give --embedding equal to --hidden (\(embedding) vs \(hidden))")
@@ -189,6 +193,7 @@ struct TrainCommand: ParsableCommand {
         options.tieEmbeddings = tieEmbeddings
         options.wordDropout = wordDropout
         options.warmupSteps = warmupSteps
+        options.plateauDecay = decayOnPlateau
         options.keepCheckpoints = keepCheckpoints
         options.vocabularyPrefix = vocab
         options.vocabulary = VocabularyOptions(size: vocabSize, joint: joint, characterLevel: char)
@@ -212,6 +217,7 @@ struct TrainCommand: ParsableCommand {
         options.resume = resume
         options.validateEvery = validateEvery
         options.patience = patience
+        options.commandLine = CommandLine.arguments
         let job = distributed ? try DistributedTraining.start() : nil
         let isRoot = job?.isRoot ?? true
         ProgressBar.isSilenced = !isRoot
@@ -234,6 +240,9 @@ struct TrainCommand: ParsableCommand {
         if let job {
             if isRoot { printError(job.summary) }
             job.finish()
+        }
+        if isRoot {
+            printError("see what it learned: seq2seq report \(shellQuoted(output)) -o \(shellQuoted(output + "/report.html"))")
         }
         if outcome == .interrupted { throw ExitCode(130) }
     }

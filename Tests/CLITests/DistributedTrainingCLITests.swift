@@ -80,6 +80,23 @@ struct DistributedTrainingCLITests {
     }
 
     @Test(.enabled(if: mpirun != nil, "mpirun not installed (apt-get install openmpi-bin libopenmpi-dev)"))
+    func validationDecisionsOfRankZeroReachEveryRank() throws {
+        // Validations every 2 steps that stop improving halve the learning rate; only rank 0 validates,
+        // so the other rank must take its learning-rate scale to stay equal to one process.
+        let w = try Workspace()
+        let extra = ["--max-steps", "8", "--validate-every", "2", "--decay-on-plateau", "0.5", "--patience", "1000"]
+        let single = try BinaryRunner.run("seq2seq", ["train", w.path("pairs.tsv"), "--output", w.path("one"),
+                                                      "--batch-size", "64"] + Self.tiny + extra, timeout: 240)
+        #expect(single.status == 0, "\(single.errors)")
+        let two = try Self.distributedTrain(w, ranks: 2, ["--output", w.path("two"), "--batch-size", "32"] + extra)
+        #expect(two.status == 0, "\(two.errors)")
+        let scale = try Checkpoint.load(from: w.path("two/last"), loadOptimizer: false).metadata.trainingState?.learningRateScale
+        #expect(scale.map { $0 < 1 } == true, "expected at least one plateau decay, scale \(String(describing: scale))")
+        let difference = try Self.maxDifference(w.path("one/last"), w.path("two/last"))
+        #expect(difference <= 1e-5, "weights differ by \(difference)")
+    }
+
+    @Test(.enabled(if: mpirun != nil, "mpirun not installed (apt-get install openmpi-bin libopenmpi-dev)"))
     func sigtermOnOneRankStopsAllAndResumeContinues() throws {
         let w = try Workspace()
         let mpirun = try #require(Self.mpirun)

@@ -31,6 +31,9 @@ int cmpi_allreduce_sum_double(double *values, int count);
 /// In-place MPI_Allreduce(MPI_MAX) of doubles over MPI_COMM_WORLD.
 int cmpi_allreduce_max_double(double *values, int count);
 
+/// MPI_Bcast of doubles from rank `root` to every rank of MPI_COMM_WORLD.
+int cmpi_broadcast_double(double *values, int count, int root);
+
 /// MPI_Barrier(MPI_COMM_WORLD).
 int cmpi_barrier(void);
 

@@ -28,10 +28,11 @@ public enum DistributedError: Error, CustomStringConvertible, Equatable {
 /// sum: the result is the gradient of the global batch's mean loss, the same
 /// as one process training on the whole batch (up to float summation order).
 ///
-/// Stop decisions (Ctrl-C/SIGTERM on any rank, time budget, early stopping
-/// decided by rank 0's validation) are agreed on with a small all-reduce so
-/// that every rank leaves the loop at the same step. Rank 0 alone validates,
-/// writes checkpoints and the log, and prints progress.
+/// Stop decisions (Ctrl-C/SIGTERM on any rank, time budget) are agreed on with
+/// a small all-reduce so that every rank leaves the loop at the same step.
+/// Rank 0 alone validates, writes checkpoints and the log, and prints
+/// progress; after each validation it broadcasts its decisions (early
+/// stopping, learning-rate decay on a plateau).
 public final class DistributedTraining {
     /// This process's rank in MPI_COMM_WORLD.
     public let rank: Int
@@ -118,9 +119,13 @@ public final class DistributedTraining {
         return agreed == 0 ? nil : order[agreed - 1]
     }
 
-    /// True on every rank if `flag` is true on any rank (e.g. rank 0's early-stopping decision).
-    public func anyRank(_ flag: Bool) throws -> Bool {
-        try MPI.maximum([flag ? 1 : 0])[0] > 0
+    /// After a validation (which rank 0 alone runs), every rank takes rank 0's
+    /// decisions: whether to stop early (returned) and the learning-rate scale
+    /// (decay on a plateau), so that all ranks keep applying the same updates.
+    public func followRoot(stopEarly: Bool, trainer: Trainer) throws -> Bool {
+        let decided = try MPI.broadcast([stopEarly ? 1 : 0, Double(trainer.learningRateScale)], from: 0)
+        trainer.learningRateScale = Float(decided[1])
+        return decided[0] > 0
     }
 
     /// Global target tokens per second over the steps after the first (validations included).

@@ -34,6 +34,13 @@ enum MPI {
         return values
     }
 
+    /// Rank `root`'s `values`, on every rank.
+    static func broadcast(_ values: [Double], from root: Int) throws -> [Double] {
+        var values = values
+        try check(cmpi_broadcast_double(&values, Int32(values.count), Int32(root)), "MPI_Bcast")
+        return values
+    }
+
     static func barrier() throws { try check(cmpi_barrier(), "MPI_Barrier") }
 
     /// Seconds on MPI's clock (local, not collective).

@@ -27,6 +27,9 @@ public struct TrainingSessionOptions: Sendable {
     public var warmupSteps = 0
     /// Keep the model of the last N validations in `checkpoints/` for `seq2seq average` (0: none).
     public var keepCheckpoints = 0
+    /// Multiply the learning rate by this factor at every validation without a better dev chrF
+    /// (1: never; the scale is saved with the checkpoint, so `--resume` continues it).
+    public var plateauDecay: Float = 1
     public var dropout: Float = 0.3
     /// Sentences per batch (used when `batchTokens` is nil).
     public var batchSize = 64
@@ -57,6 +60,8 @@ public struct TrainingSessionOptions: Sendable {
     public var devFraction = 0.02
     /// Dev sentences translated (greedily) for BLEU/chrF at each validation.
     public var devTranslateLimit = 1000
+    /// The command line that started this run, recorded in `run.json` for `seq2seq report`.
+    public var commandLine: [String] = []
 
     public init(trainPath: String) { self.trainPath = trainPath }
 }
@@ -282,6 +287,8 @@ public final class TrainingSession {
             + "layers \(configuration.layerCount), vocabularies \(configuration.sourceVocabularySize)/"
             + "\(configuration.targetVocabularySize), \(trainer.model.parameters.count) parameters; "
             + "\(examples.count) training pairs, \(devExamples.count) dev pairs; \(options.threads) threads")
+        let runLog = writesFiles ? try TrainingRunLog.begin(in: directory, options: options, trainingPairs: examples.count,
+                                              devPairs: devPairs, skippedPairs: tooLong + empty, step: trainer.step) : nil
 
         let translator = Translator(model: trainer.model, sourceTokenizer: sourceTokenizer,
                                     targetTokenizer: targetTokenizer)
@@ -297,6 +304,7 @@ public final class TrainingSession {
             try trainer.saveCheckpoint(to: directory.lastCheckpoint, sourceVocabulary: sourceTag,
                                        targetVocabulary: targetTag, epoch: state.epoch, dataPosition: state.batchIndex)
             try AtomicFile.write(try encoder.encode(state), to: directory.sessionPath)
+            try runLog?.save(step: trainer.step)
         }
         func validate() throws {
             guard writesFiles else { return }
@@ -330,7 +338,8 @@ public final class TrainingSession {
         func shouldStopEarly() throws -> Bool {
             let stop = state.validationsWithoutImprovement >= options.patience
                 && trainer.step - state.bestStep >= options.patience * options.validateEvery
-            return try distributed?.anyRank(stop) ?? stop   // rank 0 validates; all ranks follow it
+            // Rank 0 alone validated: every rank follows its decisions (early stop, plateau decay).
+            return try distributed?.followRoot(stopEarly: stop, trainer: trainer) ?? stop
         }
         /// Why to stop before the next step, if at all (agreed by all ranks of a distributed run).
         func stopReason() throws -> TrainingOutcome? {
@@ -355,6 +364,7 @@ public final class TrainingSession {
                 lossSum += Double(result.loss) * Double(result.tokenCount)
                 tokenSum += result.tokenCount
                 epochTokens += result.tokenCount
+                runLog?.targetTokens += result.tokenCount
                 lastNorm = result.gradientNorm
                 let rate = Double(epochTokens) / max(1e-9, monotonicSeconds() - epochStart)
                 bar.update(done: state.batchIndex, fields: String(
@@ -476,6 +486,7 @@ public final class TrainingSession {
             state.validationsWithoutImprovement = 0
         } else {
             state.validationsWithoutImprovement += 1
+            if options.plateauDecay < 1 { trainer.learningRateScale *= options.plateauDecay }
         }
         return ValidationRecord(step: trainer.step, epoch: state.epoch, seconds: seconds, trainLoss: trainLoss,
                                 devLoss: devLoss, devPerplexity: exp(devLoss), bleu: bleu, chrF: chrF,
