@@ -136,7 +136,7 @@ public final class DistributedTraining {
     /// One line for the log: throughput and communication time per step.
     public var summary: String {
         let steps = Double(max(reducedSteps, 1))
-        return "distributed: \(size) ranks, \(reducedSteps) steps, \(Int(tokensPerSecond.rounded())) target tokens/s; "
+        return "distributed: \(size) rank\(size == 1 ? "" : "s"), \(reducedSteps) steps, \(Int(tokensPerSecond.rounded())) target tokens/s; "
             + "gradient all-reduce " + formatMilliseconds(allreduceSeconds / steps) + " per step, waiting for other ranks "
             + formatMilliseconds(waitSeconds / steps) + " per step (rank \(rank))"
     }
