@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Seq2Seq
 import Tokenize
 
@@ -11,4 +12,7 @@ struct Seq2SeqCommand: ParsableCommand {
             VocabCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
             NormalizeCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self,
         ])
+
+    /// Runs the command, then checks that standard output was written (see `CommandRunner`).
+    static func main() { CommandRunner.main(Self.self) }
 }
