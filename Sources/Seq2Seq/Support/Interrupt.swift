@@ -44,19 +44,39 @@ private func exitNow(_ signal: Int32) -> Never {
 ///   changes nothing; a later one quits without saving — except while a
 ///   checkpoint is being written (`deferred`), which is always completed.
 public enum Interrupt {
-    /// Installs immediate handling of SIGINT, SIGTERM, SIGHUP and SIGPIPE.
+    /// Installs immediate handling of SIGINT, SIGTERM, SIGHUP and SIGPIPE. An ignored
+    /// SIGPIPE stays ignored: writes to a closed pipe then fail with EPIPE, which the
+    /// writers report.
     public static func installImmediate() {
         PendingFiles.prepare()
         cooperative = 0
-        for signalNumber in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { signal(signalNumber, handle) }
+        install(for: [SIGINT, SIGTERM, SIGHUP] + (isIgnored(SIGPIPE) ? [] : [SIGPIPE]))
+    }
+
+    private static func isIgnored(_ signalNumber: Int32) -> Bool {
+        var current = sigaction()
+        guard sigaction(signalNumber, nil, &current) == 0 else { return false }
+        return unsafeBitCast(current.__sigaction_handler.sa_handler, to: Int.self) == 1   // SIG_IGN
     }
 
     /// Switches SIGINT and SIGTERM to cooperative handling (see the type).
     public static func installCooperative() {
         PendingFiles.prepare()
         cooperative = 1
-        signal(SIGINT, handle)
-        signal(SIGTERM, handle)
+        install(for: [SIGINT, SIGTERM])
+    }
+
+    /// Sets the handler and unblocks the signals: a parent may have started us with them
+    /// blocked (the mask is inherited through fork and exec), and then Ctrl-C or a
+    /// SIGTERM would wait forever.
+    private static func install(for signals: [Int32]) {
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signalNumber in signals {
+            signal(signalNumber, handle)
+            sigaddset(&set, signalNumber)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// Kept for callers of the earlier API: cooperative handling.
