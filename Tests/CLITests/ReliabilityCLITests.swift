@@ -387,6 +387,16 @@ struct ReliabilityCLITests {
         // Training or dev files that are folders or missing.
         try Self.expectFailure("seq2seq", ["train", w.folder, "--output", w.path("m9")] + Self.tiny, mentions: ["folder"])
         try Self.expectFailure("seq2seq", train + ["--output", w.path("m9"), "--dev", w.path("nope.tsv")], mentions: ["nope.tsv"])
+        // Data that turns out unusable leaves no half-made model folder behind.
+        try Self.expectFailure("seq2seq", train + ["--output", w.path("m10"), "--max-length", "1"], mentions: ["--max-length"])
+        #expect(!w.exists("m10"))
+        // A model.json that cannot be read is not "missing".
+        try FileManager.default.copyItem(atPath: model, toPath: w.path("manifest"))
+        try FileManager.default.removeItem(atPath: w.path("manifest/model.json"))
+        try FileManager.default.createDirectory(atPath: w.path("manifest/model.json"), withIntermediateDirectories: true)
+        try Self.expectFailure("translate", ["--model", w.path("manifest"), "hello"], mentions: ["model.json", "cannot read"])
+        // Bench sizes get the same memory check.
+        try Self.expectFailure("seq2seq", ["bench", "decode", "--beam-size", "100000000"], mentions: ["needs about"])
     }
 
     // MARK: 9. Damaged checkpoints are refused

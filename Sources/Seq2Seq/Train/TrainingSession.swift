@@ -172,9 +172,11 @@ public final class TrainingSession {
             savedSession = session
         }
 
-        // Vocabulary (kept in column order of the corpus) and manifest.
+        // Vocabulary (kept in column order of the corpus) and manifest; a new model's files are
+        // written only once the data turned out usable (`writeNewModelFiles`).
         let vocabulary: VocabularyPair
         var manifest: ModelManifest
+        var writeNewModelFiles: () throws -> Void = {}
         if options.resume {
             manifest = try directory.readManifest()
             vocabulary = try VocabularyPair.load(from: directory.vocabularyPrefix)
@@ -201,9 +203,11 @@ public final class TrainingSession {
             // Refuse a configuration the machine cannot hold before anything is written.
             try trainingMemory(configuration: freshConfiguration(vocabulary: vocabulary, manifest: manifest),
                                pairs: corpus.pairs).require(for: "training this model", advice: memoryAdvice)
-            try Folder.create(directory.path)
-            try vocabulary.save(to: directory.vocabularyPrefix)
-            try directory.writeManifest(manifest)
+            writeNewModelFiles = { [directory, manifest] in
+                try Folder.create(directory.path)
+                try vocabulary.save(to: directory.vocabularyPrefix)
+                try directory.writeManifest(manifest)
+            }
         }
         let sourceTokenizer = try vocabulary.tokenizer(for: manifest.sourceSide)
         let targetTokenizer = try vocabulary.tokenizer(for: manifest.targetSide)
@@ -231,6 +235,7 @@ public final class TrainingSession {
                 + (empty > 0 ? " and \(empty) that normalize to nothing" : ""))
         }
         guard !examples.isEmpty else { throw TrainingError.noTrainingPairs(file: options.trainPath, skippedTooLong: tooLong) }
+        try writeNewModelFiles()
         let devExamples = devPairs.map { Example(source: encodeSource($0.0, limit: options.maxLength),
                                                  target: Array(targetTokenizer.encode($0.1).prefix(options.maxLength))) }
         let devReferences = devPairs.map(\.1)
