@@ -25,6 +25,9 @@ public struct DecodingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Inputs longer than this many subword tokens are cut (with a warning), never dropped.")
     public var maxInputLength = 200
 
+    @Option(parsing: .unconditional, help: "Never repeat an n-gram of this many tokens within a translation (0: off).")
+    public var noRepeatNgram = 0
+
     @Option(parsing: .unconditional, help: "Sentences decoded together.")
     public var batchSize = 32
 
@@ -41,6 +44,7 @@ public struct DecodingOptions: ParsableArguments {
         try OptionCheck.require(maxLengthRatio, in: 0...1000, "--max-length-ratio", excludingLowerBound: true)
         try OptionCheck.require(maxInputLength, in: 1...1_000_000, "--max-input-length")
         try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size")
+        try OptionCheck.require(noRepeatNgram, in: 0...1_000_000, "--no-repeat-ngram")
         try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
     }
 
@@ -53,6 +57,7 @@ public struct DecodingOptions: ParsableArguments {
         options.lengthPenalty = lengthPenalty
         options.maxLengthRatio = maxLengthRatio
         options.maxInputLength = maxInputLength
+        options.noRepeatNgram = noRepeatNgram
         return options
     }
 }

@@ -19,13 +19,17 @@ struct BenchModelOptions: ParsableArguments {
     @Flag(help: "Also print the time spent in each phase (timed part only).")
     var phases = false
 
+    @OptionGroup(title: "Architecture") var architecture: ArchitectureOptions
+
     func validate() throws {
         try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
+        try architecture.check(hidden: config.configuration.hiddenSize)
     }
 
     func printHeader() {
-        let c = config.configuration
+        let c = config.configuration(architecture: architecture.architecture)
         print("config: \(config.rawValue) (E\(c.embeddingSize) H\(c.hiddenSize) L\(c.layerCount) V\(c.sourceVocabularySize)/\(c.targetVocabularySize))")
+        print("architecture: \(c.architectureSummary)")
         print("threads: \(threads)")
         print("blas core: \(blasCoreName())")
         PhaseTimer.enable(phases)
@@ -70,7 +74,8 @@ struct BenchTrainCommand: ParsableCommand {
             .require(for: "bench train with --batch-size \(batchSize)", advice: "lower --batch-size")
         setBLASThreadCount(options.threads)
         options.printHeader()
-        let r = try SyntheticBenchmark.train(size: options.config, batchSize: batchSize, warmup: warmup,
+        let r = try SyntheticBenchmark.train(size: options.config, architecture: options.architecture.architecture,
+                                             batchSize: batchSize, warmup: warmup,
                                              steps: steps, seed: options.seed)
         print("target tokens per batch: \(String(format: "%.1f", r.meanTargetTokens))")
         print("median step: \(String(format: "%.4f", r.medianStepSeconds)) s")
@@ -122,7 +127,8 @@ struct BenchDecodeCommand: ParsableCommand {
         options.printHeader()
         print("sentences: \(sentences)")
         if only != "beam" {
-            let g = try SyntheticBenchmark.decode(size: options.config, sentences: sentences, batchSize: batchSize,
+            let g = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture,
+                                                  sentences: sentences, batchSize: batchSize,
                                                   beamSize: nil, seed: options.seed)
             print("greedy sentences/s: \(String(format: "%.1f", g.sentencesPerSecond)) sent/s")
             print("greedy tokens/s: \(String(format: "%.0f", g.tokensPerSecond)) tok/s")
@@ -130,7 +136,8 @@ struct BenchDecodeCommand: ParsableCommand {
             options.printPhases()
         }
         if only != "greedy" {
-            let b = try SyntheticBenchmark.decode(size: options.config, sentences: sentences, batchSize: batchSize,
+            let b = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture,
+                                                  sentences: sentences, batchSize: batchSize,
                                                   beamSize: beamSize, seed: options.seed)
             print("beam\(beamSize) sentences/s: \(String(format: "%.1f", b.sentencesPerSecond)) sent/s")
             print("beam\(beamSize) tokens/s: \(String(format: "%.0f", b.tokensPerSecond)) tok/s")

@@ -10,10 +10,9 @@
 // produces denormals, so sigmoid/tanh saturate cleanly.
 
 //
-// Hot loops that call exp/sigmoid/tanh live in this file too (the fused LSTM
-// gate pass, shifted exp): Swift inlines across files only in whole-module
-// builds, so keeping callers of the scalar functions here makes them inline and
-// vectorize in `-O` debug builds (non-WMO) as well as in release builds.
+// The library targets are compiled with whole-module optimization in every
+// configuration (Package.swift), so the scalar functions below inline into the
+// cells' loops in other files (Layers/*Cell.swift) and vectorize there.
 
 enum Kernels {
     @inline(__always)
@@ -75,6 +74,16 @@ enum Kernels {
         for i in 0..<count { y[i] = tanh(x[i]) }
     }
 
+    /// `x[i] = σ(x[i])` (in place: no overlap check, so the loop always vectorizes).
+    static func sigmoidInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] = sigmoid(x[i]) }
+    }
+
+    /// `x[i] = tanh(x[i])` (in place: no overlap check, so the loop always vectorizes).
+    static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { x[i] = tanh(x[i]) }
+    }
+
     /// `y[i] += x[i]`.
     @inline(__always)
     static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
@@ -95,22 +104,26 @@ enum Kernels {
         }
     }
 
-    /// Fused LSTM gate pass for one row (gate order i, f, g, o): reads the
-    /// pre-activations `z` [4H], writes the activated gates back into `z`, and
-    /// c_t = f·c_{t−1} + i·g, tanh(c_t), h_t = o·tanh(c_t) [H]. `cPrev` may alias `c`.
-    static func lstmCell(
-        z: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
-        c: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, H: Int
-    ) {
-        let zi = z, zf = z + H, zg = z + 2 * H, zo = z + 3 * H
-        for j in 0..<H {
-            let i = sigmoid(zi[j]), f = sigmoid(zf[j])
-            let g = tanh(zg[j]), o = sigmoid(zo[j])
-            let cj = f * cPrev[j] + i * g
-            let tc = tanh(cj)
-            zi[j] = i; zf[j] = f; zg[j] = g; zo[j] = o
-            c[j] = cj; tanhC[j] = tc; h[j] = o * tc
+    /// Σ x[i]·y[i] with eight partial sums (fixed order, so deterministic).
+    @inline(__always)
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
+        while i + 8 <= count {
+            acc += rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                * ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
         }
+        var s = acc.sum()
+        while i < count { s += x[i] * y[i]; i += 1 }
+        return s
+    }
+
+    /// `y[i] += scale · x[i]` (axpy).
+    @inline(__always)
+    static func addScaled(_ x: UnsafePointer<Float>, scale: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += scale * x[i] }
     }
 
     /// Σ x[i] with eight independent partial sums (fixed order, so deterministic).
@@ -219,6 +232,20 @@ enum Kernels {
                 if rowsOfW > 3 { cr[3] += t3 }
             }
             v += rowsOfW
+        }
+    }
+
+    /// `C += A · Wᵀ` for A `[m, k]` (lda), W `[n, k]` (ldw), C `[m, n]` (ldc): streams W with
+    /// `fewRowsTimesTransposed` for at most 8 rows (decoding steps of one sentence's beams),
+    /// BLAS otherwise.
+    static func addProductTransposed(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: UnsafePointer<Float>, ldw: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if m <= 8 {
+            fewRowsTimesTransposed(m: m, n: n, k: k, a: a, lda: lda, w: w, ldw: ldw, c: c, ldc: ldc)
+        } else {
+            BLAS.gemm(transB: true, m: m, n: n, k: k, a: a, lda: lda, b: w, ldb: ldw, beta: 1, c: c, ldc: ldc)
         }
     }
 

@@ -7,6 +7,13 @@ struct SharedPointer: @unchecked Sendable {
     init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }
 
+/// Any value that may cross into `Parallel.forEach` bodies (e.g. an object whose parts the
+/// bodies work on). The caller guarantees that concurrent parts touch disjoint memory.
+struct Shared<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
 /// Element-wise work split over the machine's cores (the BLAS threads are idle
 /// between products). Splits are fixed by the problem size alone, never by
 /// timing, so results are deterministic.

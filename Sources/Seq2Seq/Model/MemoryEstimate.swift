@@ -91,6 +91,7 @@ extension ModelConfiguration {
         var activations = perToken * Double(sourceTokens) + perToken * Double(targetTokens)
         activations += 4 * Double(targetTokens) * (V + H)                      // logits [Nt, V], dTop [Nt, H]
         activations += 4 * Double(rows) * Double(layerCount) * H * 8           // initial/final states and their gradients
+        activations += attentionBytes(rows: rows, sourceTokens: sourceTokens, targetTokens: targetTokens, training: true)
         let validation = decodingMemory(rows: 64, sourceTokens: sourceTokens, maxOutputLength: 2 * sourceTokens + 10)
         return MemoryEstimate(parameters: 4 * 4 * parameterCountEstimate,
                               activations: activations + validation.activations)
@@ -106,8 +107,20 @@ extension ModelConfiguration {
         let perRow = 4 * (4 * L * H + max(E, H) + 6 * H + 2 * V) + 16 * Double(maxOutputLength)
         let encoder = trainingBytesPerToken() / 2 * Double(sourceTokens)
         let decoderWeights = 4 * L * 4 * H * (max(E, H) + H)                    // [W_ih, W_hh] copies per layer
+        let attention = attentionBytes(rows: rows, sourceTokens: sourceTokens, targetTokens: rows, training: false)
         return MemoryEstimate(parameters: 4 * parameterCountEstimate,
-                              activations: perRow * Double(rows) + encoder + decoderWeights)
+                              activations: perRow * Double(rows) + encoder + decoderWeights + attention)
+    }
+
+    /// With attention: the source memory [Ns, H] (and its projection and gradient), the
+    /// scores/weights [Nt, S] for each target token over its sentence's source, and the
+    /// context and attentional vectors [Nt, 2H]; twice over for the backward pass.
+    private func attentionBytes(rows: Int, sourceTokens: Int, targetTokens: Int, training: Bool) -> Double {
+        guard attention != .none else { return 0 }
+        let H = Double(hiddenSize)
+        let sourceLength = Double(sourceTokens) / Double(max(rows, 1))
+        let copies: Double = training ? 2 : 1
+        return 4 * copies * (3 * Double(sourceTokens) * H + Double(targetTokens) * (2 * sourceLength + 4 * H))
     }
 }
 

@@ -24,7 +24,7 @@ public enum OutputDirectoryError: Error, CustomStringConvertible, Equatable {
 extension ModelDirectory {
     /// Entries a training run writes (and `--force` removes).
     static func isTrainingOutput(_ name: String) -> Bool {
-        ["model.json", "training-log.jsonl", "best", "last", "last.partial", "last.previous"].contains(name)
+        ["model.json", "training-log.jsonl", "run.json", "checkpoints", "best", "last", "last.partial", "last.previous"].contains(name)
             || name.hasPrefix("vocab.") || (name.hasPrefix(".") && name.hasSuffix(".tmp"))
     }
 

@@ -7,7 +7,10 @@ extension TrainingSession {
             sourceVocabularySize: vocabulary.size(of: manifest.sourceSide),
             targetVocabularySize: vocabulary.size(of: manifest.targetSide),
             embeddingSize: options.embeddingSize, hiddenSize: options.hiddenSize,
-            layerCount: options.layerCount, dropout: options.dropout)
+            layerCount: options.layerCount, dropout: options.dropout,
+            cell: options.architecture.cell, encoder: options.architecture.encoder,
+            attention: options.architecture.attention, inputFeeding: options.architecture.inputFeeding,
+            tieEmbeddings: options.tieEmbeddings)
     }
 
     /// What to change when the memory estimate is refused.

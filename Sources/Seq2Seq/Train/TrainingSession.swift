@@ -17,6 +17,19 @@ public struct TrainingSessionOptions: Sendable {
     public var embeddingSize = 256
     public var hiddenSize = 256
     public var layerCount = 1
+    /// Architecture of a new model (a resumed run keeps its own).
+    public var architecture = ModelArchitecture.original
+    /// Output layer shares the target embedding table (needs embedding size = hidden size).
+    public var tieEmbeddings = false
+    /// Probability of replacing an input token by `<unk>` during training.
+    public var wordDropout: Float = 0
+    /// Linear learning-rate warm-up over this many steps (0: none).
+    public var warmupSteps = 0
+    /// Keep the model of the last N validations in `checkpoints/` for `seq2seq average` (0: none).
+    public var keepCheckpoints = 0
+    /// Multiply the learning rate by this factor at every validation without a better dev chrF
+    /// (1: never; the scale is saved with the checkpoint, so `--resume` continues it).
+    public var plateauDecay: Float = 1
     public var dropout: Float = 0.3
     /// Sentences per batch (used when `batchTokens` is nil).
     public var batchSize = 64
@@ -51,6 +64,8 @@ public struct TrainingSessionOptions: Sendable {
     public var devFraction = 0.02
     /// Dev sentences translated (greedily) for BLEU/chrF at each validation.
     public var devTranslateLimit = 1000
+    /// The command line that started this run, recorded in `run.json` for `seq2seq report`.
+    public var commandLine: [String] = []
 
     public init(trainPath: String) { self.trainPath = trainPath }
 }
@@ -199,7 +214,8 @@ public final class TrainingSession {
                                      sourceLanguage: guessLanguage(trainPairs.prefix(2000).map(\.0)),
                                      targetLanguage: guessLanguage(trainPairs.prefix(2000).map(\.1)),
                                      vocabularyIdentity: vocabulary.identity,
-                                     sourceOrderReversed: options.reverseSourceOrder)
+                                     sourceOrderReversed: options.reverseSourceOrder,
+                                     architecture: options.architecture)
             // Refuse a configuration the machine cannot hold before anything is written.
             try trainingMemory(configuration: freshConfiguration(vocabulary: vocabulary, manifest: manifest),
                                pairs: corpus.pairs).require(for: "training this model", advice: memoryAdvice)
@@ -245,10 +261,13 @@ public final class TrainingSession {
         trainingOptions.learningRate = options.learningRate
         trainingOptions.maxGradientNorm = options.clip
         trainingOptions.labelSmoothing = options.labelSmoothing
+        trainingOptions.wordDropout = options.wordDropout
+        trainingOptions.warmupSteps = options.warmupSteps
         let trainer: Trainer
         var state: SessionState
         if options.resume, let saved = savedSession {
             let checkpoint = try Checkpoint.load(from: directory.lastCheckpoint, loadOptimizer: true)
+            try directory.checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
             try directory.checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
             try saved.check(against: checkpoint, folder: directory.lastCheckpoint)
             try trainingMemory(configuration: checkpoint.metadata.configuration, pairs: corpus.pairs)
@@ -272,10 +291,12 @@ public final class TrainingSession {
         state.trainingData = trainingData
         state.devData = devData
         let configuration = trainer.model.configuration
-        log("model: embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
+        log("model: \(configuration.architectureSummary); embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
             + "layers \(configuration.layerCount), vocabularies \(configuration.sourceVocabularySize)/"
             + "\(configuration.targetVocabularySize), \(trainer.model.parameters.count) parameters; "
             + "\(examples.count) training pairs, \(devExamples.count) dev pairs; \(options.threads) threads")
+        let runLog = try TrainingRunLog.begin(in: directory, options: options, trainingPairs: examples.count,
+                                              devPairs: devPairs, skippedPairs: tooLong + empty, step: trainer.step)
 
         let translator = Translator(model: trainer.model, sourceTokenizer: sourceTokenizer,
                                     targetTokenizer: targetTokenizer)
@@ -297,6 +318,7 @@ public final class TrainingSession {
                 }
             }
             lastSavedStep = trainer.step
+            try runLog.save(step: trainer.step)
         }
         func validate() throws {
             let record = try validation(trainer: trainer, translator: translator, dev: devExamples,
@@ -310,6 +332,10 @@ public final class TrainingSession {
                                         sourceVocabulary: sourceTag, targetVocabulary: targetTag,
                                         trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.batchIndex))
                 }
+            }
+            if options.keepCheckpoints > 0 {
+                try directory.keepCheckpoint(of: trainer.model, step: trainer.step, keeping: options.keepCheckpoints,
+                                             sourceVocabulary: sourceTag, targetVocabulary: targetTag)
             }
             try saveLast()
             var logText = (try? String(contentsOfFile: directory.logPath, encoding: .utf8)) ?? ""
@@ -350,6 +376,7 @@ public final class TrainingSession {
                 lossSum += Double(result.loss) * Double(result.tokenCount)
                 tokenSum += result.tokenCount
                 epochTokens += result.tokenCount
+                runLog.targetTokens += result.tokenCount
                 lastNorm = result.gradientNorm
                 let rate = Double(epochTokens) / max(1e-9, monotonicSeconds() - epochStart)
                 bar.update(done: state.batchIndex, fields: String(
@@ -468,6 +495,7 @@ public final class TrainingSession {
             state.validationsWithoutImprovement = 0
         } else {
             state.validationsWithoutImprovement += 1
+            if options.plateauDecay < 1 { trainer.learningRateScale *= options.plateauDecay }
         }
         func finite(_ value: Double?) -> Double? { value.flatMap { $0.isFinite ? $0 : nil } }
         return ValidationRecord(step: trainer.step, epoch: state.epoch, seconds: seconds, trainLoss: finite(trainLoss),
