@@ -32,7 +32,7 @@ public func parseDuration(_ text: String) -> Double? {
 
 /// Formats seconds as `1h02m`, `3m05s` or `42s` for progress lines.
 public func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    guard seconds.isFinite, seconds >= 0, seconds < 1e15 else { return "?" }
     let s = Int(seconds.rounded())
     if s >= 3600 { return "\(s / 3600)h\(String(format2(s % 3600 / 60)))m" }
     if s >= 60 { return "\(s / 60)m\(String(format2(s % 60)))s" }
