@@ -38,5 +38,6 @@ SEQ2SEQ_FUZZ_TARGET="$TARGET" "../release/seq2seq-fuzz" "${LIMIT[@]}" -print_fin
 STATUS=${PIPESTATUS[0]}
 set -e
 EXECS=$(grep -o 'stat::number_of_executed_units: [0-9]*' fuzz.log | grep -o '[0-9]*$' || echo 0)
-echo "$TARGET: $EXECS executions in ${SECONDS_TO_RUN}s, exit status $STATUS (log: $WORK/fuzz.log)"
+RATE=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' fuzz.log | grep -o '[0-9]*$' || echo 0)
+echo "$TARGET: $EXECS executions ($RATE per second), exit status $STATUS (log: $WORK/fuzz.log)"
 exit "$STATUS"

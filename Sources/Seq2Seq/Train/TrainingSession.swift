@@ -91,7 +91,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .noTrainingPairs(let file, let long):
             return "\(file): no usable training pairs (\(long) longer than --max-length); check the file or raise --max-length"
         case .nothingToResume(let path):
-            return "\(path): no checkpoint to resume (missing last/\(Checkpoint.modelFileName)); start without --resume"
+            return "\(path): no checkpoint to resume (missing last/\(Checkpoint.modelFileName)); start a new run with --force instead of --resume"
         case .resumeMismatch(let path, let reason):
             return "\(path): cannot resume: \(reason)"
         case .outputExists(let path):
