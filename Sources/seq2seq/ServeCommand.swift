@@ -104,6 +104,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.limits.maxSentencesPerRequest = maxSentences
         configuration.limits.maxBeamSize = maxBeamSize
         configuration.limits.maxBodyBytes = maxBodySize
+        // A client closing its connection early must not end the server: writes then fail
+        // with EPIPE, which the HTTP server handles. SIGTERM/SIGINT are taken over by the
+        // server's graceful shutdown (Hummingbird's service group) once it starts.
+        signal(SIGPIPE, SIG_IGN)
         TranslationServer.bootstrapLogging()
         try await TranslationServer(configuration: configuration, logLevel: logLevel).run { address in
             FileHandle.standardOutput.write(Data("listening on http://\(address)\n".utf8))

@@ -108,6 +108,8 @@ public final class Trainer {
     /// One update on `batch`: gradients, clipping, Adam. A nil batch (a
     /// distributed rank whose share of a small batch is empty) contributes zero
     /// gradients to `gradientReducer`.
+    /// - Throws: `TrainingDivergence` (before touching the weights) when the loss or
+    ///   the gradient norm is NaN or infinite.
     @discardableResult
     public func train(on batch: Batch?) throws -> TrainingStepResult {
         var loss = LossResult(loss: 0, lossSum: 0, tokenCount: 0)
@@ -121,6 +123,9 @@ public final class Trainer {
         if let gradientReducer { loss = try gradientReducer(model.gradients, loss) }
         let (norm, coefficient) = PhaseTimer.measure("clip") { options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
             ?? (model.gradients.l2Norm(), 1) }
+        guard loss.loss.isFinite, norm.isFinite else {
+            throw TrainingDivergence(step: step + 1, loss: loss.loss, gradientNorm: norm)
+        }
         let lr = nextLearningRate
         PhaseTimer.measure("adam") {
             optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)
