@@ -5,36 +5,48 @@ extension CellKind: ExpressibleByArgument {}
 extension EncoderKind: ExpressibleByArgument {}
 extension AttentionKind: ExpressibleByArgument {}
 
-/// Architecture options shared by `seq2seq train` and `seq2seq bench train|decode`.
+/// Architecture options shared by `seq2seq train` and `seq2seq bench train|decode`. Each command
+/// has its own defaults: `train` the recipe that translates best (`trainingDefaults`), `bench`
+/// the PyTorch reference's plain LSTM (`ModelArchitecture.original`).
 public struct ArchitectureOptions: ParsableArguments {
     public init() {}
 
-    @Option(help: "Recurrent cell: rnn (vanilla tanh RNN), gru or lstm.")
-    public var cell: CellKind = .lstm
+    /// What `seq2seq train` builds unless told otherwise: an LSTM with a bidirectional encoder and
+    /// Luong "general" attention with input feeding (chosen by measurement; see the README's
+    /// "Translation quality" section).
+    public static let trainingDefaults = ModelArchitecture(cell: .lstm, encoder: .bi, attention: .general, inputFeeding: true)
 
-    @Option(help: "Encoder: uni (left to right) or bi (both directions, H/2 units each, so the hidden size must be even).")
-    public var encoder: EncoderKind = .uni
+    @Option(help: "Recurrent cell: rnn (vanilla tanh RNN), gru or lstm (default: lstm).")
+    public var cell: CellKind?
 
-    @Option(help: "Attention of the top decoder layer over the source (Luong et al. 2015): none, dot (score h·e) or general (score h·W_a·e).")
-    public var attention: AttentionKind = .none
+    @Option(help: "Encoder: uni (left to right) or bi (both directions, H/2 units each, so the hidden size must be even). Default: bi in train, uni in bench.")
+    public var encoder: EncoderKind?
+
+    @Option(help: "Attention of the top decoder layer over the source (Luong et al. 2015): none, dot (score h·e) or general (score h·W_a·e). Default: general in train, none in bench.")
+    public var attention: AttentionKind?
 
     @Flag(inversion: .prefixedNo,
           help: "Input feeding: decoder layer 0 also reads the previous attentional state h~ (default: on with attention).")
     public var inputFeeding: Bool?
 
-    /// Throws `ValidationError` for contradicting choices; `hidden` is the hidden size H.
-    public func check(hidden: Int) throws {
-        if encoder == .bi && hidden % 2 != 0 {
-            throw ValidationError("--encoder bi splits --hidden \(hidden) between two directions: give an even --hidden")
-        }
-        if inputFeeding == true && attention == .none {
-            throw ValidationError("--input-feeding feeds the attentional state back, so it needs --attention dot or general")
-        }
+    /// Whether any architecture option was given on the command line.
+    public var anyGiven: Bool { cell != nil || encoder != nil || attention != nil || inputFeeding != nil }
+
+    /// The choices, completed from `defaults`; input feeding is on by default when there is attention.
+    public func architecture(defaults: ModelArchitecture) -> ModelArchitecture {
+        let attention = self.attention ?? defaults.attention
+        return ModelArchitecture(cell: cell ?? defaults.cell, encoder: encoder ?? defaults.encoder, attention: attention,
+                                 inputFeeding: attention != .none && (inputFeeding ?? true))
     }
 
-    /// The choices, with input feeding on by default when there is attention.
-    public var architecture: ModelArchitecture {
-        ModelArchitecture(cell: cell, encoder: encoder, attention: attention,
-                          inputFeeding: attention != .none && (inputFeeding ?? true))
+    /// Throws `ValidationError` for contradicting choices; `hidden` is the hidden size H.
+    public func check(hidden: Int, defaults: ModelArchitecture) throws {
+        let chosen = architecture(defaults: defaults)
+        if chosen.encoder == .bi && hidden % 2 != 0 {
+            throw ValidationError("--encoder bi splits --hidden \(hidden) between two directions: give an even --hidden (or --encoder uni)")
+        }
+        if inputFeeding == true && chosen.attention == .none {
+            throw ValidationError("--input-feeding feeds the attentional state back, so it needs --attention dot or general")
+        }
     }
 }

@@ -23,11 +23,11 @@ struct BenchModelOptions: ParsableArguments {
 
     func validate() throws {
         try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
-        try architecture.check(hidden: config.configuration.hiddenSize)
+        try architecture.check(hidden: config.configuration.hiddenSize, defaults: .original)
     }
 
     func printHeader() {
-        let c = config.configuration(architecture: architecture.architecture)
+        let c = config.configuration(architecture: architecture.architecture(defaults: .original))
         print("config: \(config.rawValue) (E\(c.embeddingSize) H\(c.hiddenSize) L\(c.layerCount) V\(c.sourceVocabularySize)/\(c.targetVocabularySize))")
         print("architecture: \(c.architectureSummary)")
         print("threads: \(threads)")
@@ -74,7 +74,7 @@ struct BenchTrainCommand: ParsableCommand {
             .require(for: "bench train with --batch-size \(batchSize)", advice: "lower --batch-size")
         setBLASThreadCount(options.threads)
         options.printHeader()
-        let r = try SyntheticBenchmark.train(size: options.config, architecture: options.architecture.architecture,
+        let r = try SyntheticBenchmark.train(size: options.config, architecture: options.architecture.architecture(defaults: .original),
                                              batchSize: batchSize, warmup: warmup,
                                              steps: steps, seed: options.seed)
         print("target tokens per batch: \(String(format: "%.1f", r.meanTargetTokens))")
@@ -127,7 +127,7 @@ struct BenchDecodeCommand: ParsableCommand {
         options.printHeader()
         print("sentences: \(sentences)")
         if only != "beam" {
-            let g = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture,
+            let g = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture(defaults: .original),
                                                   sentences: sentences, batchSize: batchSize,
                                                   beamSize: nil, seed: options.seed)
             print("greedy sentences/s: \(String(format: "%.1f", g.sentencesPerSecond)) sent/s")
@@ -136,7 +136,7 @@ struct BenchDecodeCommand: ParsableCommand {
             options.printPhases()
         }
         if only != "greedy" {
-            let b = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture,
+            let b = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture(defaults: .original),
                                                   sentences: sentences, batchSize: batchSize,
                                                   beamSize: beamSize, seed: options.seed)
             print("beam\(beamSize) sentences/s: \(String(format: "%.1f", b.sentencesPerSecond)) sent/s")

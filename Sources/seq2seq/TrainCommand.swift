@@ -45,8 +45,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Use this vocabulary (prefix from `seq2seq vocab --output`) instead of learning one.")
     var vocab: String?
 
-    @Option(parsing: .unconditional, help: "Tokens per learned vocabulary (ignored with --vocab).")
-    var vocabSize = 8000
+    @Option(parsing: .unconditional, help: "Tokens per learned vocabulary (default: chosen from the corpus: 2000 at 25k words per side, growing slowly with its size, 1000…16000; ignored with --vocab).")
+    var vocabSize: Int?
 
     @Flag(help: "Learn one vocabulary shared by both sides.")
     var joint = false
@@ -72,7 +72,7 @@ struct TrainCommand: ParsableCommand {
     var dropout: Float = 0.3
 
     @Option(parsing: .unconditional, help: "Word dropout: replace each input token (source, and decoder input after <s>) by <unk> with this probability while training (0 disables).")
-    var wordDropout: Float = 0
+    var wordDropout: Float = 0.1
 
     @Option(parsing: .unconditional, help: "Sentences per batch.")
     var batchSize: Int?
@@ -140,6 +140,9 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Data-parallel training across the ranks of an Open MPI job (start with `mpirun -np N seq2seq train … --distributed`).")
     var distributed = false
 
+    /// The architecture of a new model: the options given, completed from the training defaults.
+    var chosenArchitecture: ModelArchitecture { architecture.architecture(defaults: ArchitectureOptions.trainingDefaults) }
+
     func validate() throws {
         if batchSize != nil && batchTokens != nil {
             throw ValidationError("--batch-size and --batch-tokens contradict each other: give one of them")
@@ -158,12 +161,11 @@ struct TrainCommand: ParsableCommand {
         try OptionCheck.require(embedding, in: 1...OptionCheck.maximumCount, "--embedding")
         try OptionCheck.require(hidden, in: 1...OptionCheck.maximumCount, "--hidden")
         try OptionCheck.require(layers, in: 1...ModelConfiguration.maximumLayerCount, "--layers")
-        try architecture.check(hidden: hidden)
-        if architecture.encoder == .bi && reverseSource == true {
+        try architecture.check(hidden: hidden, defaults: ArchitectureOptions.trainingDefaults)
+        if chosenArchitecture.encoder == .bi && reverseSource == true {
             throw ValidationError("--reverse-source helps only a unidirectional encoder; --encoder bi already reads both directions: drop --reverse-source")
         }
-        if resume && (architecture.cell != .lstm || architecture.encoder != .uni || architecture.attention != .none
-                      || architecture.inputFeeding != nil || reverseSource != nil) {
+        if resume && (architecture.anyGiven || reverseSource != nil) {
             throw ValidationError("--resume continues the model in --output with its own architecture: drop --cell/--encoder/--attention/--input-feeding/--reverse-source")
         }
         try OptionCheck.require(dropout, in: 0...1, "--dropout", excludingUpperBound: true)
@@ -183,7 +185,7 @@ struct TrainCommand: ParsableCommand {
         try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
         try OptionCheck.require(patience, in: 1...1_000_000, "--patience")
         try OptionCheck.require(validateEvery, in: 0...OptionCheck.maximumCount, "--validate-every")
-        try OptionCheck.require(vocabSize, in: 262...ModelConfiguration.maximumVocabularySize, "--vocab-size")
+        if let vocabSize { try OptionCheck.require(vocabSize, in: 262...ModelConfiguration.maximumVocabularySize, "--vocab-size") }
         if let timeBudget, parseDuration(timeBudget) == nil {
             throw ValidationError("--time-budget '\(timeBudget)' is not a duration; use e.g. 90s, 10m or 1h30m")
         }
@@ -199,15 +201,16 @@ struct TrainCommand: ParsableCommand {
         var options = TrainingSessionOptions(trainPath: pairs)
         options.devPath = dev
         options.reverse = reverse
-        options.reverseSourceOrder = reverseSource ?? (architecture.encoder == .uni)
-        options.architecture = architecture.architecture
+        options.reverseSourceOrder = reverseSource ?? (chosenArchitecture.encoder == .uni)
+        options.architecture = chosenArchitecture
         options.tieEmbeddings = tieEmbeddings
         options.wordDropout = wordDropout
         options.warmupSteps = warmupSteps
         options.plateauDecay = decayOnPlateau
         options.keepCheckpoints = keepCheckpoints
         options.vocabularyPrefix = vocab
-        options.vocabulary = VocabularyOptions(size: vocabSize, joint: joint, characterLevel: char)
+        options.vocabulary = VocabularyOptions(size: vocabSize ?? 8000, joint: joint, characterLevel: char)
+        options.automaticVocabularySize = vocabSize == nil
         options.strict = strict
         options.embeddingSize = embedding
         options.hiddenSize = hidden

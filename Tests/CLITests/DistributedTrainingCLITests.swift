@@ -16,9 +16,9 @@ struct DistributedTrainingCLITests {
         return folders.map { $0 + "/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }()
 
-    /// Tiny model, no dropout (dropout masks differ per rank), no validation until the end.
+    /// Tiny model, no dropout or word dropout (their random draws differ per rank), no validation until the end.
     static let tiny = ["--embedding", "24", "--hidden", "32", "--layers", "1", "--vocab-size", "300", "--seed", "7",
-                       "--threads", "1", "--dropout", "0", "--validate-every", "0"]
+                       "--threads", "1", "--dropout", "0", "--word-dropout", "0", "--validate-every", "0"]
 
     final class Workspace {
         let folder: String

@@ -34,7 +34,8 @@ struct ReportBrowserTests {
         func trainModel(_ extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws -> Command.Result {
             let result = try Command.run(["train", path("pairs.tsv"), "--output", path("model"), "--embedding", "24",
                                           "--hidden", "32", "--batch-size", "8", "--vocab-size", "300", "--seed", "7",
-                                          "--threads", "1", "--epochs", "4", "--validate-every", "5"] + extra)
+                                          "--threads", "1", "--epochs", "4", "--validate-every", "5",
+                                          "--encoder", "uni", "--attention", "none"] + extra)
             #expect(result.status == 0, "train failed: \(result.errors)", sourceLocation: sourceLocation)
             return result
         }

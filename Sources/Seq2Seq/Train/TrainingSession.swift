@@ -12,6 +12,8 @@ public struct TrainingSessionOptions: Sendable {
     /// Use this vocabulary (prefix of `seq2seq vocab --output`) instead of learning one.
     public var vocabularyPrefix: String?
     public var vocabulary = VocabularyOptions()
+    /// Choose `vocabulary.size` from the training data (`VocabularyOptions.automaticSize`).
+    public var automaticVocabularySize = false
     /// Stop at the first malformed corpus line instead of skipping it.
     public var strict = false
     public var embeddingSize = 256
@@ -214,7 +216,13 @@ public final class TrainingSession {
             } else {
                 let t0 = monotonicSeconds()
                 let columnOrder = trainPairs.map { options.reverse ? (source: $0.1, target: $0.0) : (source: $0.0, target: $0.1) }
-                vocabulary = try VocabularyPair.learn(pairs: columnOrder, options: options.vocabulary)
+                var vocabularyOptions = options.vocabulary
+                if options.automaticVocabularySize {
+                    let words = trainPairs.reduce(0) { $0 + wordCount($1.0) + wordCount($1.1) } / 2
+                    vocabularyOptions.size = VocabularyOptions.automaticSize(wordsPerSide: words)
+                    log("vocabulary size \(vocabularyOptions.size) chosen for \(words) words per side (set --vocab-size to override)")
+                }
+                vocabulary = try VocabularyPair.learn(pairs: columnOrder, options: vocabularyOptions)
                 log(String(format: "learned vocabularies in %.1f s: source %d, target %d tokens",
                            monotonicSeconds() - t0, vocabulary.size(of: .source), vocabulary.size(of: .target)))
             }
@@ -526,4 +534,15 @@ public final class TrainingSession {
                                 bleuChar: bleuChar, learningRate: Double(trainer.nextLearningRate),
                                 gradientNorm: Double(gradientNorm), isBest: isBest, translated: translated)
     }
+}
+
+/// Whitespace-separated words in `text` (for sizing a vocabulary).
+private func wordCount(_ text: String) -> Int {
+    var count = 0, inWord = false
+    for byte in text.utf8 {
+        let space = byte == 0x20 || byte == 0x09
+        if !space && !inWord { count += 1 }
+        inWord = !space
+    }
+    return count
 }

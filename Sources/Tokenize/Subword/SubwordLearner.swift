@@ -1,3 +1,5 @@
+import Foundation
+
 /// Options for learning a subword vocabulary.
 public struct VocabularyOptions: Sendable, Equatable {
     /// Target number of tokens per vocabulary, including the 4 special tokens,
@@ -12,6 +14,15 @@ public struct VocabularyOptions: Sendable, Equatable {
     /// Characters and merges seen fewer times than this are left out
     /// (such characters are written with byte tokens). Default 2.
     public var minimumFrequency: Int
+
+    /// A vocabulary size for a corpus of `wordsPerSide` words per side: 2000 tokens at 25k words
+    /// (Tatoeba-sized, 5k pairs), growing with the corpus to the power 0.4 (small vocabularies
+    /// suit small corpora: Sennrich & Zhang 2019), rounded to 500 and kept in 1000…16000:
+    /// 5k words → 1000, 25k → 2000, 500k → 6500, 5M → 16000.
+    public static func automaticSize(wordsPerSide words: Int) -> Int {
+        let raw = 2000 * pow(Double(max(words, 1)) / 25_000, 0.4)
+        return min(16_000, max(1000, Int((raw / 500).rounded()) * 500))
+    }
 
     /// Options with the defaults of `seq2seq vocab`.
     public init(size: Int = 8000, joint: Bool = false, characterLevel: Bool = false,
