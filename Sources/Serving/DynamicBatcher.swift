@@ -8,6 +8,8 @@ public struct BatchReport: Sendable {
     public var sentences: Int
     /// Subword tokens of those sentences' sources (after cutting to the maximum input length).
     public var sourceTokens: Int
+    /// Subword tokens of their best translations (`</s>` not counted).
+    public var targetTokens: Int = 0
     /// Wall-clock seconds spent decoding.
     public var seconds: Double
 }
@@ -176,7 +178,8 @@ public final class DynamicBatcher: @unchecked Sendable {
                 }
             }
             let tokens = sentences.reduce(0) { $0 + translator.sourceIds($1).ids.count }
-            report(BatchReport(key: key, sentences: batch.count, sourceTokens: tokens, seconds: seconds))
+            report(BatchReport(key: key, sentences: batch.count, sourceTokens: tokens,
+                               targetTokens: translations.reduce(0) { $0 + $1.outputTokenCount }, seconds: seconds))
         case .failure(let error):
             for (job, _) in batch {
                 job.finished += 1

@@ -5,6 +5,7 @@ import Prometheus
 /// - `seq2seq_requests_total{endpoint, status}`: answered HTTP requests
 /// - `seq2seq_sentences_total{model}`: sentences translated
 /// - `seq2seq_source_tokens_total{model}`: subword tokens of those sentences' sources
+/// - `seq2seq_target_tokens_total{model}`: subword tokens of their translations
 /// - `seq2seq_request_duration_seconds{model}`: histogram of translate-request latency
 /// - `seq2seq_batch_sentences{model}`: histogram of dynamic batch sizes
 /// - `seq2seq_batch_duration_seconds{model}`: histogram of decoding time per batch
@@ -42,6 +43,8 @@ public final class ServingMetrics: Sendable {
     public func recordBatch(model: String, _ batch: BatchReport) {
         registry.makeCounter(descriptor: Self.name("source_tokens", "total", "Subword tokens of translated source sentences"),
                              labels: [("model", model)]).increment(by: Int64(batch.sourceTokens))
+        registry.makeCounter(descriptor: Self.name("target_tokens", "total", "Subword tokens of the translations produced"),
+                             labels: [("model", model)]).increment(by: Int64(batch.targetTokens))
         registry.makeValueHistogram(descriptor: Self.name("batch", "sentences", "Sentences per dynamic batch"),
                                     labels: [("model", model)], buckets: Self.batchBuckets)
             .record(Double(batch.sentences))

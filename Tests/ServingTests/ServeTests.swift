@@ -206,7 +206,7 @@ struct ServeTests {
         #expect(second.status == 200 && second.json?["model"] as? String == "second")
         let metrics = try await server.send("GET", "metrics")
         #expect(metrics.status == 200 && metrics.contentType.hasPrefix("text/plain"))
-        for name in ["seq2seq_requests_total", "seq2seq_sentences_total", "seq2seq_source_tokens_total",
+        for name in ["seq2seq_requests_total", "seq2seq_sentences_total", "seq2seq_source_tokens_total", "seq2seq_target_tokens_total",
                      "seq2seq_request_duration_seconds_bucket", "seq2seq_batch_sentences_bucket"] {
             #expect(metrics.text.contains(name), "metrics lack \(name)")
         }

@@ -50,6 +50,8 @@ public struct Translation: Sendable, Equatable {
     public var inputWasTruncated: Bool
     /// The attention of the best translation, when `TranslationOptions.alignment` was asked for.
     public var alignment: TranslationAlignment?
+    /// Subword tokens of the best translation (`</s>` not counted).
+    public var outputTokenCount: Int = 0
 
     public static func == (a: Translation, b: Translation) -> Bool {
         a.source == b.source && a.text == b.text && a.score == b.score
@@ -212,7 +214,8 @@ public final class Translator {
         return lines.indices.map { i in
             let nBest = lists[i].map { (text: Translator.tidy(targetTokenizer.decode($0.tokens)), score: $0.score) }
             return Translation(source: lines[i], text: nBest.first?.text ?? "", score: nBest.first?.score ?? 0,
-                               nBest: nBest, inputWasTruncated: prepared[i].truncated, alignment: alignments?[i])
+                               nBest: nBest, inputWasTruncated: prepared[i].truncated, alignment: alignments?[i],
+                               outputTokenCount: lists[i].first?.tokens.count ?? 0)
         }
     }
 
