@@ -65,7 +65,7 @@ struct BenchTrainCommand: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreadCount(options.threads)
+        ComputeThreads.configure(options.threads)
         options.printHeader()
         let r = try SyntheticBenchmark.train(size: options.config, batchSize: batchSize, warmup: warmup,
                                              steps: steps, seed: options.seed)
@@ -112,7 +112,7 @@ struct BenchDecodeCommand: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreadCount(options.threads)
+        ComputeThreads.configure(options.threads)
         options.printHeader()
         print("sentences: \(sentences)")
         if only != "beam" {

@@ -31,7 +31,7 @@ struct EvalCommand: ParsableCommand {
     func validate() throws { try decoding.check() }
 
     func run() throws {
-        setBLASThreadCount(decoding.threads)
+        ComputeThreads.configure(decoding.threads)
         let (translator, manifest) = try ModelDirectory(path: model).loadTranslator(options: decoding.translationOptions)
         let corpus = try TSVCorpus.read(path: test, strict: strict)
         if !corpus.skipped.isEmpty { printError("warning: \(corpus.skipped)") }

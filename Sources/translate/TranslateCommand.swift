@@ -67,7 +67,7 @@ struct TranslateCommand: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreadCount(decoding.threads)
+        ComputeThreads.configure(decoding.threads)
         let (translator, _) = try ModelDirectory(path: model).loadTranslator(options: decoding.translationOptions)
 
         // Output: stdout, or a temporary file renamed into place at the end.

@@ -133,7 +133,7 @@ public final class TrainingSession {
     /// Runs training; returns why it stopped.
     public func run() throws -> TrainingOutcome {
         let started = monotonicSeconds()
-        setBLASThreadCount(options.threads)
+        ComputeThreads.configure(options.threads)
         let fileManager = FileManager.default
         if !options.resume,
            fileManager.fileExists(atPath: directory.lastCheckpoint + "/" + Checkpoint.modelFileName) {
