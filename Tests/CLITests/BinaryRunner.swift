@@ -57,7 +57,8 @@ enum BinaryRunner {
     /// (at most `timeout` seconds). Input and output go through temporary
     /// files, so large outputs cannot deadlock.
     static func run(_ name: String, _ arguments: [String], stdin: Data = Data(),
-                    currentDirectory: String? = nil, timeout: TimeInterval = 60) throws -> Result {
+                    currentDirectory: String? = nil, environment: [String: String] = [:],
+                    timeout: TimeInterval = 60) throws -> Result {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cli-run-" + UUID().uuidString)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -69,6 +70,9 @@ enum BinaryRunner {
         let process = Process()
         process.executableURL = try locate(name)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let input = try FileHandle(forReadingFrom: inURL)
         let output = try FileHandle(forWritingTo: outURL)

@@ -212,6 +212,9 @@ public enum InstructionSet: Int, CaseIterable, Sendable, CustomStringConvertible
     /// The set the kernels use: `supported`, narrowed by SEQ2SEQ_ISA=avx2|generic if set.
     public static var active: InstructionSet { InstructionSet(rawValue: Int(ck_isa_active())) ?? .generic }
 
+    /// The set the calling thread's kernels use now (`active`, or what `Kernels.withInstructionSet` forced).
+    public static var current: InstructionSet { InstructionSet(rawValue: Int(ck_isa_current())) ?? .generic }
+
     public var description: String { String(cString: ck_isa_name(Int32(rawValue))) }
     /// Float lanes in one vector register of this set.
     public var lanes: Int { Int(ck_isa_lanes(Int32(rawValue))) }
