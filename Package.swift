@@ -28,7 +28,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("icuuc")]
         ),
         // Matrix products: oneDNN's sgemm (Debian libdnnl-dev; it picks its kernels by CPUID at
-        // run time) and its OpenMP team (libgomp), which our own parallel parts share.
+        // run time), run single-threaded per call (libgomp only for its thread setting).
         .target(
             name: "CMatrix",
             cSettings: [.unsafeFlags(["-O2"])],

@@ -74,11 +74,17 @@ struct BenchCheckCommand: ParsableCommand {
     }
 }
 
-/// The CPU's model name from /proc/cpuinfo ("unknown" elsewhere).
+/// The CPU's model name, family and model from /proc/cpuinfo, e.g. "AMD EPYC (family 25, model 17)"
+/// (virtual machines often show only the vendor's family name); "unknown" elsewhere.
 func cpuModelName() -> String {
     guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
-    for line in text.split(separator: "\n") where line.hasPrefix("model name") {
-        return line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+    var fields: [String: String] = [:]
+    for line in text.split(separator: "\n") {
+        if line.isEmpty { break }  // first processor only
+        let parts = line.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        if parts.count == 2, fields[parts[0]] == nil { fields[parts[0]] = parts[1] }
     }
-    return "unknown"
+    let name = fields["model name"] ?? "unknown"
+    guard let family = fields["cpu family"], let model = fields["model"] else { return name }
+    return "\(name) (family \(family), model \(model))"
 }

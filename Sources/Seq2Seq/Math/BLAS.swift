@@ -1,53 +1,87 @@
 import CMatrix
+import Foundation
 
-// The only file that imports the matrix library (CMatrix: oneDNN's sgemm and its OpenMP
-// thread team). Everything else multiplies matrices through `BLAS.gemm` / `BLAS.gemv`, which
-// take row-major operands and raw pointers, and sets threads through `ComputeThreads`.
+// The only file that imports the matrix library (CMatrix: oneDNN's sgemm). Everything else
+// multiplies matrices through `BLAS.gemm` / `BLAS.gemv`, which take row-major operands and raw
+// pointers, and sets threads through `ComputeThreads`.
 //
 // Backend, chosen by measurement on the model's shapes (`seq2seq bench peak` prints the table):
-// oneDNN `dnnl_sgemm` reached 205–220 GFLOP/s on 2 threads for the output layer and input
-// projections on a Zen 4 (92–95% of the measured FMA peak) against 150–200 for OpenBLAS 0.3.21,
-// whose kernel choice also follows the environment's OPENBLAS_CORETYPE. For products with few
-// rows (a recurrent step, [64, H]·[H, 4H]) oneDNN's own threading is poor, so those are split by
-// columns over the team with each part single-threaded (see `cmatrix_sgemm`).
+// oneDNN's `dnnl_sgemm` reached 205–220 GFLOP/s on 2 threads for the output layer and the input
+// projections on a Zen 4 (≈ 90–95% of the measured FMA peak of 231) against 150–200 for OpenBLAS
+// 0.3.21, whose kernel choice also follows the environment's OPENBLAS_CORETYPE; one thread of
+// oneDNN runs at 105–110 (95% of one core's peak). oneDNN's own OpenMP threading is not used: its
+// threads spin-wait, which oversubscribed the cores inside our split decoder steps and collapsed
+// on a machine shared with other jobs (greedy SMALL 34 sent/s vs 270 on one thread under load),
+// and it splits few-row products poorly (64×2048×512: 90 GFLOP/s on 2 threads, less than 1).
+// Instead every product runs single-threaded in oneDNN and the facade splits it into blocks of
+// columns or rows over its own threads (Dispatch, which blocks when idle).
 
 /// Threads for matrix products and for the element-wise work split with `Parallel.forEach`.
 ///
-/// There is one thread team in the process (oneDNN's OpenMP team): `Parallel.forEach` runs its
-/// parts on it, and a product called inside a part runs on that part's thread alone, so nothing
-/// oversubscribes the cores. Results are bit-identical for a fixed thread count; different
-/// counts may differ in the last bits (products split differently).
+/// A product large enough to be worth it is split into one block per thread (by columns or rows,
+/// whichever is larger), each block computed by oneDNN on its thread; a product called inside a
+/// `Parallel.forEach` part is not split again, so a two-part decoder step uses exactly the
+/// configured cores. Results are bit-identical for a fixed thread count; different counts may
+/// differ in the last bits (blocks of different widths).
 public enum ComputeThreads {
     /// Sets the number of threads (at least 1) for every following product and parallel split
     /// (process-wide; call it once, from the command's `run`).
     public static func configure(_ count: Int) {
-        cmatrix_set_threads(Int32(clamping: max(1, count)))
+        let n = Int32(clamping: max(1, count))
+        cmatrix_set_threads(n, n)
     }
 
-    /// Number of threads products use now (before `configure`: every core, or OMP_NUM_THREADS).
-    public static var count: Int { Int(cmatrix_threads()) }
+    /// Number of threads products use now (before `configure`: every core).
+    public static var count: Int {
+        let n = Int(cmatrix_product_threads())
+        return n > 0 ? n : defaultCount
+    }
 
-    /// True while the calling thread runs one part of a `Parallel.forEach` (where products are
-    /// single-threaded).
-    public static var insideParallelPart: Bool { cmatrix_in_parallel() != 0 }
+    /// Number of threads `Parallel.forEach` uses at most.
+    static var teamCount: Int {
+        let n = Int(cmatrix_team_threads())
+        return n > 0 ? n : defaultCount
+    }
 
-    /// Runs `body(part)` for every `part < parts` on the team (at most the configured threads; the
-    /// caller's thread is one of them). Products inside `body` run single-threaded.
+    static let defaultCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// True while the calling thread runs one part of a split (where products stay single-threaded).
+    public static var insideParallelPart: Bool { cmatrix_inside_part() != 0 }
+
+    /// Runs `body(part)` for every `part < parts`, at most `teamCount` at once (the caller's thread
+    /// is one of them), each marked as inside a part. Inside a part, the parts run one after another.
     static func run(parts: Int, _ body: (Int) -> Void) {
-        if parts <= 1 { if parts == 1 { body(0) }; return }
+        if parts <= 0 { return }
+        let team = min(parts, teamCount)
+        if parts == 1 || team <= 1 || insideParallelPart {
+            let previous = cmatrix_set_inside_part(1)
+            defer { cmatrix_set_inside_part(previous) }
+            for part in 0..<parts { body(part) }
+            return
+        }
         withoutActuallyEscaping(body) { body in
-            var context = body
-            withUnsafeMutablePointer(to: &context) { pointer in
-                cmatrix_parallel(parts, { raw, part in
-                    raw!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(part)
-                }, pointer)
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: team) { worker in
+                let previous = cmatrix_set_inside_part(1)
+                defer { cmatrix_set_inside_part(previous) }
+                var part = worker
+                while part < parts {
+                    shared.value(part)
+                    part += team
+                }
             }
         }
     }
 }
 
+/// A value handed to `concurrentPerform` whose concurrent use the caller guarantees is safe.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
 /// Description of the matrix library and the instruction set it dispatched to,
-/// e.g. "oneDNN 2.6.3 (avx512_core, OpenMP)".
+/// e.g. "oneDNN 2.6.3 (avx512_core)".
 public func blasCoreName() -> String {
     var buffer = [CChar](repeating: 0, count: 128)
     cmatrix_backend_description(&buffer, buffer.count)
@@ -55,9 +89,11 @@ public func blasCoreName() -> String {
 }
 
 /// Old name, kept until `Model/Inference.swift` moves to `ComputeThreads`: sets the threads of
-/// the products only, as `openblas_set_num_threads` did (the team of `Parallel.forEach` keeps
-/// its size). New code calls `ComputeThreads.configure`.
-public func setBLASThreadCount(_ count: Int) { cmatrix_set_product_threads(Int32(clamping: max(1, count))) }
+/// the products only, as `openblas_set_num_threads` did (`Parallel.forEach` keeps its team).
+/// New code calls `ComputeThreads.configure`.
+public func setBLASThreadCount(_ count: Int) {
+    cmatrix_set_threads(Int32(clamping: max(1, count)), Int32(ComputeThreads.teamCount))
+}
 
 /// Old name of `ComputeThreads.count`, kept until `Model/Inference.swift` moves to it.
 public func blasThreadCount() -> Int { ComputeThreads.count }
@@ -91,7 +127,40 @@ enum BLAS {
             }
             return
         }
-        cmatrix_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        let parts = splitParts(m: m, n: n, k: k)
+        if parts == 1 {
+            cmatrix_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        // One block per thread along the larger of m and n (so a few-row recurrent step splits its
+        // columns and each thread reads only its share of the weights), in multiples of 16.
+        let (ta, tb) = (transA ? Int32(1) : 0, transB ? Int32(1) : 0)
+        let (aS, bS, cS) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
+        let byColumns = n >= m
+        let length = byColumns ? n : m
+        let block = ((length + parts - 1) / parts + 15) & ~15
+        ComputeThreads.run(parts: parts) { part in
+            let lo = part * block, hi = min(length, lo + block)
+            guard lo < hi else { return }
+            if byColumns {  // C[:, lo..<hi] = op(A) · op(B)[:, lo..<hi]
+                let b = transB ? bS.value + lo * ldb : bS.value + lo
+                cmatrix_sgemm(ta, tb, m, hi - lo, k, alpha, aS.value, lda, b, ldb, beta, cS.value + lo, ldc)
+            } else {        // C[lo..<hi, :] = op(A)[lo..<hi, :] · op(B)
+                let a = transA ? aS.value + lo : aS.value + lo * lda
+                cmatrix_sgemm(ta, tb, hi - lo, n, k, alpha, a, lda, bS.value, ldb, beta, cS.value + lo * ldc, ldc)
+            }
+        }
+    }
+
+    /// Products below this many FLOPs stay on one thread (waking a second costs ~10 µs).
+    static let minimumSplitFLOPs = 2_000_000
+
+    /// Blocks a product is split into: `ComputeThreads.count`, or 1 inside a parallel part and
+    /// for small products.
+    static func splitParts(m: Int, n: Int, k: Int) -> Int {
+        let threads = ComputeThreads.count
+        if threads <= 1 || 2 * m * n * k < minimumSplitFLOPs || max(m, n) < 32 * threads { return 1 }
+        return ComputeThreads.insideParallelPart ? 1 : threads
     }
 
     /// The same product on the calling thread alone, whatever `ComputeThreads.count` is
@@ -102,14 +171,7 @@ enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         if m == 0 || n == 0 || k == 0 { return gemm(m: m, n: n, k: 0, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc) }
-        cmatrix_sgemm_single(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-    }
-
-    /// Products with at most this many rows (and enough columns) are split by columns over the
-    /// threads, each part single-threaded; 0 turns the split off (for `bench peak` comparisons).
-    static var columnSplitRows: Int {
-        get { cmatrix_column_split_rows() }
-        set { cmatrix_set_column_split_rows(newValue) }
+        cmatrix_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
     /// `y = alpha · op(A) · x + beta · y`, row-major. `A` is stored `[m, n]` (`lda ≥ n`);
@@ -130,11 +192,9 @@ enum BLAS {
             return
         }
         if trans {
-            // y [1, n] = x [1, m] · A [m, n]
-            cmatrix_sgemm(0, 0, 1, n, m, alpha, x, m, a, lda, beta, y, n)
+            gemm(m: 1, n: n, k: m, alpha: alpha, a: x, lda: m, b: a, ldb: lda, beta: beta, c: y, ldc: n)  // [1, m]·[m, n]
         } else {
-            // y [m, 1] = A [m, n] · x [n, 1]
-            cmatrix_sgemm(0, 0, m, 1, n, alpha, a, lda, x, 1, beta, y, 1)
+            gemm(m: m, n: 1, k: n, alpha: alpha, a: a, lda: lda, b: x, ldb: 1, beta: beta, c: y, ldc: 1)  // [m, n]·[n, 1]
         }
     }
 }

@@ -4,8 +4,8 @@ import Foundation
 /// the register-only FMA rate per instruction set and the matrix library's rate on the
 /// model's product shapes.
 public enum ComputePeak {
-    /// GFLOP/s of 12 independent vector FMA chains per thread, all `threads` threads at once on the
-    /// compute team (best of `trials`); nil if the CPU lacks `set`. About 0.1 s per trial.
+    /// GFLOP/s of 12 independent vector FMA chains per thread, all `threads` threads at once
+    /// (best of `trials`); nil if the CPU lacks `set`. About 0.1 s per trial.
     public static func fmaGigaflops(_ set: InstructionSet, threads: Int, trials: Int = 3) -> Double? {
         guard set.rawValue <= InstructionSet.supported.rawValue else { return nil }
         let iterations = 40_000_000 / max(1, set.lanes / 4)
@@ -15,9 +15,9 @@ public enum ComputePeak {
             let seconds = UnsafeMutablePointer<Double>.allocate(capacity: threads)
             defer { seconds.deallocate() }
             seconds.initialize(repeating: 0, count: threads)
-            let shared = SendablePointer(seconds)
+            let shared = UncheckedSendable(seconds)
             ComputeThreads.run(parts: threads) { part in
-                shared.pointer[part] = set.fmaSeconds(iterations: iterations) ?? .infinity
+                shared.value[part] = set.fmaSeconds(iterations: iterations) ?? .infinity
             }
             var rate = 0.0
             for t in 0..<threads { rate += flopsPerThread / seconds[t] / 1e9 }
@@ -56,10 +56,8 @@ public enum ComputePeak {
 
     /// How a product is run, for comparing the choices behind `BLAS.gemm`.
     public enum Strategy: String, CaseIterable, Sendable {
-        /// `BLAS.gemm` as the product uses it (column split for few rows, else the library's threads).
+        /// `BLAS.gemm` as training and decoding use it (split over the configured threads).
         case facade
-        /// The library's own threading for every shape (the column split turned off).
-        case libraryThreads = "library threads"
         /// One thread.
         case singleThread = "1 thread"
     }
@@ -73,9 +71,6 @@ public enum ComputePeak {
         for i in b.indices { b[i] = Float(i % 13) * 0.01 }
         let ldb = shape.transB ? k : n
         let repeats = max(2, Int(1.5e10 / shape.flops))
-        let savedSplit = BLAS.columnSplitRows
-        if strategy == .libraryThreads { BLAS.columnSplitRows = 0 }
-        defer { BLAS.columnSplitRows = savedSplit }
         func once() {
             if strategy == .singleThread {
                 BLAS.gemmSingleThreaded(transB: shape.transB, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: ldb, c: &c, ldc: n)
@@ -92,10 +87,4 @@ public enum ComputePeak {
         }
         return shape.flops / best / 1e9
     }
-}
-
-/// A pointer that may cross into `ComputeThreads.run` parts (each part writes its own element).
-struct SendablePointer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }

@@ -5,11 +5,10 @@ struct SharedPointer: @unchecked Sendable {
     init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }
 
-/// Element-wise work split over the compute threads. The parts run on the same thread team
-/// as the matrix products (`ComputeThreads`), at most `ComputeThreads.count` at once, and a
-/// product called inside a part runs single-threaded — so a two-part split of a decoder step
-/// uses both cores without the product's own threads competing with it. Splits are fixed by
-/// the problem size alone, never by timing, so results are deterministic.
+/// Element-wise work split over the compute threads (`ComputeThreads`, at most its count at
+/// once). A matrix product called inside a part runs on that part's thread alone, so a two-part
+/// split of a decoder step uses exactly the configured cores. Splits are fixed by the problem
+/// size alone, never by timing, so results are deterministic.
 enum Parallel {
     /// Number of parts worth using for `work` floats of element-wise work.
     static func parts(for work: Int) -> Int { work >= 1 << 16 ? 2 : 1 }
