@@ -39,8 +39,9 @@ struct BenchPeakCommand: ParsableCommand {
         if fmaOnly { return }
         let peak = ComputePeak.fmaGigaflops(InstructionSet.active, threads: threads) ?? .nan
         for shape in ComputePeak.modelShapes {
-            let rates = ComputePeak.Strategy.allCases.map { ComputePeak.gemmGigaflops(shape, strategy: $0) }
-            let detail = zip(ComputePeak.Strategy.allCases, rates).dropFirst()
+            let strategies = ComputePeak.Strategy.allCases.filter { $0.applies(to: shape) }
+            let rates = strategies.map { ComputePeak.gemmGigaflops(shape, strategy: $0) }
+            let detail = zip(strategies, rates).dropFirst()
                 .map { "\($0.rawValue) \(String(format: "%.1f", $1))" }.joined(separator: ", ")
             print("gemm \(shape.name) \(shape.m)x\(shape.n)x\(shape.k): \(String(format: "%.1f", rates[0])) GFLOP/s"
                   + " (\(String(format: "%.0f", 100 * rates[0] / peak))% of peak; \(detail))")

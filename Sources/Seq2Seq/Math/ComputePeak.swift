@@ -52,6 +52,8 @@ public enum ComputePeak {
         Shape("MEDIUM recurrent step bwd", m: 64, n: 512, k: 2048, transB: false),
         Shape("MEDIUM greedy step [B,E+H]x[E+H,4H]", m: 64, n: 2048, k: 1024, transB: true),
         Shape("MEDIUM greedy output", m: 64, n: 16000, k: 512, transB: true),
+        Shape("SMALL one-sentence beam output [5,H]x[H,V]", m: 5, n: 8000, k: 256, transB: true),
+        Shape("MEDIUM one-sentence beam output", m: 5, n: 16000, k: 512, transB: true),
     ]
 
     /// How a product is run, for comparing the choices behind `BLAS.gemm`.
@@ -60,6 +62,12 @@ public enum ComputePeak {
         case facade
         /// One thread.
         case singleThread = "1 thread"
+        /// `Kernels.fewRowsTimesTransposed` (the hand-written kernel for ≤ 8 rows that streams the
+        /// weights without packing), one thread; only for such shapes.
+        case fewRowsKernel = "few-rows kernel"
+
+        /// Whether `shape` can be run this way.
+        public func applies(to shape: Shape) -> Bool { self != .fewRowsKernel || (shape.m <= 8 && shape.transB) }
     }
 
     /// Best-of-`trials` GFLOP/s of `shape` run with `strategy` (about 0.1 s per trial).
@@ -72,7 +80,9 @@ public enum ComputePeak {
         let ldb = shape.transB ? k : n
         let repeats = max(2, Int(1.5e10 / shape.flops))
         func once() {
-            if strategy == .singleThread {
+            if strategy == .fewRowsKernel {
+                Kernels.fewRowsTimesTransposed(m: m, n: n, k: k, a: a, lda: k, w: b, ldw: k, c: &c, ldc: n)
+            } else if strategy == .singleThread {
                 BLAS.gemmSingleThreaded(transB: shape.transB, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: ldb, c: &c, ldc: n)
             } else {
                 BLAS.gemm(transB: shape.transB, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: ldb, c: &c, ldc: n)
