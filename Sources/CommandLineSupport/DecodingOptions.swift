@@ -25,6 +25,9 @@ public struct DecodingOptions: ParsableArguments {
     @Option(help: "Inputs longer than this many subword tokens are cut (with a warning), never dropped.")
     public var maxInputLength = 200
 
+    @Option(help: "Never repeat an n-gram of this many tokens within a translation (0: off).")
+    public var noRepeatNgram = 0
+
     @Option(help: "Sentences decoded together.")
     public var batchSize = 32
 
@@ -41,6 +44,7 @@ public struct DecodingOptions: ParsableArguments {
         if !(maxLengthRatio > 0) { throw ValidationError("--max-length-ratio must be positive") }
         if maxInputLength < 1 { throw ValidationError("--max-input-length must be at least 1") }
         if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if noRepeatNgram < 0 { throw ValidationError("--no-repeat-ngram must be ≥ 0 (0 turns it off)") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
@@ -53,6 +57,7 @@ public struct DecodingOptions: ParsableArguments {
         options.lengthPenalty = lengthPenalty
         options.maxLengthRatio = maxLengthRatio
         options.maxInputLength = maxInputLength
+        options.noRepeatNgram = noRepeatNgram
         return options
     }
 }

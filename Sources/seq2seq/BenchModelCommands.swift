@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Foundation
 import Seq2Seq
 
@@ -18,13 +19,17 @@ struct BenchModelOptions: ParsableArguments {
     @Flag(help: "Also print the time spent in each phase (timed part only).")
     var phases = false
 
+    @OptionGroup(title: "Architecture") var architecture: ArchitectureOptions
+
     func validate() throws {
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        try architecture.check(hidden: config.configuration.hiddenSize)
     }
 
     func printHeader() {
-        let c = config.configuration
+        let c = config.configuration(architecture: architecture.architecture)
         print("config: \(config.rawValue) (E\(c.embeddingSize) H\(c.hiddenSize) L\(c.layerCount) V\(c.sourceVocabularySize)/\(c.targetVocabularySize))")
+        print("architecture: \(c.architectureSummary)")
         print("threads: \(threads)")
         print("blas core: \(blasCoreName())")
         print("instruction set: \(InstructionSet.active)")
@@ -75,7 +80,8 @@ struct BenchTrainCommand: ParsableCommand {
     func run() throws {
         ComputeThreads.configure(options.threads)
         options.printHeader()
-        let r = try SyntheticBenchmark.train(size: options.config, batchSize: batchSize, warmup: warmup,
+        let r = try SyntheticBenchmark.train(size: options.config, architecture: options.architecture.architecture,
+                                             batchSize: batchSize, warmup: warmup,
                                              steps: steps, seed: options.seed)
         print("target tokens per batch: \(String(format: "%.1f", r.meanTargetTokens))")
         print("median step: \(String(format: "%.4f", r.medianStepSeconds)) s")
@@ -132,7 +138,8 @@ struct BenchDecodeCommand: ParsableCommand {
             print("\(name) GFLOP/s: \(String(format: "%.1f", g)) GFLOP/s (forward FLOPs, \(String(format: "%.1f", 100 * g / peak)) % of fma peak)")
         }
         if only != "beam" {
-            let g = try SyntheticBenchmark.decode(size: options.config, sentences: sentences, batchSize: batchSize,
+            let g = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture,
+                                                  sentences: sentences, batchSize: batchSize,
                                                   beamSize: nil, seed: options.seed)
             print("greedy sentences/s: \(String(format: "%.1f", g.sentencesPerSecond)) sent/s")
             print("greedy tokens/s: \(String(format: "%.0f", g.tokensPerSecond)) tok/s")
@@ -141,7 +148,8 @@ struct BenchDecodeCommand: ParsableCommand {
             options.printPhases()
         }
         if only != "greedy" {
-            let b = try SyntheticBenchmark.decode(size: options.config, sentences: sentences, batchSize: batchSize,
+            let b = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture,
+                                                  sentences: sentences, batchSize: batchSize,
                                                   beamSize: beamSize, seed: options.seed)
             print("beam\(beamSize) sentences/s: \(String(format: "%.1f", b.sentencesPerSecond)) sent/s")
             print("beam\(beamSize) tokens/s: \(String(format: "%.0f", b.tokensPerSecond)) tok/s")

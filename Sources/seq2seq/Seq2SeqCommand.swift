@@ -6,9 +6,10 @@ import Tokenize
 struct Seq2SeqCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seq2seq",
-        abstract: "Korean <-> English LSTM encoder-decoder: vocabularies, training, evaluation.",
+        abstract: "Korean <-> English recurrent encoder-decoders: vocabularies, training, evaluation.",
         subcommands: [
             VocabCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
-            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self,
+            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, AverageCommand.self, ReportCommand.self,
+            BenchCommand.self,
         ])
 }

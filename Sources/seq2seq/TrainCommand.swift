@@ -7,7 +7,7 @@ import Tokenize
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train an LSTM encoder-decoder on a source<TAB>target file.",
+        abstract: "Train a recurrent encoder-decoder (RNN, GRU or LSTM; optional bidirectional encoder and attention) on a source<TAB>target file.",
         discussion: """
             Learns the vocabularies (unless --vocab is given), trains with teacher forcing, \
             validates on --dev (or a deterministic 2% hold-out) with dev loss, BLEU and chrF of \
@@ -18,6 +18,7 @@ struct TrainCommand: ParsableCommand {
             Examples:
               seq2seq train Corpora/everyday.tsv --time-budget 5m
               seq2seq train pairs.tsv --dev dev.tsv --reverse --output model-ko-en
+              seq2seq train pairs.tsv --encoder bi --attention general --cell gru
               seq2seq train pairs.tsv --output model --resume
             """)
 
@@ -31,8 +32,8 @@ struct TrainCommand: ParsableCommand {
     var reverse = false
 
     @Flag(inversion: .prefixedNo,
-          help: "Feed each source sentence to the encoder last token first (Sutskever et al. 2014); helps a model without attention.")
-    var reverseSource = true
+          help: "Feed each source sentence to the encoder last token first (Sutskever et al. 2014); helps a unidirectional encoder (default: on with --encoder uni; a bidirectional encoder reads both ways, so it rejects --reverse-source).")
+    var reverseSource: Bool?
 
     @Option(help: "Use this vocabulary (prefix from `seq2seq vocab --output`) instead of learning one.")
     var vocab: String?
@@ -46,17 +47,25 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Character-level vocabularies (small corpora).")
     var char = false
 
+    @OptionGroup(title: "Architecture") var architecture: ArchitectureOptions
+
+    @Flag(help: "Tie the target embeddings to the output layer (Press & Wolf 2017): fewer parameters; needs --embedding = --hidden.")
+    var tieEmbeddings = false
+
     @Option(help: "Embedding size E.")
     var embedding = 256
 
-    @Option(help: "LSTM hidden size H.")
+    @Option(help: "Hidden size H of the decoder and of the encoder's output (H/2 per direction with --encoder bi).")
     var hidden = 256
 
-    @Option(help: "LSTM layers L (encoder and decoder each).")
+    @Option(help: "Recurrent layers L (encoder and decoder each).")
     var layers = 1
 
-    @Option(help: "Dropout on embeddings and between LSTM layers (0 disables).")
+    @Option(help: "Dropout on embeddings, between layers and on the attentional state (0 disables).")
     var dropout: Float = 0.3
+
+    @Option(help: "Word dropout: replace each input token (source, and decoder input after <s>) by <unk> with this probability while training (0 disables).")
+    var wordDropout: Float = 0
 
     @Option(help: "Sentences per batch.")
     var batchSize: Int?
@@ -78,6 +87,12 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Adam learning rate.")
     var learningRate: Float = 0.002
+
+    @Option(help: "Multiply the learning rate by this factor after every validation that does not improve the dev chrF (1: never).")
+    var decayOnPlateau: Float = 1
+
+    @Option(help: "Grow the learning rate linearly over the first N steps (0: no warm-up).")
+    var warmupSteps = 0
 
     @Option(help: "Clip the global gradient norm to this value (0 disables).")
     var clip: Float = 1.0
@@ -103,6 +118,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Stop after this many validations without a better dev chrF (spanning at least PATIENCE × --validate-every steps).")
     var patience = 10
 
+    @Option(help: "Keep the model of the last N validations in OUTPUT/checkpoints/ for `seq2seq average` (0: none).")
+    var keepCheckpoints = 0
+
     @Flag(help: "Stop at the first malformed line (FILE:LINE: reason) instead of skipping it.")
     var strict = false
 
@@ -119,7 +137,22 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--resume uses the vocabulary stored in --output; drop --vocab")
         }
         if embedding < 1 || hidden < 1 || layers < 1 { throw ValidationError("--embedding, --hidden and --layers must be at least 1") }
+        try architecture.check(hidden: hidden)
+        if architecture.encoder == .bi && reverseSource == true {
+            throw ValidationError("--reverse-source helps only a unidirectional encoder; --encoder bi already reads both directions: drop --reverse-source")
+        }
+        if resume && (architecture.cell != .lstm || architecture.encoder != .uni || architecture.attention != .none
+                      || architecture.inputFeeding != nil || reverseSource != nil) {
+            throw ValidationError("--resume continues the model in --output with its own architecture: drop --cell/--encoder/--attention/--input-feeding/--reverse-source")
+        }
         if !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
+        if !(0..<1).contains(wordDropout) { throw ValidationError("--word-dropout must be in [0, 1)") }
+        if warmupSteps < 0 { throw ValidationError("--warmup-steps must be ≥ 0") }
+        if !(decayOnPlateau > 0 && decayOnPlateau <= 1) { throw ValidationError("--decay-on-plateau must be in (0, 1]") }
+        if keepCheckpoints < 0 { throw ValidationError("--keep-checkpoints must be ≥ 0") }
+        if tieEmbeddings && embedding != hidden {
+            throw ValidationError("--tie-embeddings uses the target embeddings as the output layer: give --embedding equal to --hidden (\(embedding) vs \(hidden))")
+        }
         if maxLength < 1 { throw ValidationError("--max-length must be at least 1") }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
@@ -145,7 +178,13 @@ struct TrainCommand: ParsableCommand {
         var options = TrainingSessionOptions(trainPath: pairs)
         options.devPath = dev
         options.reverse = reverse
-        options.reverseSourceOrder = reverseSource
+        options.reverseSourceOrder = reverseSource ?? (architecture.encoder == .uni)
+        options.architecture = architecture.architecture
+        options.tieEmbeddings = tieEmbeddings
+        options.wordDropout = wordDropout
+        options.warmupSteps = warmupSteps
+        options.plateauDecay = decayOnPlateau
+        options.keepCheckpoints = keepCheckpoints
         options.vocabularyPrefix = vocab
         options.vocabulary = VocabularyOptions(size: vocabSize, joint: joint, characterLevel: char)
         options.strict = strict
@@ -168,8 +207,10 @@ struct TrainCommand: ParsableCommand {
         options.resume = resume
         options.validateEvery = validateEvery
         options.patience = patience
+        options.commandLine = CommandLine.arguments
         let session = TrainingSession(options: options, log: printError)
         let outcome = try session.run()
+        printError("see what it learned: seq2seq report \(shellQuoted(output)) -o \(shellQuoted(output + "/report.html"))")
         if outcome == .interrupted { throw ExitCode(130) }
     }
 }

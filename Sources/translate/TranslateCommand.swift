@@ -26,16 +26,22 @@ struct TranslateCommand: ParsableCommand {
             Examples:
               translate "hello world"
               translate --model model-ko-en "안녕하세요"
+              translate --model run1 --model run2 "hello"      (an ensemble)
               translate < input.txt > output.txt
               cat input.txt | translate --format jsonl --n-best 3
               translate -i a.txt -i b.txt -o out.txt --greedy
+              translate --format jsonl --alignment "hello world"
             """)
 
     @Argument(help: "Sentences to translate (default: read lines from -i files or stdin).")
     var text: [String] = []
 
-    @Option(help: "Model directory written by `seq2seq train`.")
-    var model = "model"
+    @Option(name: .customLong("model"),
+            help: "Model directory written by `seq2seq train` (default: model). Repeat it for an ensemble: the mean of the models' log-probabilities scores each step; they need the same vocabulary and direction.")
+    var models: [String] = []
+
+    /// The first (or only) model directory.
+    var model: String { models.first ?? "model" }
 
     @Option(name: [.customShort("i"), .customLong("input")], help: "Read lines from this file (repeatable; in order).")
     var inputs: [String] = []
@@ -45,6 +51,9 @@ struct TranslateCommand: ParsableCommand {
 
     @Option(help: "text: one translation per line; jsonl: source, translation, score and the n-best list per line.")
     var format: OutputFormat = .text
+
+    @Flag(help: "With --format jsonl: add the attention matrix of each translation (rows: target subword tokens incl. </s>; columns: source subword tokens; rows sum to 1). Needs a model trained with --attention.")
+    var alignment = false
 
     @OptionGroup var decoding: DecodingOptions
 
@@ -61,6 +70,9 @@ struct TranslateCommand: ParsableCommand {
             }
             if isDirectory.boolValue { throw ValidationError("\(path): is a folder, not an input file") }
         }
+        if alignment && format != .jsonl {
+            throw ValidationError("--alignment adds a matrix to each JSON line: use it with --format jsonl")
+        }
         if decoding.nBest > 1 && format == .text {
             printError("note: --n-best lists are shown with --format jsonl; text output has the best translation only")
         }
@@ -68,7 +80,13 @@ struct TranslateCommand: ParsableCommand {
 
     func run() throws {
         ComputeThreads.configure(decoding.threads)
-        let (translator, _) = try ModelDirectory(path: model).loadTranslator(options: decoding.translationOptions)
+        var options = decoding.translationOptions
+        options.alignment = alignment
+        let (translator, _) = try ModelDirectory(path: model).loadTranslator(
+            options: options, ensemble: models.dropFirst().map(ModelDirectory.init))
+        if alignment && translator.model.configuration.attention == .none {
+            throw ValidationError("\(model): --alignment needs a model trained with --attention dot or general; this one has no attention")
+        }
 
         // Output: stdout, or a temporary file renamed into place at the end.
         var temporaryPath: String?
@@ -141,7 +159,8 @@ struct TranslateCommand: ParsableCommand {
                 case .jsonl:
                     let record = JSONRecord(
                         source: translation.source, translation: translation.text, score: translation.score,
-                        nBest: translation.nBest.map { .init(translation: $0.text, score: $0.score) })
+                        nBest: translation.nBest.map { .init(translation: $0.text, score: $0.score) },
+                        alignment: translation.alignment)
                     try writer.write(line: String(decoding: try encoder.encode(record), as: UTF8.self))
                 }
             })
@@ -172,9 +191,10 @@ struct JSONRecord: Encodable {
     var translation: String
     var score: Float
     var nBest: [Candidate]
+    var alignment: TranslationAlignment?
 
     enum CodingKeys: String, CodingKey {
-        case source, translation, score
+        case source, translation, score, alignment
         case nBest = "n_best"
     }
 }

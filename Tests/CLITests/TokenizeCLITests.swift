@@ -90,12 +90,12 @@ struct TokenizeCLITests {
         #expect(tokens.output == "▁ 차 를\n")
     }
 
-    @Test func tatoebaEndToEnd() throws {
-        let root = BinaryRunner.packageRoot.deletingLastPathComponent().path + "/shared/corpora/tatoeba_manythings_kor"
-        guard FileManager.default.fileExists(atPath: root + "/train.tsv") else {
-            print("note: ../shared/corpora/tatoeba_manythings_kor not found; skipping the tatoeba CLI test")
-            return
-        }
+    static let tatoeba = BinaryRunner.packageRoot.deletingLastPathComponent().path + "/shared/corpora/tatoeba_manythings_kor"
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: tatoeba + "/train.tsv"),
+                   "../shared/corpora/tatoeba_manythings_kor is not beside the package"))
+    func tatoebaEndToEnd() throws {
+        let root = Self.tatoeba
         let w = try Workspace()
         let learned = try seq2seq(["vocab", root + "/train.tsv", "--output", w.path("Vocab/tatoeba")])
         #expect(learned.status == 0, "\(learned.errors)")

@@ -53,7 +53,7 @@ func largeLayerDecoderStepsMatchTrainingForward(rows B: Int) throws {
     let batch = try Batch(sources: sources, targets: targets, bos: 1, eos: 2)
     _ = try model.loss(for: batch)
     let logits = model.lastLogits()  // [B, T, V]
-    let state = model.makeDecoderState(for: try model.encode(sources: sources))
+    let state = try model.makeDecoderState(for: try model.encode(sources: sources))
     for t in 0..<T {
         let tokens = (0..<B).map { t == 0 ? Int32(1) : targets[$0][t - 1] }
         let logProbs = Array(try state.step(tokens: tokens))

@@ -151,17 +151,18 @@ func weightedSum(_ y: UnsafePointer<Float>, _ w: [Float]) -> Double {
         checkGradient("dropout input", x.p, count: n, analytic: dx, loss: loss)
     }
 
-    /// Two-layer LSTM stack over a packed batch (with an empty row), with
-    /// non-zero initial states, gradients into the top output and the final
-    /// states, and dropout with a fixed mask (same seed for every forward).
-    @Test(arguments: [Float(0), 0.25])
-    func lstmStack(dropout: Float) {
+    /// Two-layer stack of each cell over a packed batch (with an empty row), with non-zero
+    /// initial states, gradients into the top output and the final states, and dropout with
+    /// a fixed mask (same seed for every forward).
+    @Test(arguments: CellKind.allCases, [Float(0), 0.25])
+    func recurrentStack(cell: CellKind, dropout: Float) {
         var random = RandomGenerator(seed: 15)
-        let config = ModelConfiguration(sourceVocabularySize: 7, targetVocabularySize: 7, embeddingSize: 3, hiddenSize: 4, layerCount: 2)
+        let config = ModelConfiguration(sourceVocabularySize: 7, targetVocabularySize: 7, embeddingSize: 3, hiddenSize: 4,
+                                        layerCount: 2, cell: cell)
         let params = ParameterBuffer(shapes: config.parameterShapes)
         let grads = ParameterBuffer(layoutOf: params)
         for i in 0..<params.count { params.pointer[i] = (2 * random.nextUnitFloat() - 1) * 0.6 }
-        let stack = LSTMStack(side: "encoder", embedding: "src_embedding", configuration: config, parameters: params, gradients: grads)
+        let stack = RecurrentStack(side: "encoder", embedding: "src_embedding", configuration: config, parameters: params, gradients: grads)
         let sequences: [[Int32]] = [[1, 2, 3], [4, 5, 6, 1, 2], [], [6, 6]]
         let P = Packing(lengths: sequences.map(\.count))
         let ids = P.pack(sequences, fill: 0)
@@ -176,22 +177,123 @@ func weightedSum(_ y: UnsafePointer<Float>, _ w: [Float]) -> Double {
         func loss() -> Double {
             var r: RandomGenerator? = RandomGenerator(seed: 99)  // same dropout masks every time
             let top = stack.forward(ids: ids, packing: P, h0: h0.p, c0: c0.p, finalH: &finalH, finalC: &finalC, dropout: dropout, random: &r)
-            return weightedSum(top, wTop) + weightedSum(finalH, wH) + weightedSum(finalC, wC)
+            return weightedSum(top, wTop) + weightedSum(finalH, wH) + (cell.hasCellState ? weightedSum(finalC, wC) : 0)
         }
         _ = loss()
         grads.zero()
         var dh0 = [Float](repeating: 0, count: L * B * H), dc0 = dh0
-        stack.backward(dTop: wTop, ids: ids, packing: P, c0: c0.p, dFinalH: wH, dFinalC: wC, dh0: &dh0, dc0: &dc0)
+        stack.backward(dTop: wTop, ids: ids, packing: P, c0: c0.p, dFinalH: wH, dFinalC: cell.hasCellState ? wC : nil,
+                       dh0: &dh0, dc0: &dc0)
         for e in params.entries where e.name.hasPrefix("encoder") || e.name == "src_embedding" {
-            checkGradient(e.name, params.pointer + e.offset, count: e.count, analytic: grads.values(e.name), loss: loss)
+            checkGradient("\(cell) \(e.name)", params.pointer + e.offset, count: e.count, analytic: grads.values(e.name), loss: loss)
         }
-        checkGradient("h0", h0.p, count: h0.count, analytic: dh0, loss: loss)
-        checkGradient("c0", c0.p, count: c0.count, analytic: dc0, loss: loss)
+        checkGradient("\(cell) h0", h0.p, count: h0.count, analytic: dh0, loss: loss)
+        if cell.hasCellState { checkGradient("c0", c0.p, count: c0.count, analytic: dc0, loss: loss) }
         // The empty row (sorted last) passes its initial state straight through.
         let emptyRow = P.rank[2]
         for l in 0..<L { for j in 0..<H {
             #expect(dh0[(l * B + emptyRow) * H + j] == wH[(l * B + emptyRow) * H + j])
         } }
+    }
+
+    /// Bidirectional two-layer stack of each cell: both directions, the backward one reading
+    /// each row from its own last token, layer 1 reading `[fwd ; bwd]`, gradients into the
+    /// joined outputs and the joined final states.
+    @Test(arguments: CellKind.allCases)
+    func bidirectionalStack(cell: CellKind) {
+        var random = RandomGenerator(seed: 17)
+        let config = ModelConfiguration(sourceVocabularySize: 7, targetVocabularySize: 7, embeddingSize: 3, hiddenSize: 6,
+                                        layerCount: 2, dropout: 0, cell: cell, encoder: .bi)
+        let params = ParameterBuffer(shapes: config.parameterShapes)
+        let grads = ParameterBuffer(layoutOf: params)
+        for i in 0..<params.count { params.pointer[i] = (2 * random.nextUnitFloat() - 1) * 0.6 }
+        let stack = RecurrentStack(side: "encoder", embedding: "src_embedding", configuration: config, parameters: params, gradients: grads)
+        let sequences: [[Int32]] = [[1, 2, 3], [4, 5, 6, 1, 2], [], [6]]
+        let P = Packing(lengths: sequences.map(\.count))
+        let ids = P.pack(sequences, fill: 0)
+        let (B, H, L) = (4, 6, 2)
+        let wTop = randomArray(P.total * H, scale: 1, &random)
+        let wH = randomArray(L * B * H, scale: 1, &random), wC = randomArray(L * B * H, scale: 1, &random)
+        var finalH = [Float](repeating: 0, count: L * B * H), finalC = finalH
+        func loss() -> Double {
+            var r: RandomGenerator? = nil
+            let top = stack.forward(ids: ids, packing: P, h0: nil, c0: nil, finalH: &finalH, finalC: &finalC, dropout: 0, random: &r)
+            return weightedSum(top, wTop) + weightedSum(finalH, wH) + (cell.hasCellState ? weightedSum(finalC, wC) : 0)
+        }
+        _ = loss()
+        grads.zero()
+        stack.backward(dTop: wTop, ids: ids, packing: P, c0: nil, dFinalH: wH, dFinalC: cell.hasCellState ? wC : nil,
+                       dh0: nil, dc0: nil)
+        for e in params.entries where e.name.hasPrefix("encoder") || e.name == "src_embedding" {
+            checkGradient("bi \(cell) \(e.name)", params.pointer + e.offset, count: e.count, analytic: grads.values(e.name), loss: loss)
+        }
+    }
+
+    /// The attention layer alone: scores, masked softmax, context, [c ; h] → h̃, with a loss on
+    /// h̃ and on the weights; gradients w.r.t. the query, memory, keys and W_c, b_c.
+    @Test(arguments: [AttentionKind.dot, .general])
+    func attentionLayer(kind: AttentionKind) {
+        var random = RandomGenerator(seed: 18)
+        let (H, S, n) = (5, 4, 3)
+        let params = ParameterBuffer(shapes: GlobalAttention.parameterShapes(kind: kind, hiddenSize: H))
+        let grads = ParameterBuffer(layoutOf: params)
+        for i in 0..<params.count { params.pointer[i] = (2 * random.nextUnitFloat() - 1) * 0.6 }
+        let attention = GlobalAttention(kind: kind, hiddenSize: H, parameters: params)
+        let gradients = GlobalAttention(kind: kind, hiddenSize: H, parameters: grads)
+        let queries = Floats(randomArray(n * H, scale: 1, &random))   // [n, H]
+        let memory = Floats(randomArray(S * H, scale: 1, &random))    // [S, H] one sentence
+        let lengths = [4, 2, 3]                                       // each query sees a prefix
+        let wOut = randomArray(n * H, scale: 1, &random), wA = randomArray(n * S, scale: 1, &random)
+        var keys = [Float](repeating: 0, count: S * H), a = [Float](repeating: 0, count: n * S)
+        var ch = [Float](repeating: 0, count: n * 2 * H), y = [Float](repeating: 0, count: n * H)
+        func loss() -> Double {
+            keys = Array(UnsafeBufferPointer(start: memory.p, count: S * H))
+            attention.prepareKeys(memory: memory.p, rows: S, keys: &keys)
+            a = [Float](repeating: 0, count: n * S)
+            for r in 0..<n {
+                ch.withUnsafeMutableBufferPointer { c in
+                    attention.forwardRow(query: queries.p + r * H, memory: memory.p, keys: keys, length: lengths[r],
+                                         weights: &a[r * S], context: c.baseAddress! + r * 2 * H)
+                    (c.baseAddress! + r * 2 * H + H).update(from: queries.p + r * H, count: H)
+                }
+            }
+            attention.combine(rows: n, contextAndHidden: ch, output: &y)
+            return weightedSum(y, wOut) + weightedSum(a, wA)
+        }
+        _ = loss()
+        var dPre = [Float](repeating: 0, count: n * H), dch = [Float](repeating: 0, count: n * 2 * H)
+        attention.combineBackward(rows: n, outputGradient: wOut, output: y, preActivationGradient: &dPre, inputGradient: &dch)
+        attention.combineWeightGradients(rows: n, preActivationGradient: dPre, contextAndHidden: ch, gradients: gradients)
+        var dq = [Float](repeating: 0, count: n * H), dM = [Float](repeating: 0, count: S * H), dK = dM
+        var scratch = [Float](repeating: 0, count: S)
+        for r in 0..<n {
+            dq.withUnsafeMutableBufferPointer { q in
+                let dqr = q.baseAddress! + r * H
+                dqr.update(from: dch.withUnsafeBufferPointer { $0.baseAddress! } + r * 2 * H + H, count: H)
+                // The weights' own loss term enters as a gradient on the scores through the softmax:
+                // fold it in by treating w·a as part of da (dc·e_j + w_j).
+                let dc = Array(dch[(r * 2 * H)..<(r * 2 * H + H)])
+                attention.backwardRow(query: queries.p + r * H, memory: memory.p, keys: keys, length: lengths[r],
+                                      weights: Array(a[(r * S)...]), contextGradient: dc, queryGradient: dqr,
+                                      memoryGradient: &dM, keysGradient: &dK, scratch: &scratch)
+                // Σ_j w_j a_j: d/ds_j = a_j (w_j − Σ_k a_k w_k), into the query and keys like any score gradient.
+                let S_r = lengths[r]
+                let mean = (0..<S_r).reduce(Float(0)) { $0 + a[r * S + $1] * wA[r * S + $1] }
+                for j in 0..<S_r {
+                    let ds = a[r * S + j] * (wA[r * S + j] - mean)
+                    for k in 0..<H {
+                        dqr[k] += ds * keys[j * H + k]
+                        dK[j * H + k] += ds * queries.p[r * H + k]
+                    }
+                }
+            }
+        }
+        attention.prepareKeysBackward(keysGradient: dK, memory: memory.p, rows: S, memoryGradient: &dM, gradients: gradients)
+        checkGradient("\(kind) queries", queries.p, count: queries.count, analytic: dq, loss: loss)
+        checkGradient("\(kind) memory", memory.p, count: memory.count, analytic: dM, loss: loss)
+        for e in params.entries {
+            checkGradient("\(kind) \(e.name)", params.pointer + e.offset, count: e.count, analytic: grads.values(e.name), loss: loss)
+        }
     }
 
     /// Whole model: embeddings, both stacks, the state hand-over, output layer,

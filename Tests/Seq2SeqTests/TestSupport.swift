@@ -42,3 +42,17 @@ func randomSequences(_ count: Int, lengths: ClosedRange<Int>, vocabulary: Int, r
         return (0..<n).map { _ in Int32.random(in: 1..<Int32(vocabulary), using: &random) }
     }
 }
+
+/// Greedy decoding through the production search (`GreedySearch` over the model's decoder
+/// state): from `bos`, the most probable token until `eos` or `maxLength` tokens. Returns
+/// the tokens without `<s>`/`</s>`; empty sources give an empty output.
+func greedyDecode(_ model: Seq2SeqModel, sources: [[Int32]], maxLength: Int, bos: Int32 = 2, eos: Int32 = 3) throws -> [[Int32]] {
+    var outputs = [[Int32]](repeating: [], count: sources.count)
+    let live = sources.indices.filter { !sources[$0].isEmpty }
+    if live.isEmpty { return outputs }
+    var scorer = ModelStepScorer(state: try model.makeDecoderState(for: try model.encode(sources: live.map { sources[$0] })))
+    let best = try GreedySearch(beginOfSentence: bos, endOfSentence: eos)
+        .search(&scorer, maxOutputLengths: live.map { _ in maxLength })
+    for (i, hypothesis) in zip(live, best) { outputs[i] = hypothesis.tokens }
+    return outputs
+}

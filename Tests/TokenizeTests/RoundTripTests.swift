@@ -59,11 +59,9 @@ struct RoundTripTests {
     }
 
     /// Every line of the shared corpora, both sides, with a vocabulary learned on a subset.
-    @Test func sharedCorporaRoundTrip() throws {
-        guard let folder = sharedCorporaFolder() else {
-            print("note: ../shared/corpora not found beside the package; skipping the corpus round trip")
-            return
-        }
+    @Test(.enabled(if: sharedCorporaFolder() != nil, "../shared/corpora is not beside the package"))
+    func sharedCorporaRoundTrip() throws {
+        let folder = try #require(sharedCorporaFolder())
         let files = try FileManager.default.contentsOfDirectory(atPath: folder).sorted().flatMap { name in
             ["train.tsv", "dev.tsv"].map { "\(folder)/\(name)/\($0)" }
         }.filter { FileManager.default.fileExists(atPath: $0) }

@@ -11,9 +11,11 @@ import CKernels
 // Scalar functions (`exp`, `sigmoid`, `tanh`, `squareRoot` of one Float) stay in Swift,
 // written so the compiler auto-vectorizes loops that call them: no library calls (glibc
 // `expf`/`tanhf` are scalar), no checked integer arithmetic, no branches other than selects.
-// A new cell (GRU, vanilla RNN) should prefer the array kernels: `sigmoid(_:_:count:)`,
+// Cells should prefer the array kernels: `sigmoidInPlace`, `tanhInPlace`, `sigmoid(_:_:count:)`,
 // `tanh(_:_:count:)`, `multiply`, `add`, `scaleAndAdd` over whole gate rows run 2–4× wider
-// than Swift loops, which the compiler builds for baseline x86-64 (128-bit SSE2).
+// than Swift loops, which the compiler builds for baseline x86-64 (128-bit SSE2). The library
+// targets are compiled with whole-module optimization (Package.swift), so the scalar functions
+// inline into loops in other files too.
 //
 // exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 ∈ [−ln2/2, ln2/2];
 // e^r comes from the Cephes degree-6 polynomial (relative error ≈ 1e-7). n is
@@ -83,6 +85,16 @@ enum Kernels {
         ck_tanh(x, y, count)
     }
 
+    /// `x[i] = σ(x[i])` in place (e.g. a gate row of a cell).
+    static func sigmoidInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        ck_sigmoid(x, x, count)
+    }
+
+    /// `x[i] = tanh(x[i])` in place.
+    static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        ck_tanh(x, x, count)
+    }
+
     /// `y[i] += x[i]`.
     @inline(__always)
     static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
@@ -114,6 +126,29 @@ enum Kernels {
     /// `y[j] += Σ_r x[r, j]` for `x` of shape `[rows, columns]` (column sums, e.g. bias gradients).
     static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into y: UnsafeMutablePointer<Float>) {
         ck_add_column_sums(x, rows, columns, y)
+    }
+
+    /// Σ x[i]·y[i] with eight partial sums (fixed order, so deterministic). Stays in Swift so it
+    /// inlines into short loops (attention scores over H).
+    @inline(__always)
+    static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        let rx = UnsafeRawPointer(x), ry = UnsafeRawPointer(y)
+        while i + 8 <= count {
+            acc += rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                * ry.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < count { s += x[i] * y[i]; i += 1 }
+        return s
+    }
+
+    /// `y[i] += scale · x[i]` (axpy).
+    @inline(__always)
+    static func addScaled(_ x: UnsafePointer<Float>, scale: Float, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += scale * x[i] }
     }
 
     /// Fused LSTM gate pass for one row (gate order i, f, g, o): reads the
@@ -172,6 +207,20 @@ enum Kernels {
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         ck_few_rows_times_transposed(m, n, k, a, lda, w, ldw, c, ldc)
+    }
+
+    /// `C += A · Wᵀ` for A `[m, k]` (lda), W `[n, k]` (ldw), C `[m, n]` (ldc): streams W with
+    /// `fewRowsTimesTransposed` for at most 8 rows (decoding steps of one sentence's beams),
+    /// BLAS otherwise.
+    static func addProductTransposed(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: UnsafePointer<Float>, ldw: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if m <= 8 {
+            fewRowsTimesTransposed(m: m, n: n, k: k, a: a, lda: lda, w: w, ldw: ldw, c: c, ldc: ldc)
+        } else {
+            BLAS.gemm(transB: true, m: m, n: n, k: k, a: a, lda: lda, b: w, ldb: ldw, beta: 1, c: c, ldc: ldc)
+        }
     }
 
     /// `x[i] -= c`.

@@ -57,6 +57,20 @@ struct Packing: Equatable {
         return mask == nil ? offsets[n - 1] + r : offsets[maxLength - 1] + r
     }
 
+    /// For every packed row n = (step t, sorted row r) with t < len_r, the packed row of the
+    /// same sorted row at step len_r − 1 − t: the row read backwards, starting at its own last
+    /// real token. Padded positions (masked variant) map to themselves. Applying it twice gives n.
+    func reversedRows(into out: inout [Int]) {
+        out.removeAll(keepingCapacity: true)
+        out.reserveCapacity(total)
+        for t in 0..<maxLength {
+            for r in 0..<batchSizes[t] {
+                let n = lengths[r]
+                out.append(t < n ? offsets[n - 1 - t] + r : offsets[t] + r)
+            }
+        }
+    }
+
     /// Packs `sequences` (original order) into [N] ids; padded positions get `fill`.
     /// The array has at least one element (so its base address is never nil); only the first N are used.
     func pack(_ sequences: [[Int32]], fill: Int32) -> [Int32] {
@@ -100,8 +114,8 @@ public struct Batch: Sendable {
 
     let source: Packing
     let target: Packing
-    let sourceIDs: [Int32]        // [Ns]
-    let decoderInputIDs: [Int32]  // [Nt]
+    private(set) var sourceIDs: [Int32]        // [Ns]
+    private(set) var decoderInputIDs: [Int32]  // [Nt]
     let decoderTargetIDs: [Int32] // [Nt]; −1 at padded positions (padded variant only)
 
     /// Builds a batch from explicit decoder inputs and targets.
@@ -148,6 +162,19 @@ public struct Batch: Sendable {
         targetTokenCount = decoderTargets.reduce(0) { $0 + $1.count }
         maxSourceLength = source.maxLength
         maxTargetLength = target.maxLength
+    }
+
+    /// Word dropout: a copy in which every source token, and every decoder input token after the
+    /// first (`<s>`), is replaced by `unknown` with probability p. Targets are unchanged.
+    public func droppingWords(probability p: Float, unknown: Int32, random: inout RandomGenerator) -> Batch {
+        var copy = self
+        for n in 0..<source.total where source.mask?[n] ?? 1 > 0 {
+            if random.nextUnitFloat() < p { copy.sourceIDs[n] = unknown }
+        }
+        for n in target.offsets[min(1, target.maxLength)]..<target.total where target.mask?[n] ?? 1 > 0 {
+            if random.nextUnitFloat() < p { copy.decoderInputIDs[n] = unknown }
+        }
+        return copy
     }
 
     /// Throws `ModelError.tokenOutOfRange` if an id does not fit the configuration's vocabularies.

@@ -1,16 +1,24 @@
 import Foundation
 
-/// The encoder's summary of a batch of source sentences, in the caller's order:
-/// per layer the final `(h, c)` of every sentence.
+/// The encoder's summary of a batch of source sentences, in the caller's order: per layer
+/// the final state of every sentence, and (with attention) the encoder outputs per sentence.
 public struct EncodedSources: Sendable {
     /// Number of source sentences B.
     public let count: Int
     public let layerCount: Int
     public let hiddenSize: Int
-    /// Final hidden states `[L, B, H]` (original order).
+    /// Final hidden states `[L, B, H]` (original order; bidirectional: `[h_fwd ; h_bwd]`).
     public let h: [Float]
-    /// Final cell states `[L, B, H]` (original order).
+    /// Final cell states `[L, B, H]` (LSTM only; empty for other cells).
     public let c: [Float]
+    /// Tokens the encoder read per sentence, S_b.
+    public let sourceLengths: [Int]
+    /// First memory row of each sentence, `[B + 1]`.
+    public let memoryOffsets: [Int]
+    /// Encoder top-layer outputs e_j of every sentence, `[ΣS, H]` (empty without attention).
+    public let memory: [Float]
+    /// Attention keys W_a·e_j, `[ΣS, H]` ("general" attention only; empty otherwise).
+    public let keys: [Float]
 }
 
 extension Seq2SeqModel {
@@ -28,17 +36,27 @@ extension Seq2SeqModel {
         P.pack(sources, fill: 0).withUnsafeBufferPointer {
             encoder.forward(ids: $0.baseAddress!, packing: P, dropout: 0, random: &none)
         }
-        var h = [Float](repeating: 0, count: L * B * H), c = h
+        let cellState = configuration.cell.hasCellState
+        var h = [Float](repeating: 0, count: L * B * H), c = [Float](repeating: 0, count: cellState ? L * B * H : 0)
         for l in 0..<L {
             for b in 0..<B {
                 let s = (l * B + P.rank[b]) * H
                 for j in 0..<H {
                     h[(l * B + b) * H + j] = encoder.finalH.pointer[s + j]
-                    c[(l * B + b) * H + j] = encoder.finalC.pointer[s + j]
+                    if cellState { c[(l * B + b) * H + j] = encoder.finalC.pointer[s + j] }
                 }
             }
         }
-        return EncodedSources(count: B, layerCount: L, hiddenSize: H, h: h, c: c)
+        var offsets = [0]
+        for s in sources { offsets.append(offsets[offsets.count - 1] + s.count) }
+        var memoryValues: [Float] = [], keys: [Float] = []
+        if let attention = decoder.attention, let top = encoder.top {
+            memory.gather(top: top, packing: P, hiddenSize: H, attention: attention)
+            memoryValues = memory.values.array(memory.rowCount * H)
+            if attention.kind == .general { keys = memory.keys.array(memory.rowCount * H) }
+        }
+        return EncodedSources(count: B, layerCount: L, hiddenSize: H, h: h, c: c, sourceLengths: sources.map(\.count),
+                              memoryOffsets: offsets, memory: memoryValues, keys: keys)
     }
 
     /// A decoder state whose row i starts from source sentence `sourceRows[i]`
@@ -46,62 +64,61 @@ extension Seq2SeqModel {
     /// later `select(rows:)` calls (default: the initial row count).
     public func makeDecoderState(
         for encoded: EncodedSources, sourceRows: [Int]? = nil, capacity: Int? = nil
-    ) -> DecoderState {
-        DecoderState(model: self, encoded: encoded, sourceRows: sourceRows ?? Array(0..<encoded.count), capacity: capacity)
+    ) throws -> DecoderState {
+        let rows = sourceRows ?? Array(0..<encoded.count)
+        for s in rows where s < 0 || s >= encoded.count {
+            throw ModelError.mismatchedBatch("decoder row starts from source \(s), but \(encoded.count) sources were encoded")
+        }
+        return DecoderState(model: self, encoded: encoded, sourceRows: rows, capacity: capacity)
     }
 
-    /// Greedy decoding: from `<s>`, repeatedly feeds the most probable token
-    /// until `</s>` or `maxLength` tokens. Returns the tokens without `<s>`/`</s>`.
-    public func greedyDecode(sources: [[Int32]], maxLength: Int, bos: Int32 = 2, eos: Int32 = 3) throws -> [[Int32]] {
-        let encoded = try encode(sources: sources)
-        let state = makeDecoderState(for: encoded)
-        let V = configuration.targetVocabularySize
-        var outputs = [[Int32]](repeating: [], count: sources.count)
-        var sentence = Array(0..<sources.count)  // state row → sentence
-        var tokens = [Int32](repeating: bos, count: sources.count)
-        for _ in 0..<maxLength {
-            let logProbs = try state.step(tokens: tokens)  // [n, V]
-            var keep = [Int]()
-            var next = [Int32]()
-            for r in 0..<state.rowCount {
-                let row = logProbs.baseAddress! + r * V
-                var best = 0
-                for j in 1..<V where row[j] > row[best] { best = j }
-                if Int32(best) == eos { continue }
-                outputs[sentence[r]].append(Int32(best))
-                keep.append(r)
-                next.append(Int32(best))
-            }
-            if keep.isEmpty { break }
-            if keep.count < state.rowCount {
-                state.select(rows: keep)
-                sentence = keep.map { sentence[$0] }
-            }
-            tokens = next
+    /// Attention weights of given outputs (teacher-forced): for each sentence, one row per
+    /// output token, plus one for `</s>` when `endedWithEOS`, each row over the sentence's
+    /// source tokens (in encoder order) and summing to 1.
+    /// - Throws: `ModelError.invalidConfiguration` for a model without attention; token errors.
+    public func attentionWeights(sources: [[Int32]], outputs: [[Int32]], endedWithEOS: [Bool],
+                                 bos: Int32 = 2) throws -> [[[Float]]] {
+        guard configuration.attention != .none else {
+            throw ModelError.invalidConfiguration("the model has no attention, so it has no alignments")
         }
-        return outputs
+        guard sources.count == outputs.count, outputs.count == endedWithEOS.count else {
+            throw ModelError.mismatchedBatch("\(sources.count) sources, \(outputs.count) outputs, \(endedWithEOS.count) flags")
+        }
+        var result = [[[Float]]](repeating: [], count: sources.count)
+        let live = sources.indices.filter { !sources[$0].isEmpty }
+        if live.isEmpty { return result }
+        let encoded = try encode(sources: live.map { sources[$0] })
+        let state = try makeDecoderState(for: encoded)
+        let steps = live.map { outputs[$0].count + (endedWithEOS[$0] ? 1 : 0) }
+        var feed = [Int32](repeating: bos, count: live.count)
+        for t in 0..<(steps.max() ?? 0) {
+            _ = try state.step(tokens: feed)
+            for r in live.indices where t < steps[r] { result[live[r]].append(state.attentionWeights(row: r)) }
+            feed = live.map { t < outputs[$0].count ? outputs[$0][t] : bos }   // finished rows idle on <s>
+        }
+        return result
     }
 }
 
-/// Per-row decoder LSTM states for step-by-step decoding (greedy or beam search).
+/// Per-row decoder states for step-by-step decoding (greedy or beam search), for every
+/// cell and with attention and input feeding.
 ///
-/// Holds `(h, c)` `[L, N, H]` for N = `rowCount` rows. `step(tokens:)` feeds one
-/// token per row and returns log-probabilities `[N, V]`; `select(rows:)` gathers
-/// rows (beam reordering, dropping finished rows). Buffers are allocated once at
-/// `capacity` rows; steps and selections do not allocate.
+/// Holds per row the recurrent state of every layer (`h`, and `c` for the LSTM), the
+/// attentional state h̃ fed back with input feeding, and the index of the row's source
+/// sentence. `step(tokens:)` feeds one token per row and returns log-probabilities
+/// `[N, V]`; `select(rows:)` gathers rows (beam reordering, dropping finished rows). The
+/// encoder memory is held once per source sentence and looked up by the row's source
+/// index: beams never copy it. Buffers are allocated once at `capacity` rows; steps and
+/// selections do not allocate.
 ///
-/// It reads the output layer and embeddings from the model's parameters, but
-/// copies at creation the summed LSTM biases and each layer's `[W_ih, W_hh]`
-/// (concatenated, so that one GEMM over `[x_t, h_{t−1}]` gives the gate
-/// pre-activations): make a new state after changing the weights.
+/// The element-wise math of every step is the cells' own row functions (`LSTMCell`,
+/// `GRUCell`, `RNNCell`) and `GlobalAttention.forwardRow`/`combine`, shared with training.
+/// The products are arranged for decoding: LSTM and RNN layers multiply `[x_t, h_{t−1}]` by a
+/// copy of `[W_ih, W_hh]` made at creation, so make a new state after changing the weights.
 public final class DecoderState {
-    /// Steps with at most this many rows (e.g. one sentence's beams) multiply by streaming the
-    /// weights (`Kernels.fewRowsTimesTransposed`) instead of BLAS, which repacks them per call.
-    static let fewRows = 8
-
-    /// Whether LSTM steps split their products by gate columns (weights of at least 2^20 floats
-    /// per layer, where reading them twice per step costs more than a second synchronization)
-    /// rather than by rows. Measured: MEDIUM greedy LSTM phase 1.58 → 1.2 s, SMALL a bit slower.
+    /// Whether layer products split by gate columns (weights of at least 2^20 floats per layer,
+    /// where reading them twice per step costs more than a second synchronization) rather than
+    /// by rows. Measured: MEDIUM greedy LSTM phase 1.58 → 1.2 s, SMALL a bit slower.
     private let splitGateColumns: Bool
 
     /// Maximum number of rows.
@@ -112,81 +129,131 @@ public final class DecoderState {
     public let vocabularySize: Int
 
     private let model: Seq2SeqModel
-    private let L: Int, H: Int, E: Int
+    private let cell: CellKind
+    private let L: Int, H: Int, E: Int, F: Int, GH: Int
+    private let attention: GlobalAttention?
     private var h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>          // [L, cap, H]
     private var hSwap: UnsafeMutablePointer<Float>, cSwap: UnsafeMutablePointer<Float>  // [L, cap, H]
-    private let xh: UnsafeMutablePointer<Float>        // [cap, I + H]  [x_t, h_{t−1}] of the current layer
-    private let weights: [UnsafeMutablePointer<Float>] // per layer [4H, I + H]  [W_ih, W_hh]
-    private let z: UnsafeMutablePointer<Float>         // [cap, 4H]
-    private let tanhC: UnsafeMutablePointer<Float>     // [cap, H]
-    private let bias: UnsafeMutablePointer<Float>      // [L, 4H]  b_ih + b_hh
-    private var logProbs: UnsafeMutablePointer<Float>? // [cap, V], allocated by the first `step(tokens:)`
-    private let scratch: UnsafeMutablePointer<Float>   // [2, V] one row per part
-    private let stats: UnsafeMutablePointer<Float>     // [2, cap, 2] per part and row: max, Σ exp; then [cap] shifts
+    private var fed: UnsafeMutablePointer<Float>, fedSwap: UnsafeMutablePointer<Float>  // [cap, F] h̃_{t−1}
+    private var source: [Int], sourceSwap: [Int]                                        // [cap] row → sentence
+    private let inputWidth: [Int]                         // per layer: K_l, columns of the layer's input rows
+    private let x: UnsafeMutablePointer<Float>            // [cap, K_max]  layer input rows (see `inputRows`)
+    private let maxInputWidth: Int                        // K_max
+    private let weights: [UnsafeMutablePointer<Float>]    // per layer [GH, K_l]: [W_ih, W_hh] (LSTM/RNN) or W_ih (GRU)
+    private let bias: UnsafeMutablePointer<Float>         // [L, GH]  b_ih + b_hh (LSTM/RNN) or b_ih (GRU)
+    private let z: UnsafeMutablePointer<Float>            // [cap, GH]  pre-activations / gates
+    private let zh: UnsafeMutablePointer<Float>           // [cap, GH]  GRU: h_{t−1}·W_hhᵀ + b_hh
+    private let tanhC: UnsafeMutablePointer<Float>        // [cap, H]
+    private let memory: UnsafeMutablePointer<Float>       // [ΣS, H]  encoder outputs per sentence
+    private let keys: UnsafeMutablePointer<Float>         // [ΣS, H]  W_a·e_j ("general")
+    private let memoryOffsets: [Int], sourceLengths: [Int]
+    private let longest: Int                              // Smax
+    private let weightsOfRow: UnsafeMutablePointer<Float> // [cap, Smax] attention weights of the last step
+    private let contextAndHidden: UnsafeMutablePointer<Float>  // [cap, 2H]
+    private let hidden: UnsafeMutablePointer<Float>       // [cap, H]  h̃
+    private var logProbs: UnsafeMutablePointer<Float>?    // [cap, V], allocated by the first `step(tokens:)`
+    private let scratch: UnsafeMutablePointer<Float>      // [2, V] one row per part
+    private let stats: UnsafeMutablePointer<Float>        // [2, cap, 2] per part and row: max, Σ exp; then [cap] shifts
+    private var owned: [UnsafeMutablePointer<Float>] = []
 
     init(model: Seq2SeqModel, encoded: EncodedSources, sourceRows: [Int], capacity: Int?) {
         let cfg = model.configuration
-        (L, H, E, vocabularySize) = (cfg.layerCount, cfg.hiddenSize, cfg.embeddingSize, cfg.targetVocabularySize)
         self.model = model
+        cell = cfg.cell
+        (L, H, E, vocabularySize) = (cfg.layerCount, cfg.hiddenSize, cfg.embeddingSize, cfg.targetVocabularySize)
+        F = cfg.inputFeeding ? cfg.hiddenSize : 0
+        GH = cfg.cell.gateCount * cfg.hiddenSize
+        attention = model.decoder.attention
         rowCount = sourceRows.count
         self.capacity = max(capacity ?? sourceRows.count, sourceRows.count, 1)
-        let (cap, L, H, E, V) = (self.capacity, L, H, E, vocabularySize)
+        let (cap, L, H, E, F, GH, V, cell) = (self.capacity, L, H, E, F, GH, vocabularySize, cell)
+        var owned: [UnsafeMutablePointer<Float>] = []
         func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
             p.initialize(repeating: 0, count: max(n, 1))
+            owned.append(p)
             return p
         }
         h = buffer(L * cap * H); c = buffer(L * cap * H)
         hSwap = buffer(L * cap * H); cSwap = buffer(L * cap * H)
-        xh = buffer(cap * (max(E, H) + H)); z = buffer(cap * 4 * H); tanhC = buffer(cap * H)
-        bias = buffer(L * 4 * H); scratch = buffer(2 * V); stats = buffer(5 * cap)
-        splitGateColumns = 4 * H * (max(E, H) + H) >= 1 << 20
-        weights = (0..<L).map { l in
-            let layer = model.decoder.stack.layers[l]
-            let I = l == 0 ? E : H, K = I + H
-            let w = buffer(4 * H * K)
-            for k in 0..<4 * H {
-                (w + k * K).update(from: layer.wIH + k * I, count: I)
-                (w + k * K + I).update(from: layer.wHH + k * H, count: H)
-            }
-            return w
-        }
+        fed = buffer(cap * F); fedSwap = buffer(cap * F)
+        source = sourceRows + [Int](repeating: 0, count: self.capacity - sourceRows.count)
+        sourceSwap = source
+        let concatenated = !cell.keepsRecurrentProjection
+        let widths = (0..<L).map { l in (l == 0 ? E + F : H) + (concatenated ? H : 0) }
+        inputWidth = widths
+        maxInputWidth = widths.max() ?? 1
+        x = buffer(cap * (widths.max() ?? 1))
+        z = buffer(cap * GH); zh = buffer(cell.keepsRecurrentProjection ? cap * GH : 0); tanhC = buffer(cap * H)
+        bias = buffer(L * GH); scratch = buffer(2 * V); stats = buffer(5 * cap)
+        splitGateColumns = GH * (widths.max() ?? 0) >= 1 << 20
+        let layers = model.decoder.stack.layers.map { $0[0] }
+        var layerWeights: [UnsafeMutablePointer<Float>] = []
         for l in 0..<L {
-            let layer = model.decoder.stack.layers[l]
-            for k in 0..<4 * H { bias[l * 4 * H + k] = layer.bIH[k] + layer.bHH[k] }
+            let layer = layers[l], I = layer.inputSize, K = widths[l]
+            let w = buffer(GH * K)
+            for k in 0..<GH {
+                (w + k * K).update(from: layer.wIH + k * I, count: I)
+                if concatenated { (w + k * K + I).update(from: layer.wHH + k * H, count: H) }
+            }
+            layerWeights.append(w)
+        }
+        weights = layerWeights
+        for l in 0..<L {
+            for k in 0..<GH { bias[l * GH + k] = layers[l].bIH[k] + (concatenated ? layers[l].bHH[k] : 0) }
         }
         let B = encoded.count
         for l in 0..<L {
             for (r, s) in sourceRows.enumerated() {
-                precondition(s >= 0 && s < B, "source row \(s) out of range 0..<\(B)")
-                for j in 0..<H {
-                    h[(l * cap + r) * H + j] = encoded.h[(l * B + s) * H + j]
-                    c[(l * cap + r) * H + j] = encoded.c[(l * B + s) * H + j]
-                }
+                (h + (l * cap + r) * H).update(from: encoded.h, at: (l * B + s) * H, count: H)
+                if cell.hasCellState { (c + (l * cap + r) * H).update(from: encoded.c, at: (l * B + s) * H, count: H) }
             }
         }
+        memoryOffsets = encoded.memoryOffsets
+        sourceLengths = encoded.sourceLengths
+        longest = max(encoded.sourceLengths.max() ?? 1, 1)
+        memory = buffer(encoded.memory.count); keys = buffer(encoded.keys.count)
+        memory.update(from: encoded.memory, at: 0, count: encoded.memory.count)
+        keys.update(from: encoded.keys, at: 0, count: encoded.keys.count)
+        let attending = attention != nil
+        weightsOfRow = buffer(attending ? cap * longest : 0)
+        contextAndHidden = buffer(attending ? cap * 2 * H : 0)
+        hidden = buffer(attending ? cap * H : 0)
+        self.owned = owned
     }
 
     deinit {
-        for p in [h, c, hSwap, cSwap, xh, z, tanhC, bias, scratch, stats] + weights { p.deallocate() }
+        for p in owned { p.deallocate() }   // every buffer, including the swapped state pairs
         logProbs?.deallocate()
     }
 
     /// Reorders rows: new row i is old row `rows[i]`. Rows may repeat (beam
-    /// expansion) or be dropped; `rows.count` must be ≤ `capacity` and each entry < `rowCount`.
+    /// expansion) or be dropped. Entries outside `0..<rowCount` and more than `capacity`
+    /// rows are ignored (the searches never pass them).
     public func select(rows: [Int]) {
-        precondition(rows.count <= capacity, "select: \(rows.count) rows exceed capacity \(capacity)")
-        let (cap, H) = (capacity, H)
+        let (cap, H, F) = (capacity, H, F)
+        let rows = rows.prefix(capacity).filter { $0 >= 0 && $0 < rowCount }
         for l in 0..<L {
             for (i, r) in rows.enumerated() {
-                precondition(r >= 0 && r < rowCount, "select: row \(r) out of range 0..<\(rowCount)")
                 (hSwap + (l * cap + i) * H).update(from: h + (l * cap + r) * H, count: H)
-                (cSwap + (l * cap + i) * H).update(from: c + (l * cap + r) * H, count: H)
+                if cell.hasCellState { (cSwap + (l * cap + i) * H).update(from: c + (l * cap + r) * H, count: H) }
             }
+        }
+        for (i, r) in rows.enumerated() {
+            if F > 0 { (fedSwap + i * F).update(from: fed + r * F, count: F) }
+            sourceSwap[i] = source[r]
         }
         swap(&h, &hSwap)
         swap(&c, &cSwap)
+        swap(&fed, &fedSwap)
+        swap(&source, &sourceSwap)
         rowCount = rows.count
+    }
+
+    /// Attention weights of row r at the last step, over its source's tokens (encoder order).
+    public func attentionWeights(row r: Int) -> [Float] {
+        guard attention != nil, r >= 0, r < rowCount else { return [] }
+        return Array(UnsafeBufferPointer(start: weightsOfRow + r * longest, count: sourceLengths[source[r]]))
     }
 
     /// Feeds `tokens[i]` to row i and returns log-probabilities `[rowCount, V]`
@@ -206,142 +273,181 @@ public final class DecoderState {
     /// Like `step(tokens:)`, but writes the log-probabilities `[rowCount, V]` into `output`
     /// (at least `rowCount · V` floats), e.g. straight into a search's buffer.
     public func step(tokens: [Int32], into output: UnsafeMutablePointer<Float>) throws {
-        let (n, cap, H, G, V) = (rowCount, capacity, H, 4 * H, vocabularySize)
+        let n = rowCount
         guard tokens.count == n else {
             throw ModelError.mismatchedBatch("step got \(tokens.count) tokens for \(n) decoder rows")
         }
-        for id in tokens where id < 0 || Int(id) >= V {
-            throw ModelError.tokenOutOfRange(side: "target", id: id, vocabularySize: V)
+        for id in tokens where id < 0 || Int(id) >= vocabularySize {
+            throw ModelError.tokenOutOfRange(side: "target", id: id, vocabularySize: vocabularySize)
         }
         if n == 0 { return }
-        let decoder = model.decoder
         // Both cores, split by us: BLAS runs single-threaded inside each part, so no BLAS worker
         // spins while the element-wise work runs. The output layer is split by vocabulary columns.
         let threads = blasThreadCount()
         let parts = threads >= 2 && n >= 4 ? 2 : 1
         if parts > 1 { setBLASThreadCount(1) }
         defer { if parts > 1 { setBLASThreadCount(threads) } }
-        if splitGateColumns {
-            // Large layers (MEDIUM): split each product by gate columns, so each part reads only
-            // half of the weights per step; gate math split by rows.
-            let (L, E) = (L, E)
-            let table = decoder.stack.table                                                 // [V, E]
-            PhaseTimer.measure("decode.lstm") {
+        let this = Shared(self)   // parts touch disjoint rows (or disjoint columns of a product)
+        PhaseTimer.measure("decode.rnn") {
+            if splitGateColumns {
+                // Large layers (MEDIUM): each product split by gate columns, so each part reads only
+                // half of the weights per step; the cells split by rows.
+                let cellParts = min(parts, Parallel.parts(for: n * GH))
                 for l in 0..<L {
-                    let I = l == 0 ? E : H, K = I + H
-                    let hl = h + l * cap * H, cl = c + l * cap * H                         // [n, H]
-                    for r in 0..<n {
-                        let row = xh + r * K                                                // [x_t, h_{t−1}]  [n, I + H]
-                        if l == 0 {
-                            row.update(from: table + Int(tokens[r]) * E, count: E)
-                        } else {
-                            row.update(from: h + ((l - 1) * cap + r) * H, count: H)         // layer l−1's new h
-                        }
-                        (row + I).update(from: hl + r * H, count: H)
-                        (z + r * G).update(from: bias + l * G, count: G)                    // z = b   [n, 4H]
-                    }
-                    // z[:, g0..<g1] += [x_t, h_{t−1}] · [W_ih, W_hh][g0..<g1]ᵀ   [n, 4H]
-                    let (xhS, zS, wS) = (SharedPointer(xh), SharedPointer(z), SharedPointer(weights[l]))
+                    prepareInputs(layer: l, rows: 0..<n, tokens: tokens)
                     Parallel.forEach(parts: parts) { part in
-                        let g0 = part * G / parts, width = (part + 1) * G / parts - g0
-                        if n <= Self.fewRows {
-                            Kernels.fewRowsTimesTransposed(m: n, n: width, k: K, a: xhS.pointer, lda: K, w: wS.pointer + g0 * K,
-                                                           ldw: K, c: zS.pointer + g0, ldc: G)
-                        } else {
-                            BLAS.gemm(transB: true, m: n, n: width, k: K, a: xhS.pointer, lda: K, b: wS.pointer + g0 * K,
-                                      ldb: K, beta: 1, c: zS.pointer + g0, ldc: G)
-                        }
+                        let GH = this.value.GH
+                        this.value.layerProducts(l, rows: 0..<n, columns: part * GH / parts..<(part + 1) * GH / parts)
                     }
-                    let (hlS, clS, tS) = (SharedPointer(hl), SharedPointer(cl), SharedPointer(tanhC))
-                    let cellParts = min(parts, Parallel.parts(for: n * G))
                     Parallel.forEach(parts: cellParts) { part in
-                        for r in part * n / cellParts..<(part + 1) * n / cellParts {
-                            Kernels.lstmCell(z: zS.pointer + r * G, cPrev: clS.pointer + r * H, c: clS.pointer + r * H,
-                                             tanhC: tS.pointer + r * H, h: hlS.pointer + r * H, H: H)
-                        }
+                        this.value.cells(l, rows: part * n / cellParts..<(part + 1) * n / cellParts)
                     }
                 }
-            }
-        } else {
-            // Small layers: rows are independent through all layers, one part per half of the rows.
-            let (L, E, Kmax) = (L, E, max(E, H) + H)
-            let (hS, cS, xhS, zS) = (SharedPointer(h), SharedPointer(c), SharedPointer(xh), SharedPointer(z))
-            let (tanhS, biasS, table) = (SharedPointer(tanhC), SharedPointer(bias), SharedPointer(decoder.stack.table))
-            let weights = self.weights.map(SharedPointer.init)
-            PhaseTimer.measure("decode.lstm") {
+            } else {
+                // Small layers: rows are independent through all layers, one part per half of the rows.
                 Parallel.forEach(parts: parts) { part in
-                    let lo = part * n / parts, hi = (part + 1) * n / parts
-                    let xhp = xhS.pointer + lo * Kmax                                       // this part's [x_t, h_{t−1}] rows
-                    for l in 0..<L {
-                        let I = l == 0 ? E : H, K = I + H
-                        let hl = hS.pointer + l * cap * H, cl = cS.pointer + l * cap * H   // [n, H]
-                        for r in lo..<hi {
-                            let row = xhp + (r - lo) * K                                    // [m, I + H]
-                            if l == 0 {
-                                row.update(from: table.pointer + Int(tokens[r]) * E, count: E)
-                            } else {
-                                row.update(from: hS.pointer + ((l - 1) * cap + r) * H, count: H)  // layer l−1's new h
-                            }
-                            (row + I).update(from: hl + r * H, count: H)
-                            (zS.pointer + r * G).update(from: biasS.pointer + l * G, count: G)  // z = b   [m, 4H]
-                        }
-                        // z += [x_t, h_{t−1}] · [W_ih, W_hh]ᵀ   [m, 4H]
-                        if hi - lo <= Self.fewRows {
-                            Kernels.fewRowsTimesTransposed(m: hi - lo, n: G, k: K, a: xhp, lda: K, w: weights[l].pointer,
-                                                           ldw: K, c: zS.pointer + lo * G, ldc: G)
-                        } else {
-                            BLAS.gemm(transB: true, m: hi - lo, n: G, k: K, a: xhp, lda: K, b: weights[l].pointer, ldb: K,
-                                      beta: 1, c: zS.pointer + lo * G, ldc: G)
-                        }
-                        for r in lo..<hi {
-                            Kernels.lstmCell(z: zS.pointer + r * G, cPrev: cl + r * H, c: cl + r * H,
-                                             tanhC: tanhS.pointer + r * H, h: hl + r * H, H: H)
-                        }
+                    let state = this.value, rows = part * n / parts..<(part + 1) * n / parts
+                    for l in 0..<state.L {
+                        state.prepareInputs(layer: l, rows: rows, tokens: tokens)
+                        state.layerProducts(l, rows: rows, columns: 0..<state.GH)
+                        state.cells(l, rows: rows)
                     }
                 }
             }
         }
-        // Output layer logits = b + h·W_outᵀ, each part over its columns v0..<v1, followed by the
-        // part's max and Σ e^(z − max) per row (the bias fill replaces BLAS's own zeroing pass).   [n, V]
+        if attention != nil {
+            PhaseTimer.measure("decode.attention") {
+                Parallel.forEach(parts: parts) { part in this.value.attend(rows: part * n / parts..<(part + 1) * n / parts) }
+            }
+        }
+        let top = attention != nil ? hidden : h + (L - 1) * capacity * H                      // [n, H]
+        PhaseTimer.measure("decode.output") { logSoftmaxOutput(input: top, rows: n, parts: parts, into: output) }
+    }
+
+    // MARK: Step phases
+
+    /// Where the input rows `rows` of a layer with K columns live: `[rows.count, K]` from the
+    /// rows' own block of the buffer, so parts working on different rows (and possibly on
+    /// different layers at the same moment) never overlap.
+    private func inputRows(_ rows: Range<Int>) -> UnsafeMutablePointer<Float> { x + rows.lowerBound * maxInputWidth }
+
+    /// Layer l's input rows: `[x_t, (h̃_{t−1}), (h_{t−1})]` with x_t the embedding (l = 0) or
+    /// layer l − 1's new h; h_{t−1} is appended for cells whose products are concatenated.
+    private func prepareInputs(layer l: Int, rows: Range<Int>, tokens: [Int32]) {
+        let (K, cap, H, E, F) = (inputWidth[l], capacity, H, E, F)
+        let table = model.decoder.stack.table
+        let base = inputRows(rows)
+        for r in rows {
+            let row = base + (r - rows.lowerBound) * K
+            var column = 0
+            if l == 0 {
+                row.update(from: table + Int(tokens[r]) * E, count: E)
+                if F > 0 { (row + E).update(from: fed + r * F, count: F) }
+                column = E + F
+            } else {
+                row.update(from: h + ((l - 1) * cap + r) * H, count: H)                    // layer l−1's new h
+                column = H
+            }
+            if !cell.keepsRecurrentProjection { (row + column).update(from: h + (l * cap + r) * H, count: H) }
+        }
+    }
+
+    /// Pre-activation columns `columns` of layer l for `rows`: `z = b + inputs · Wᵀ` and, for the
+    /// GRU, `zh = b_hh + h_{t−1} · W_hhᵀ`.
+    private func layerProducts(_ l: Int, rows: Range<Int>, columns: Range<Int>) {
+        let (K, GH, H) = (inputWidth[l], GH, H)
+        let (lo, m, g0, w) = (rows.lowerBound, rows.count, columns.lowerBound, columns.count)
+        if m == 0 || w == 0 { return }
+        for r in rows { (z + r * GH + g0).update(from: bias + l * GH + g0, count: w) }
+        Kernels.addProductTransposed(m: m, n: w, k: K, a: inputRows(rows), lda: K, w: weights[l] + g0 * K, ldw: K,
+                                     c: z + lo * GH + g0, ldc: GH)
+        if cell.keepsRecurrentProjection {
+            let layer = model.decoder.stack.layers[l][0]
+            for r in rows { (zh + r * GH + g0).update(from: layer.bHH + g0, count: w) }
+            Kernels.addProductTransposed(m: m, n: w, k: H, a: h + (l * capacity + lo) * H, lda: H, w: layer.wHH + g0 * H,
+                                         ldw: H, c: zh + lo * GH + g0, ldc: GH)
+        }
+    }
+
+    /// The cell's step for `rows` of layer l, in place on the layer's state.
+    private func cells(_ l: Int, rows: Range<Int>) {
+        let (GH, H) = (GH, H)
+        for r in rows {
+            let hr = h + (l * capacity + r) * H
+            switch cell {
+            case .lstm:
+                let cr = c + (l * capacity + r) * H
+                LSTMCell.forward(z: z + r * GH, cPrev: cr, c: cr, tanhC: tanhC + r * H, h: hr, H: H)
+            case .gru:
+                GRUCell.forward(zx: z + r * GH, zh: zh + r * GH, hPrev: hr, gates: z + r * GH, h: hr, H: H)
+            case .rnn:
+                RNNCell.forward(z: z + r * GH, h: hr, H: H)
+            }
+        }
+    }
+
+    /// Attention of `rows` over their sentences' memory, h̃ and (input feeding) the fed state.
+    private func attend(rows: Range<Int>) {
+        guard let attention, !rows.isEmpty else { return }
+        let (H, S, F) = (H, longest, F)
+        let top = h + (L - 1) * capacity * H
+        for r in rows {
+            let b = source[r], ch = contextAndHidden + r * 2 * H
+            let keyBase = attention.kind == .general ? keys : memory
+            attention.forwardRow(query: top + r * H, memory: memory + memoryOffsets[b] * H, keys: keyBase + memoryOffsets[b] * H,
+                                 length: sourceLengths[b], weights: weightsOfRow + r * S, context: ch)
+            (ch + H).update(from: top + r * H, count: H)
+        }
+        let lo = rows.lowerBound
+        attention.combine(rows: rows.count, contextAndHidden: contextAndHidden + lo * 2 * H, output: hidden + lo * H)
+        if F > 0 { (fed + lo * F).update(from: hidden + lo * H, count: rows.count * F) }
+    }
+
+    /// Output layer logits = b + x·W_outᵀ, each part over its vocabulary columns, then the
+    /// log-softmax of every row, written to `output`.   x `[n, H]`, output `[n, V]`.
+    private func logSoftmaxOutput(input: UnsafeMutablePointer<Float>, rows n: Int, parts: Int,
+                                  into output: UnsafeMutablePointer<Float>) {
+        let (cap, H, V) = (capacity, H, vocabularySize)
+        let decoder = model.decoder
         let (out, stats, scratch) = (SharedPointer(output), SharedPointer(self.stats), SharedPointer(self.scratch))
-        let (top, wOut, bOut) = (SharedPointer(h + (L - 1) * cap * H), SharedPointer(decoder.outWeight),
-                                 SharedPointer(decoder.outBias))
-        PhaseTimer.measure("decode.output") {
-            Parallel.forEach(parts: parts) { part in
-                let v0 = part * V / parts, w = (part + 1) * V / parts - v0
-                for r in 0..<n { (out.pointer + r * V + v0).update(from: bOut.pointer + v0, count: w) }
-                if n <= Self.fewRows {
-                    Kernels.fewRowsTimesTransposed(m: n, n: w, k: H, a: top.pointer, lda: H, w: wOut.pointer + v0 * H,
-                                                   ldw: H, c: out.pointer + v0, ldc: V)
-                } else {
-                    BLAS.gemm(transB: true, m: n, n: w, k: H, a: top.pointer, lda: H, b: wOut.pointer + v0 * H, ldb: H,
-                              beta: 1, c: out.pointer + v0, ldc: V)
-                }
-                for r in 0..<n {
-                    let row = out.pointer + r * V + v0
-                    let m = Kernels.maximum(row, count: w)
-                    stats.pointer[(part * cap + r) * 2] = m
-                    stats.pointer[(part * cap + r) * 2 + 1] = Kernels.expShifted(row, shift: m, into: scratch.pointer + part * V, count: w)
-                }
-            }
-        }
-        PhaseTimer.measure("decode.logSoftmax") {
-            // log Σ_j e^(z_j) = M + log Σ_parts s_p · e^(m_p − M), M = max_p m_p (no overflow).
-            let shift = SharedPointer(stats.pointer + 2 * parts * cap)                 // [n]
+        let (top, wOut, bOut) = (SharedPointer(input), SharedPointer(decoder.outWeight), SharedPointer(decoder.outBias))
+        // Each part: its columns v0..<v1 (the bias fill replaces BLAS's own zeroing pass), then the
+        // part's max and Σ e^(z − max) per row.   [n, V]
+        Parallel.forEach(parts: parts) { part in
+            let v0 = part * V / parts, w = (part + 1) * V / parts - v0
+            for r in 0..<n { (out.pointer + r * V + v0).update(from: bOut.pointer + v0, count: w) }
+            Kernels.addProductTransposed(m: n, n: w, k: H, a: top.pointer, lda: H, w: wOut.pointer + v0 * H, ldw: H,
+                                         c: out.pointer + v0, ldc: V)
             for r in 0..<n {
-                var M = -Float.infinity
-                for p in 0..<parts { M = max(M, stats.pointer[(p * cap + r) * 2]) }
-                var S = 0.0
-                for p in 0..<parts {
-                    let m = stats.pointer[(p * cap + r) * 2], s = stats.pointer[(p * cap + r) * 2 + 1]
-                    S += parts == 1 ? Double(s) : Double(s) * Foundation.exp(Double(m - M))
-                }
-                shift.pointer[r] = M + Float(S.logValue)
-            }
-            Parallel.forEach(parts: parts) { part in
-                let v0 = part * V / parts, w = (part + 1) * V / parts - v0
-                for r in 0..<n { Kernels.subtract(shift.pointer[r], from: out.pointer + r * V + v0, count: w) }
+                let row = out.pointer + r * V + v0
+                let m = Kernels.maximum(row, count: w)
+                stats.pointer[(part * cap + r) * 2] = m
+                stats.pointer[(part * cap + r) * 2 + 1] = Kernels.expShifted(row, shift: m, into: scratch.pointer + part * V, count: w)
             }
         }
+        // log Σ_j e^(z_j) = M + log Σ_parts s_p · e^(m_p − M), M = max_p m_p (no overflow).
+        let shift = SharedPointer(stats.pointer + 2 * parts * cap)                 // [n]
+        for r in 0..<n {
+            var M = -Float.infinity
+            for p in 0..<parts { M = max(M, stats.pointer[(p * cap + r) * 2]) }
+            var S = 0.0
+            for p in 0..<parts {
+                let m = stats.pointer[(p * cap + r) * 2], s = stats.pointer[(p * cap + r) * 2 + 1]
+                S += parts == 1 ? Double(s) : Double(s) * Foundation.exp(Double(m - M))
+            }
+            shift.pointer[r] = M + Float(S.logValue)
+        }
+        Parallel.forEach(parts: parts) { part in
+            let v0 = part * V / parts, w = (part + 1) * V / parts - v0
+            for r in 0..<n { Kernels.subtract(shift.pointer[r], from: out.pointer + r * V + v0, count: w) }
+        }
+    }
+}
+
+private extension UnsafeMutablePointer where Pointee == Float {
+    /// Copies `count` floats of `array` starting at `index` (no-op for count 0).
+    func update(from array: [Float], at index: Int, count: Int) {
+        guard count > 0 else { return }
+        array.withUnsafeBufferPointer { self.update(from: $0.baseAddress! + index, count: count) }
     }
 }

@@ -21,14 +21,18 @@ public struct ModelManifest: Codable, Equatable, Sendable {
     /// al., 2014): the first target words then sit close to the source words
     /// they depend on, which helps an encoder-decoder without attention.
     public var sourceOrderReversed: Bool
+    /// The architecture the checkpoints hold (cell, encoder, attention, input feeding). Absent in
+    /// directories written before these choices existed, which hold LSTMs without attention.
+    public var architecture: ModelArchitecture?
 
     public init(reverse: Bool, sourceLanguage: String, targetLanguage: String, vocabularyIdentity: String,
-                sourceOrderReversed: Bool) {
+                sourceOrderReversed: Bool, architecture: ModelArchitecture? = nil) {
         self.reverse = reverse
         self.sourceOrderReversed = sourceOrderReversed
         self.sourceLanguage = sourceLanguage
         self.targetLanguage = targetLanguage
         self.vocabularyIdentity = vocabularyIdentity
+        self.architecture = architecture
     }
 
     /// Vocabulary side used for the model's source and target.
@@ -43,6 +47,8 @@ public enum ModelDirectoryError: Error, CustomStringConvertible, Equatable {
     case badManifest(path: String, reason: String)
     case incompatibleVersion(path: String, found: Int, expected: Int)
     case vocabularyMismatch(path: String, checkpoint: String, vocabulary: String)
+    case architectureMismatch(path: String, manifest: String, checkpoint: String)
+    case ensembleMismatch(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -56,6 +62,10 @@ public enum ModelDirectoryError: Error, CustomStringConvertible, Equatable {
             return "\(path): model format version \(found), this build reads version \(expected); retrain the model with this version"
         case .vocabularyMismatch(let path, let checkpoint, let vocabulary):
             return "\(path): the weights were trained with vocabulary \(checkpoint) but the directory's vocabulary is \(vocabulary); copy the matching vocab.* files or retrain"
+        case .ensembleMismatch(let path, let reason):
+            return "\(path): cannot join the ensemble: \(reason); ensembles need models trained with the same vocabulary and direction"
+        case .architectureMismatch(let path, let manifest, let checkpoint):
+            return "\(path): model.json describes \(manifest) but the checkpoint holds \(checkpoint); the files come from different models — copy the matching model.json or retrain"
         }
     }
 }
@@ -121,9 +131,11 @@ public struct ModelDirectory: Sendable {
         throw ModelDirectoryError.incomplete(path: path, missing: "best/\(Checkpoint.modelFileName)")
     }
 
-    /// Loads everything needed to translate: manifest, vocabulary, weights
-    /// (checked against the vocabulary), and a translator.
-    public func loadTranslator(options: TranslationOptions = TranslationOptions()) throws -> (Translator, ModelManifest) {
+    /// Loads everything needed to translate: manifest, vocabulary, weights (checked against the
+    /// vocabulary and the architecture), and a translator. With `ensemble`, the further model
+    /// directories join as ensemble members; they must share this model's vocabulary and direction.
+    public func loadTranslator(options: TranslationOptions = TranslationOptions(),
+                               ensemble: [ModelDirectory] = []) throws -> (Translator, ModelManifest) {
         let manifest = try readManifest()
         var options = options
         options.reverseSourceOrder = manifest.sourceOrderReversed
@@ -131,13 +143,41 @@ public struct ModelDirectory: Sendable {
             throw ModelDirectoryError.incomplete(path: path, missing: "vocab.meta")
         }
         let vocabulary = try VocabularyPair.load(from: vocabularyPrefix)
-        let checkpoint = try Checkpoint.load(from: try checkpointForTranslation(), loadOptimizer: false)
-        try checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
-        let translator = Translator(model: checkpoint.model,
+        let model = try loadModel(manifest: manifest, vocabulary: vocabulary)
+        let members = try ensemble.map { other -> EnsembleMember in
+            let otherManifest = try other.readManifest()
+            guard otherManifest.vocabularyIdentity == manifest.vocabularyIdentity else {
+                throw ModelDirectoryError.ensembleMismatch(
+                    path: other.path, reason: "its vocabulary \(otherManifest.vocabularyIdentity) differs from \(path)'s \(manifest.vocabularyIdentity)")
+            }
+            guard otherManifest.reverse == manifest.reverse else {
+                throw ModelDirectoryError.ensembleMismatch(path: other.path, reason: "it translates the other direction than \(path)")
+            }
+            return EnsembleMember(model: try other.loadModel(manifest: otherManifest, vocabulary: vocabulary),
+                                  sourceOrderReversed: otherManifest.sourceOrderReversed)
+        }
+        let translator = Translator(model: model,
                                     sourceTokenizer: try vocabulary.tokenizer(for: manifest.sourceSide),
                                     targetTokenizer: try vocabulary.tokenizer(for: manifest.targetSide),
-                                    options: options)
+                                    options: options, ensemble: members)
         return (translator, manifest)
+    }
+
+    /// The weights to translate with, checked against the manifest's architecture and the vocabulary.
+    func loadModel(manifest: ModelManifest, vocabulary: VocabularyPair) throws -> Seq2SeqModel {
+        let checkpoint = try Checkpoint.load(from: try checkpointForTranslation(), loadOptimizer: false)
+        try checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
+        try checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
+        return checkpoint.model
+    }
+
+    /// Throws `architectureMismatch` unless the checkpoint holds the architecture `model.json` records.
+    public func checkArchitecture(_ configuration: ModelConfiguration, manifest: ModelManifest) throws {
+        let recorded = manifest.architecture ?? .original
+        let stored = ModelArchitecture(configuration)
+        guard recorded == stored else {
+            throw ModelDirectoryError.architectureMismatch(path: path, manifest: recorded.description, checkpoint: stored.description)
+        }
     }
 
     /// Throws `vocabularyMismatch` unless the checkpoint was trained with `vocabulary`.

@@ -8,13 +8,16 @@ public struct LossResult: Sendable, Equatable {
     public var tokenCount: Int
 }
 
-/// LSTM encoder-decoder (no attention) with hand-written backward.
+/// Recurrent encoder-decoder (RNN, GRU or LSTM cells; uni- or bidirectional encoder;
+/// optional Luong attention with input feeding) with hand-written backward.
 ///
 /// All parameters live in one `ParameterBuffer` using the PyTorch reference
 /// names (`src_embedding` [Vs, E], `tgt_embedding` [Vt, E],
-/// `encoder.l{k}.weight_ih` [4H, I], `…weight_hh` [4H, H], `…bias_ih` [4H],
-/// `…bias_hh` [4H], the same for `decoder.l{k}`, `out_weight` [Vt, H],
-/// `out_bias` [Vt]); `gradients` has the same layout.
+/// `encoder.l{k}.weight_ih` [G·H, I], `…weight_hh` [G·H, H], `…bias_ih` [G·H],
+/// `…bias_hh` [G·H] (bidirectional: `encoder.l{k}.forward.*` and `.backward.*` with H/2),
+/// the same for `decoder.l{k}`, `attention.W_a` [H, H], `attention.W_c` [H, 2H],
+/// `attention.b_c` [H], `out_weight` [Vt, H], `out_bias` [Vt]); see
+/// `ModelConfiguration.parameterShapes`. `gradients` has the same layout.
 ///
 /// A model instance owns reusable work buffers and is not thread-safe: use one
 /// instance per thread.
@@ -27,6 +30,8 @@ public final class Seq2SeqModel {
 
     let encoder: RNNEncoder
     let decoder: RNNDecoder
+    /// Encoder outputs per sentence for attention (unused without attention).
+    let memory = SourceMemory()
     private(set) var lastBatch: Batch?
 
     /// A new model with parameters drawn uniformly from [−initScale, initScale] using `seed`.
@@ -90,7 +95,6 @@ public final class Seq2SeqModel {
     func run(_ batch: Batch, labelSmoothing: Float, training: Bool, random: inout RandomGenerator?) throws -> LossResult {
         try batch.validate(for: configuration)
         let (S, T) = (batch.source, batch.target)
-        let (B, H, L) = (batch.rowCount, configuration.hiddenSize, configuration.layerCount)
         let p = training ? configuration.dropout : 0
         let count = T.mask == nil ? batch.targetTokenCount : batch.decoderTargetIDs.filter { $0 >= 0 }.count
         lastBatch = batch
@@ -98,42 +102,69 @@ public final class Seq2SeqModel {
         batch.sourceIDs.withUnsafeBufferPointer { src in
             encoder.forward(ids: src.baseAddress!, packing: S, dropout: p, random: &random)
         }
-        // Decoder row r starts from the encoder state of the same sentence.   [L, B, H]
-        let (eh, ec) = (encoder.finalH.pointer, encoder.finalC.pointer)
-        let (dh, dc) = (decoder.h0.reserve(L * B * H), decoder.c0.reserve(L * B * H))
-        for l in 0..<L {
-            for r in 0..<B {
-                let s = (l * B + S.rank[T.order[r]]) * H, d = (l * B + r) * H
-                (dh + d).update(from: eh + s, count: H)
-                (dc + d).update(from: ec + s, count: H)
-            }
+        if let attention = decoder.attention {
+            memory.gather(top: encoder.top!, packing: S, hiddenSize: configuration.hiddenSize, attention: attention)
         }
+        handOverStates(batch)
         let sum = batch.decoderInputIDs.withUnsafeBufferPointer { input in
             batch.decoderTargetIDs.withUnsafeBufferPointer { target in
                 decoder.forward(inputIDs: input.baseAddress!, targetIDs: target.baseAddress!, packing: T,
+                                memory: decoder.attention == nil ? nil : memory,
                                 labelSmoothing: labelSmoothing, gradientScale: training ? 1 / Float(max(count, 1)) : nil,
                                 dropout: p, random: &random)
             }
         }
         if training {
             PhaseTimer.measure("zeroGradients") { gradients.zero() }
-            batch.decoderInputIDs.withUnsafeBufferPointer { decoder.backward(inputIDs: $0.baseAddress!, packing: T) }
-            let (gh, gc) = (encoder.dFinalH.reserve(L * B * H), encoder.dFinalC.reserve(L * B * H))
-            for l in 0..<L {
-                for r in 0..<B {
-                    let s = (l * B + S.rank[T.order[r]]) * H, d = (l * B + r) * H
-                    (gh + s).update(from: decoder.dh0.pointer + d, count: H)
-                    (gc + s).update(from: decoder.dc0.pointer + d, count: H)
-                }
-            }
-            batch.sourceIDs.withUnsafeBufferPointer { encoder.backward(ids: $0.baseAddress!, packing: S) }
+            backward(batch)
         }
         return LossResult(loss: Float(sum / Double(max(count, 1))), lossSum: sum, tokenCount: count)
     }
 
+    /// Decoder row r starts from the encoder's final state of the same sentence.   [L, B, H]
+    private func handOverStates(_ batch: Batch) {
+        let (S, T) = (batch.source, batch.target)
+        let (B, H, L) = (batch.rowCount, configuration.hiddenSize, configuration.layerCount)
+        let (eh, ec) = (encoder.finalH.pointer, encoder.finalC.pointer)
+        let (dh, dc) = (decoder.h0.reserve(L * B * H), decoder.c0.reserve(L * B * H))
+        let cellState = configuration.cell.hasCellState
+        for l in 0..<L {
+            for r in 0..<B {
+                let s = (l * B + S.rank[T.order[r]]) * H, d = (l * B + r) * H
+                (dh + d).update(from: eh + s, count: H)
+                if cellState { (dc + d).update(from: ec + s, count: H) }
+            }
+        }
+    }
+
+    /// Backward of the last forward: decoder, then the state hand-over and the attention
+    /// memory back to the encoder, then the encoder.
+    private func backward(_ batch: Batch) {
+        let (S, T) = (batch.source, batch.target)
+        let (B, H, L) = (batch.rowCount, configuration.hiddenSize, configuration.layerCount)
+        let memory = decoder.attention == nil ? nil : self.memory
+        batch.decoderInputIDs.withUnsafeBufferPointer { decoder.backward(inputIDs: $0.baseAddress!, packing: T, memory: memory) }
+        let (gh, gc) = (encoder.dFinalH.reserve(L * B * H), encoder.dFinalC.reserve(L * B * H))
+        let cellState = configuration.cell.hasCellState
+        for l in 0..<L {
+            for r in 0..<B {
+                let s = (l * B + S.rank[T.order[r]]) * H, d = (l * B + r) * H
+                (gh + s).update(from: decoder.dh0.pointer + d, count: H)
+                if cellState { (gc + s).update(from: decoder.dc0.pointer + d, count: H) }
+            }
+        }
+        var topGradient: UnsafePointer<Float>? = nil
+        if let memory, let attention = decoder.attention, let gradientAttention = decoder.gradientAttention {
+            let dTop = encoder.dTop.reserve(S.total * H)
+            memory.scatterGradients(into: dTop, packing: S, hiddenSize: H, attention: attention, gradients: gradientAttention)
+            topGradient = UnsafePointer(dTop)
+        }
+        batch.sourceIDs.withUnsafeBufferPointer { encoder.backward(ids: $0.baseAddress!, packing: S, topGradient: topGradient) }
+    }
+
     // MARK: Inspection of the last forward (tests)
 
-    /// Encoder final states `[L, B, H]` in original row order.
+    /// Encoder final states `[L, B, H]` in original row order (`c` is empty without a cell state).
     func lastEncoderFinalStates() -> (h: [Float], c: [Float]) {
         guard let batch = lastBatch else { return ([], []) }
         let (B, H, L) = (batch.rowCount, configuration.hiddenSize, configuration.layerCount)
@@ -143,17 +174,45 @@ public final class Seq2SeqModel {
                 let s = (l * B + batch.source.rank[b]) * H
                 for j in 0..<H {
                     h[(l * B + b) * H + j] = encoder.finalH.pointer[s + j]
-                    c[(l * B + b) * H + j] = encoder.finalC.pointer[s + j]
+                    if configuration.cell.hasCellState { c[(l * B + b) * H + j] = encoder.finalC.pointer[s + j] }
                 }
             }
         }
-        return (h, c)
+        return (h, configuration.cell.hasCellState ? c : [])
+    }
+
+    /// Encoder top-layer outputs `[B, S, H]`, zeros at padding.
+    func lastEncoderOutput() -> [Float] {
+        guard let batch = lastBatch, let top = encoder.top else { return [] }
+        return batch.source.unpack(top, width: configuration.hiddenSize)
     }
 
     /// Decoder top-layer outputs `[B, T, H]`, zeros at padding.
     func lastDecoderOutput() -> [Float] {
         guard let batch = lastBatch, let top = decoder.top else { return [] }
         return batch.target.unpack(top, width: configuration.hiddenSize)
+    }
+
+    /// Attention weights `[B, T, S]` of the last forward, zeros at padding (empty without attention).
+    func lastAttentionWeights() -> [Float] {
+        guard let batch = lastBatch, decoder.attention != nil else { return [] }
+        let cache = decoder.attentionCache, S = batch.maxSourceLength
+        let rows = batch.target.unpack(cache.weights.pointer, width: cache.longest)   // [B, T, Smax]
+        var out = [Float](repeating: 0, count: batch.rowCount * batch.maxTargetLength * S)
+        for i in 0..<batch.rowCount * batch.maxTargetLength {
+            for j in 0..<min(S, cache.longest) { out[i * S + j] = rows[i * cache.longest + j] }
+        }
+        return out
+    }
+
+    /// Attention contexts c_t and attentional states h̃_t `[B, T, H]` of the last forward.
+    func lastAttentionContextAndHidden() -> (context: [Float], hidden: [Float]) {
+        guard let batch = lastBatch, decoder.attention != nil else { return ([], []) }
+        let H = configuration.hiddenSize, cache = decoder.attentionCache
+        let both = batch.target.unpack(cache.contextAndHidden.pointer, width: 2 * H)
+        var context = [Float](repeating: 0, count: both.count / 2)
+        for i in 0..<both.count / (2 * H) { for j in 0..<H { context[i * H + j] = both[i * 2 * H + j] } }
+        return (context, batch.target.unpack(cache.hidden.pointer, width: H))
     }
 
     /// Logits `[B, T, V]` of the last forward-only `loss(for:)` call, zeros at padding.

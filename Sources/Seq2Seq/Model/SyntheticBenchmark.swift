@@ -9,7 +9,20 @@ import Glibc
 public enum BenchmarkSize: String, CaseIterable, Sendable {
     case small, medium
 
-    public var configuration: ModelConfiguration {
+    /// The configuration with an LSTM, unidirectional encoder and no attention (the reference's default).
+    public var configuration: ModelConfiguration { configuration(architecture: .original) }
+
+    /// The configuration with the given cell, encoder and attention.
+    public func configuration(architecture a: ModelArchitecture) -> ModelConfiguration {
+        var c = sizes
+        c.cell = a.cell
+        c.encoder = a.encoder
+        c.attention = a.attention
+        c.inputFeeding = a.inputFeeding
+        return c
+    }
+
+    private var sizes: ModelConfiguration {
         switch self {
         case .small:
             return ModelConfiguration(sourceVocabularySize: 8000, targetVocabularySize: 8000,
@@ -44,14 +57,27 @@ public enum SyntheticBenchmark {
     }
 
     /// Training FLOPs per target token, the PyTorch reference's formula:
-    /// 3 · 2 · (decoder-LSTM params + output params + encoder-LSTM params · source/target token ratio),
-    /// biases included; embeddings, gate math, softmax and Adam are not counted.
-    public static func trainingFLOPsPerTargetToken(_ c: ModelConfiguration, sourcePerTarget: Double) -> Double {
-        let (E, H) = (Double(c.embeddingSize), Double(c.hiddenSize))
-        var lstm = 0.0
-        for l in 0..<c.layerCount { lstm += 4 * H * ((l == 0 ? E : H) + H) + 8 * H }
+    /// 3 · 2 · (decoder-RNN params + output params + attention terms + encoder-RNN params · source/target
+    /// token ratio), biases included; embeddings, gate nonlinearities, softmax and Adam are not counted.
+    /// Attention (as the reference counts Luong attention): W_c (2H·H) and scores + context
+    /// (2·H·S̄ for the mean source length S̄) per target token; "general" adds W_a (H·H) per source
+    /// token. Generalized to G gates per cell, a bidirectional encoder (two directions of H/2) and
+    /// input feeding (decoder layer 0 reads E + H).
+    public static func trainingFLOPsPerTargetToken(_ c: ModelConfiguration, sourcePerTarget: Double,
+                                                   meanSourceLength: Double = 0) -> Double {
+        let (E, H, G) = (Double(c.embeddingSize), Double(c.hiddenSize), Double(c.cell.gateCount))
+        let Hd = Double(c.encoderDirectionSize), directions = c.encoder == .bi ? 2.0 : 1.0
+        var decoder = 0.0, encoder = 0.0
+        for l in 0..<c.layerCount {
+            let input = l == 0 ? E + (c.inputFeeding ? H : 0) : H
+            decoder += G * H * (input + H) + 2 * G * H
+            encoder += directions * (G * Hd * ((l == 0 ? E : H) + Hd) + 2 * G * Hd)
+        }
         let projection = H * Double(c.targetVocabularySize) + Double(c.targetVocabularySize)
-        return 3 * 2 * (lstm + projection + lstm * sourcePerTarget)
+        var attention = 0.0
+        if c.attention != .none { attention = 2 * H * H + 2 * H * meanSourceLength }
+        if c.attention == .general { encoder += H * H }
+        return 3 * 2 * (decoder + projection + attention + encoder * sourcePerTarget)
     }
 
     /// Result of `train`.
@@ -71,9 +97,9 @@ public enum SyntheticBenchmark {
     }
 
     /// Trains `warmup + steps` distinct synthetic batches of `batchSize` pairs and times the last `steps`.
-    public static func train(size: BenchmarkSize, batchSize: Int = 64, warmup: Int = 3, steps: Int = 10,
-                             seed: UInt64 = 1) throws -> TrainingResult {
-        let c = size.configuration
+    public static func train(size: BenchmarkSize, architecture: ModelArchitecture = .original, batchSize: Int = 64,
+                             warmup: Int = 3, steps: Int = 10, seed: UInt64 = 1) throws -> TrainingResult {
+        let c = size.configuration(architecture: architecture)
         var random = RandomGenerator(seed: seed)
         let model = try Seq2SeqModel(configuration: c, seed: seed)
         let trainer = Trainer(model: model, seed: seed)
@@ -97,7 +123,9 @@ public enum SyntheticBenchmark {
             targetTokens += batch.targetTokenCount
         }
         let rate = median(rates)
-        let perToken = trainingFLOPsPerTargetToken(c, sourcePerTarget: Double(sourceTokens) / Double(max(targetTokens, 1)))
+        let sentences = Double(max(steps * batchSize, 1))
+        let perToken = trainingFLOPsPerTargetToken(c, sourcePerTarget: Double(sourceTokens) / Double(max(targetTokens, 1)),
+                                                   meanSourceLength: Double(sourceTokens) / sentences)
         return TrainingResult(tokensPerSecond: rate, medianStepSeconds: median(times),
                               gigaflopsPerSecond: rate * perToken / 1e9, megaflopsPerTargetToken: perToken / 1e6,
                               meanTargetTokens: Double(targetTokens) / Double(max(steps, 1)), lastLoss: lastLoss)
@@ -114,9 +142,10 @@ public enum SyntheticBenchmark {
     /// Decodes `sentences` synthetic sources in batches of `batchSize` with forced output lengths;
     /// `beamSize` nil = greedy. Encoding and search are timed (as in the reference), data
     /// generation is not. An untimed warm-up run over the first batch precedes the timing.
-    public static func decode(size: BenchmarkSize, sentences n: Int = 500, batchSize: Int = 64,
+    public static func decode(size: BenchmarkSize, architecture: ModelArchitecture = .original, sentences n: Int = 500,
+                              batchSize: Int = 64,
                               beamSize: Int?, seed: UInt64 = 1) throws -> DecodingResult {
-        let c = size.configuration
+        let c = size.configuration(architecture: architecture)
         var random = RandomGenerator(seed: seed)
         let model = try Seq2SeqModel(configuration: c, seed: seed)
         let data = pairs(count: n, configuration: c, random: &random)
@@ -147,7 +176,7 @@ public enum SyntheticBenchmark {
         let encoded = try PhaseTimer.measure("decode.encode") { try model.encode(sources: sources) }
         let k = beamSize ?? 1
         var scorer = ForcedLengthScorer(
-            inner: LSTMStepScorer(state: model.makeDecoderState(for: encoded, capacity: sources.count * k)),
+            inner: ModelStepScorer(state: try model.makeDecoderState(for: encoded, capacity: sources.count * k)),
             forcedLengths: forcedLengths, eos: eos)
         // One more step than the forced length, so EOS is emitted rather than the search cutting off.
         let maxLengths = forcedLengths.map { $0 + 1 }

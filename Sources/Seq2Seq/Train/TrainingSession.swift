@@ -17,6 +17,19 @@ public struct TrainingSessionOptions: Sendable {
     public var embeddingSize = 256
     public var hiddenSize = 256
     public var layerCount = 1
+    /// Architecture of a new model (a resumed run keeps its own).
+    public var architecture = ModelArchitecture.original
+    /// Output layer shares the target embedding table (needs embedding size = hidden size).
+    public var tieEmbeddings = false
+    /// Probability of replacing an input token by `<unk>` during training.
+    public var wordDropout: Float = 0
+    /// Linear learning-rate warm-up over this many steps (0: none).
+    public var warmupSteps = 0
+    /// Keep the model of the last N validations in `checkpoints/` for `seq2seq average` (0: none).
+    public var keepCheckpoints = 0
+    /// Multiply the learning rate by this factor at every validation without a better dev chrF
+    /// (1: never; the scale is saved with the checkpoint, so `--resume` continues it).
+    public var plateauDecay: Float = 1
     public var dropout: Float = 0.3
     /// Sentences per batch (used when `batchTokens` is nil).
     public var batchSize = 64
@@ -47,6 +60,8 @@ public struct TrainingSessionOptions: Sendable {
     public var devFraction = 0.02
     /// Dev sentences translated (greedily) for BLEU/chrF at each validation.
     public var devTranslateLimit = 1000
+    /// The command line that started this run, recorded in `run.json` for `seq2seq report`.
+    public var commandLine: [String] = []
 
     public init(trainPath: String) { self.trainPath = trainPath }
 }
@@ -191,7 +206,8 @@ public final class TrainingSession {
                                      sourceLanguage: guessLanguage(trainPairs.prefix(2000).map(\.0)),
                                      targetLanguage: guessLanguage(trainPairs.prefix(2000).map(\.1)),
                                      vocabularyIdentity: vocabulary.identity,
-                                     sourceOrderReversed: options.reverseSourceOrder)
+                                     sourceOrderReversed: options.reverseSourceOrder,
+                                     architecture: options.architecture)
             try directory.writeManifest(manifest)
         }
         let sourceTokenizer = try vocabulary.tokenizer(for: manifest.sourceSide)
@@ -229,10 +245,13 @@ public final class TrainingSession {
         trainingOptions.learningRate = options.learningRate
         trainingOptions.maxGradientNorm = options.clip
         trainingOptions.labelSmoothing = options.labelSmoothing
+        trainingOptions.wordDropout = options.wordDropout
+        trainingOptions.warmupSteps = options.warmupSteps
         let trainer: Trainer
         var state: SessionState
         if options.resume {
             let checkpoint = try Checkpoint.load(from: directory.lastCheckpoint, loadOptimizer: true)
+            try directory.checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
             try directory.checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
             guard let data = fileManager.contents(atPath: directory.sessionPath),
                   let saved = try? JSONDecoder().decode(SessionState.self, from: data) else {
@@ -246,7 +265,10 @@ public final class TrainingSession {
                 sourceVocabularySize: vocabulary.size(of: manifest.sourceSide),
                 targetVocabularySize: vocabulary.size(of: manifest.targetSide),
                 embeddingSize: options.embeddingSize, hiddenSize: options.hiddenSize,
-                layerCount: options.layerCount, dropout: options.dropout)
+                layerCount: options.layerCount, dropout: options.dropout,
+                cell: options.architecture.cell, encoder: options.architecture.encoder,
+                attention: options.architecture.attention, inputFeeding: options.architecture.inputFeeding,
+                tieEmbeddings: options.tieEmbeddings)
             try configuration.validate()
             let model = try Seq2SeqModel(configuration: configuration, seed: options.seed)
             trainer = Trainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
@@ -255,10 +277,12 @@ public final class TrainingSession {
             try? fileManager.removeItem(atPath: directory.logPath)
         }
         let configuration = trainer.model.configuration
-        log("model: embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
+        log("model: \(configuration.architectureSummary); embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
             + "layers \(configuration.layerCount), vocabularies \(configuration.sourceVocabularySize)/"
             + "\(configuration.targetVocabularySize), \(trainer.model.parameters.count) parameters; "
             + "\(examples.count) training pairs, \(devExamples.count) dev pairs; \(options.threads) threads")
+        let runLog = try TrainingRunLog.begin(in: directory, options: options, trainingPairs: examples.count,
+                                              devPairs: devPairs, skippedPairs: tooLong + empty, step: trainer.step)
 
         let translator = Translator(model: trainer.model, sourceTokenizer: sourceTokenizer,
                                     targetTokenizer: targetTokenizer)
@@ -273,6 +297,7 @@ public final class TrainingSession {
             try trainer.saveCheckpoint(to: directory.lastCheckpoint, sourceVocabulary: sourceTag,
                                        targetVocabulary: targetTag, epoch: state.epoch, dataPosition: state.batchIndex)
             try AtomicFile.write(try encoder.encode(state), to: directory.sessionPath)
+            try runLog.save(step: trainer.step)
         }
         func validate() throws {
             let record = try validation(trainer: trainer, translator: translator, dev: devExamples,
@@ -284,6 +309,10 @@ public final class TrainingSession {
                 try Checkpoint.save(to: directory.bestCheckpoint, model: trainer.model,
                                     sourceVocabulary: sourceTag, targetVocabulary: targetTag,
                                     trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.batchIndex))
+            }
+            if options.keepCheckpoints > 0 {
+                try directory.keepCheckpoint(of: trainer.model, step: trainer.step, keeping: options.keepCheckpoints,
+                                             sourceVocabulary: sourceTag, targetVocabulary: targetTag)
             }
             try saveLast()
             var logText = (try? String(contentsOfFile: directory.logPath, encoding: .utf8)) ?? ""
@@ -319,6 +348,7 @@ public final class TrainingSession {
                 lossSum += Double(result.loss) * Double(result.tokenCount)
                 tokenSum += result.tokenCount
                 epochTokens += result.tokenCount
+                runLog.targetTokens += result.tokenCount
                 lastNorm = result.gradientNorm
                 let rate = Double(epochTokens) / max(1e-9, monotonicSeconds() - epochStart)
                 bar.update(done: state.batchIndex, fields: String(
@@ -437,6 +467,7 @@ public final class TrainingSession {
             state.validationsWithoutImprovement = 0
         } else {
             state.validationsWithoutImprovement += 1
+            if options.plateauDecay < 1 { trainer.learningRateScale *= options.plateauDecay }
         }
         return ValidationRecord(step: trainer.step, epoch: state.epoch, seconds: seconds, trainLoss: trainLoss,
                                 devLoss: devLoss, devPerplexity: exp(devLoss), bleu: bleu, chrF: chrF,

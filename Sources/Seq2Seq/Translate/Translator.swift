@@ -17,6 +17,10 @@ public struct TranslationOptions: Sendable, Equatable {
     /// Feed the source tokens to the encoder last-to-first, as the model was
     /// trained (`ModelManifest.sourceOrderReversed`).
     public var reverseSourceOrder = false
+    /// Also return the attention matrix of the best translation (models with attention only).
+    public var alignment = false
+    /// Forbid repeating any n-gram of this size within a translation (0: off).
+    public var noRepeatNgram = 0
 
     public init() {}
 
@@ -38,17 +42,35 @@ public struct Translation: Sendable, Equatable {
     public var nBest: [(text: String, score: Float)]
     /// True if the source was cut to `maxInputLength` tokens.
     public var inputWasTruncated: Bool
+    /// The attention of the best translation, when `TranslationOptions.alignment` was asked for.
+    public var alignment: TranslationAlignment?
 
     public static func == (a: Translation, b: Translation) -> Bool {
         a.source == b.source && a.text == b.text && a.score == b.score
-            && a.inputWasTruncated == b.inputWasTruncated
+            && a.inputWasTruncated == b.inputWasTruncated && a.alignment == b.alignment
             && a.nBest.map(\.text) == b.nBest.map(\.text) && a.nBest.map(\.score) == b.nBest.map(\.score)
     }
 }
 
-/// Drives the LSTM decoder for `BeamSearch`/`GreedySearch`: each scorer row is
-/// one row of a `DecoderState`.
-struct LSTMStepScorer: StepScorer {
+/// Where the decoder looked while writing a translation: one row per target subword token
+/// (the last one `</s>` when the translation ended normally), one column per source subword
+/// token in reading order; each row is a probability distribution (sums to 1).
+public struct TranslationAlignment: Sendable, Equatable, Codable {
+    /// Source subword tokens, in the order of the input text.
+    public var sourceTokens: [String]
+    /// Target subword tokens, `</s>` included when emitted.
+    public var targetTokens: [String]
+    /// `[targetTokens.count][sourceTokens.count]` attention weights.
+    public var weights: [[Float]]
+
+    enum CodingKeys: String, CodingKey {
+        case sourceTokens = "source_tokens", targetTokens = "target_tokens", weights
+    }
+}
+
+/// Drives the model's decoder for `BeamSearch`/`GreedySearch`: each scorer row is
+/// one row of a `DecoderState` (recurrent state, attentional state, source index).
+struct ModelStepScorer: StepScorer {
     let state: DecoderState
     var vocabularySize: Int { state.vocabularySize }
 
@@ -59,19 +81,36 @@ struct LSTMStepScorer: StepScorer {
     }
 }
 
-/// Source text → translations with a trained model: tokenize, encode once,
-/// search (beam or greedy) over all sentences of a batch together, detokenize.
+/// One further model of an ensemble: its weights and whether its encoder reads sources reversed.
+public struct EnsembleMember {
+    public let model: Seq2SeqModel
+    public let sourceOrderReversed: Bool
+
+    public init(model: Seq2SeqModel, sourceOrderReversed: Bool) {
+        self.model = model
+        self.sourceOrderReversed = sourceOrderReversed
+    }
+}
+
+/// Source text → translations with a trained model (or an ensemble of models with the same
+/// vocabularies): tokenize, encode once, search (beam or greedy) over all sentences of a batch
+/// together, detokenize. An ensemble scores each step by the mean of its models'
+/// log-probabilities.
 ///
 /// Not thread-safe (it owns tokenizers with ICU iterators).
 public final class Translator {
+    /// The (first) model; its source order (`options.reverseSourceOrder`) defines the input ids.
     public let model: Seq2SeqModel
+    /// Further models of an ensemble.
+    public let ensemble: [EnsembleMember]
     public var options: TranslationOptions
     let sourceTokenizer: Tokenizer
     let targetTokenizer: Tokenizer
 
     public init(model: Seq2SeqModel, sourceTokenizer: Tokenizer, targetTokenizer: Tokenizer,
-                options: TranslationOptions = TranslationOptions()) {
+                options: TranslationOptions = TranslationOptions(), ensemble: [EnsembleMember] = []) {
         self.model = model
+        self.ensemble = ensemble
         self.sourceTokenizer = sourceTokenizer
         self.targetTokenizer = targetTokenizer
         self.options = options
@@ -86,9 +125,9 @@ public final class Translator {
         return (ids, truncated)
     }
 
-    /// Translates already tokenized sources; returns per sentence the n-best
-    /// list (tokens without `<s>`/`</s>`, score), best first. Empty sources give
-    /// one empty hypothesis with score 0.
+    /// Translates already tokenized sources (in the first model's encoder order); returns per
+    /// sentence the n-best list (tokens without `<s>`/`</s>`, score), best first. Empty sources
+    /// give one empty hypothesis with score 0.
     public func decode(sources: [[Int32]]) throws -> [[Hypothesis]] {
         var results = [[Hypothesis]](repeating: [Hypothesis(tokens: [], score: 0, logProbability: 0,
                                                              reachedEndOfSentence: true)],
@@ -96,24 +135,36 @@ public final class Translator {
         let live = sources.indices.filter { !sources[$0].isEmpty }
         if live.isEmpty { return results }
         let liveSources = live.map { sources[$0] }
-        let encoded = try model.encode(sources: liveSources)
         let maxLengths = liveSources.map { options.maxOutputLength(sourceLength: $0.count) }
         let bos = SubwordModel.beginId, eos = SubwordModel.endId
         let penalty = LengthPenalty(alpha: options.lengthPenalty)
+        let blocking = RepeatedNGramBlocking(size: options.noRepeatNgram)
+        let capacity = options.greedy ? live.count : live.count * max(1, options.beamSize)
+        var scorer = try makeScorer(sources: liveSources, capacity: capacity)
         if options.greedy {
-            var scorer = LSTMStepScorer(state: model.makeDecoderState(for: encoded))
-            let best = try GreedySearch(lengthPenalty: penalty, beginOfSentence: bos, endOfSentence: eos)
+            let best = try GreedySearch(lengthPenalty: penalty, beginOfSentence: bos, endOfSentence: eos, blocking: blocking)
                 .search(&scorer, maxOutputLengths: maxLengths)
             for (i, hypothesis) in zip(live, best) { results[i] = [hypothesis] }
         } else {
             let k = max(1, options.beamSize)
-            var scorer = LSTMStepScorer(state: model.makeDecoderState(for: encoded, capacity: live.count * k))
             let search = BeamSearch(beamSize: k, nBest: min(options.nBest, k), lengthPenalty: penalty,
-                                    beginOfSentence: bos, endOfSentence: eos)
+                                    beginOfSentence: bos, endOfSentence: eos, blocking: blocking)
             let lists = try search.search(&scorer, maxOutputLengths: maxLengths)
             for (i, list) in zip(live, lists) { results[i] = list }
         }
         return results
+    }
+
+    /// The model's decoder rows, or an ensemble of every member's (each member encodes the
+    /// sources in its own order).
+    private func makeScorer(sources: [[Int32]], capacity: Int) throws -> EnsembleStepScorer {
+        var members = [ModelStepScorer(state: try model.makeDecoderState(for: try model.encode(sources: sources), capacity: capacity))]
+        for member in ensemble {
+            let ordered = member.sourceOrderReversed == options.reverseSourceOrder ? sources : sources.map { $0.reversed() }
+            members.append(ModelStepScorer(state: try member.model.makeDecoderState(
+                for: try member.model.encode(sources: ordered), capacity: capacity)))
+        }
+        return EnsembleStepScorer(members: members)
     }
 
     /// Model output can hold stray word-boundary marks (a mark token with no
@@ -125,14 +176,36 @@ public final class Translator {
     }
 
     /// Translates a batch of lines; one result per line, in order.
+    /// - Throws: `ModelError` (e.g. `alignment` asked of a model without attention), search errors.
     public func translate(_ lines: [String]) throws -> [Translation] {
         let prepared = lines.map(sourceIds)
         let lists = try decode(sources: prepared.map(\.ids))
-        return zip(lines, zip(prepared, lists)).map { line, pair in
-            let (source, list) = pair
-            let nBest = list.map { (text: Translator.tidy(targetTokenizer.decode($0.tokens)), score: $0.score) }
-            return Translation(source: line, text: nBest.first?.text ?? "", score: nBest.first?.score ?? 0,
-                               nBest: nBest, inputWasTruncated: source.truncated)
+        let alignments = options.alignment ? try alignments(sources: prepared.map(\.ids), best: lists.map { $0[0] }) : nil
+        return lines.indices.map { i in
+            let nBest = lists[i].map { (text: Translator.tidy(targetTokenizer.decode($0.tokens)), score: $0.score) }
+            return Translation(source: lines[i], text: nBest.first?.text ?? "", score: nBest.first?.score ?? 0,
+                               nBest: nBest, inputWasTruncated: prepared[i].truncated, alignment: alignments?[i])
+        }
+    }
+
+    /// The attention matrices of the best hypotheses (teacher-forced through the decoder),
+    /// with columns in the input text's order.
+    func alignments(sources: [[Int32]], best: [Hypothesis]) throws -> [TranslationAlignment] {
+        // An ensemble shows the first model's attention.
+        let weights = try model.attentionWeights(sources: sources, outputs: best.map(\.tokens),
+                                                 endedWithEOS: best.map(\.reachedEndOfSentence),
+                                                 bos: SubwordModel.beginId)
+        let sourcePieces = sourceTokenizer.model.tokens, targetPieces = targetTokenizer.model.tokens
+        return sources.indices.map { i in
+            var sourceIDs = sources[i], rows = weights[i]
+            if options.reverseSourceOrder {
+                sourceIDs.reverse()
+                rows = rows.map { $0.reversed() }
+            }
+            var targets = best[i].tokens.map { targetPieces[Int($0)] }
+            if best[i].reachedEndOfSentence && !sources[i].isEmpty { targets.append(targetPieces[Int(SubwordModel.endId)]) }
+            return TranslationAlignment(sourceTokens: sourceIDs.map { sourcePieces[Int($0)] }, targetTokens: targets,
+                                        weights: rows)
         }
     }
 }
