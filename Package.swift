@@ -87,3 +87,11 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["seq2seq", "translate"]),
     ]
 )
+
+// libFuzzer targets over the readers and the tokenizer round trip. Built only by
+// Scripts/fuzz.sh (which sets SEQ2SEQ_FUZZ and adds -sanitize=fuzzer), never by
+// `swift build` or `swift test`.
+if Context.environment["SEQ2SEQ_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "Fuzz", dependencies: ["Tokenize", "Seq2Seq"], path: "Sources/Fuzz"))
+    package.products.append(.executable(name: "seq2seq-fuzz", targets: ["Fuzz"]))
+}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Seq2Seq
 import Tokenize
 
@@ -12,4 +13,7 @@ struct Seq2SeqCommand: ParsableCommand {
             NormalizeCommand.self, TrainCommand.self, EvalCommand.self, AverageCommand.self, ReportCommand.self,
             BenchCommand.self,
         ])
+
+    /// Runs the command, then checks that standard output was written (see `CommandRunner`).
+    static func main() { CommandRunner.main(Self.self) }
 }

@@ -104,8 +104,10 @@ public struct ModelDirectory: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ModelDirectoryError.notFound(path: path)
         }
-        guard let data = FileManager.default.contents(atPath: manifestPath) else {
-            throw ModelDirectoryError.incomplete(path: path, missing: "model.json")
+        let data: Data
+        do { data = Data(try FileContents.read(manifestPath)) } catch {
+            if case .notFound = error { throw ModelDirectoryError.incomplete(path: path, missing: "model.json") }
+            throw ModelDirectoryError.badManifest(path: manifestPath, reason: "cannot read it: \(error.reason)")
         }
         struct Version: Decodable { var formatVersion: Int }
         guard let version = try? JSONDecoder().decode(Version.self, from: data) else {

@@ -101,6 +101,8 @@ public final class Trainer {
     public var nextLearningRate: Float { options.learningRate(atStep: step + 1, scale: learningRateScale) }
 
     /// One update on `batch`: gradients, clipping, Adam.
+    /// - Throws: `TrainingDivergence` (before touching the weights) when the loss or
+    ///   the gradient norm is NaN or infinite.
     @discardableResult
     public func train(on batch: Batch) throws -> TrainingStepResult {
         let batch = options.wordDropout > 0
@@ -108,6 +110,9 @@ public final class Trainer {
         let loss = try model.computeGradients(for: batch, labelSmoothing: options.labelSmoothing, random: &random)
         let (norm, coefficient) = PhaseTimer.measure("clip") { options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
             ?? (model.gradients.l2Norm(), 1) }
+        guard loss.loss.isFinite, norm.isFinite else {
+            throw TrainingDivergence(step: step + 1, loss: loss.loss, gradientNorm: norm)
+        }
         let lr = nextLearningRate
         PhaseTimer.measure("adam") {
             optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)

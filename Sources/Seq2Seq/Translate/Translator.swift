@@ -24,10 +24,16 @@ public struct TranslationOptions: Sendable, Equatable {
 
     public init() {}
 
-    /// The most target tokens a source of `sourceLength` tokens may produce.
+    /// The most target tokens a source of `sourceLength` tokens may produce
+    /// (at most `maximumOutputLength`, also for a non-finite or huge ratio).
     public func maxOutputLength(sourceLength: Int) -> Int {
-        Int((maxLengthRatio * Double(sourceLength)).rounded(.up)) + 10
+        let length = (maxLengthRatio * Double(sourceLength)).rounded(.up)
+        guard length.isFinite, length >= 0 else { return 10 }
+        return Int(min(length, Double(TranslationOptions.maximumOutputLength - 10))) + 10
     }
+
+    /// Upper bound of `maxOutputLength`: no output is longer than this many tokens.
+    public static let maximumOutputLength = 100_000
 }
 
 /// One translated sentence.
@@ -170,9 +176,31 @@ public final class Translator {
     /// Model output can hold stray word-boundary marks (a mark token with no
     /// word after it); they detokenize to spaces. Drop spaces at both ends and
     /// merge runs of spaces, which no well-formed output contains.
+    ///
+    /// A barely trained model can also emit byte tokens of control characters
+    /// (ESC, NUL, a newline that would split the output line): line and tab
+    /// breaks (C0 and C1, U+2028/U+2029) become spaces, every other C0/C1
+    /// control character and DEL is dropped. The result never contains a control
+    /// character, so one input line always gives exactly one output line.
     static func tidy(_ text: String) -> String {
+        var text = text
+        if text.unicodeScalars.contains(where: isControlOrLineBreak) {
+            var scalars = String.UnicodeScalarView()
+            for scalar in text.unicodeScalars {
+                switch scalar.value {
+                case 0x09...0x0D, 0x85, 0x2028, 0x2029: scalars.append(" ")
+                case 0x00...0x1F, 0x7F...0x9F: continue
+                default: scalars.append(scalar)
+                }
+            }
+            text = String(scalars)
+        }
         guard text.contains(" ") else { return text }
         return text.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+    }
+
+    private static func isControlOrLineBreak(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
     }
 
     /// Translates a batch of lines; one result per line, in order.
