@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Korean <-> English neural machine translation: an LSTM encoder-decoder with
-// hand-written backpropagation over OpenBLAS, and an ICU-based subword tokenizer.
+// hand-written backpropagation over oneDNN's sgemm, and an ICU-based subword tokenizer.
 import PackageDescription
 
 /// Library code is always compiled with optimization, even in debug builds, so
@@ -37,11 +37,18 @@ let package = Package(
             name: "CMPI",
             linkerSettings: [.linkedLibrary("dl")]
         ),
-        // CBLAS from Debian's libopenblas-dev, found through pkg-config `openblas`.
-        .systemLibrary(
-            name: "CBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
+        // Matrix products: oneDNN's sgemm (Debian libdnnl-dev; it picks its kernels by CPUID at
+        // run time), run single-threaded per call (libgomp only for its thread setting).
+        .target(
+            name: "CMatrix",
+            cSettings: [.unsafeFlags(["-O2"])],
+            linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]
+        ),
+        // Element-wise kernels compiled for AVX-512, AVX2 and baseline x86-64, chosen at run time.
+        // -O2 even in debug builds, like the Swift library code below.
+        .target(
+            name: "CKernels",
+            cSettings: [.unsafeFlags(["-O2"])]
         ),
         .target(
             name: "Tokenize",
@@ -50,7 +57,7 @@ let package = Package(
         ),
         .target(
             name: "Seq2Seq",
-            dependencies: ["CBLAS", "CMPI", "Tokenize"],
+            dependencies: ["CMatrix", "CKernels", "CMPI", "Tokenize"],
             swiftSettings: optimized
         ),
         // `seq2seq report`: a self-contained HTML page about a trained model.

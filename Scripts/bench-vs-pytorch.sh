@@ -3,12 +3,16 @@
 #
 #   Scripts/bench-vs-pytorch.sh [ROUNDS]        (default 3 rounds)
 #
+# First `seq2seq bench peak` measures this machine's ceilings (FMA peak per instruction set, the
+# matrix library on the model's shapes); the table header names the CPU and instruction set and
+# the GFLOP/s rows say "% of peak" against the measured FMA peak of the widest set.
 # Each round runs, for SMALL and MEDIUM, `seq2seq bench train` and the reference's bench-train,
 # then `seq2seq bench decode` and the reference's bench-decode (greedy batch 64, beam 5 batched
 # 64 sentences; the per-sentence beam is skipped), all with --threads $THREADS (default 2), each
 # under /usr/bin/time -v for the peak RSS. Then it times `translate "…"` (process start
 # included, beam 5) with a SMALL model trained for one step, and prints a markdown table of
-# medians and ratios ours/PyTorch.
+# medians and ratios ours/PyTorch. Before each measurement it waits for a quiet machine
+# (wait_quiet.sh) and records how busy the machine was; the table says so.
 #
 # Environment: PY (python with torch; default /work/venv-peer/bin/python), PEERS (default
 # <repo>/../shared/peers), THREADS (2), WORK (scratch folder, default /tmp/bench-vs-pytorch),
@@ -41,11 +45,21 @@ medium_args="--emb 512 --hidden 512 --layers 2 --vocab-src 16000 --vocab-tgt 160
 # record KEY VALUE: one raw measurement
 record() { echo "$1 $2" >>"$RAW"; }
 
+# quiet NAME: wait (at most 120 s) until other processes use < 15 % CPU; records NAME.busy, the
+# machine's busy % seen last (100 = it never got quiet: the figure was measured under load)
+quiet() {
+  [ -x "$WAIT" ] || return 0
+  local line
+  line=$("$WAIT" 15 120 | tail -1)
+  echo "$line" >&2
+  record "$1.busy" "$(echo "$line" | sed -E 's/.*busy ([0-9]+)%.*/\1/')"
+}
+
 # timed NAME CMD...: runs CMD under /usr/bin/time -v, keeps stdout+stderr in $WORK/NAME.out,
 # records NAME.rss (MiB)
 timed() {
   local name=$1; shift
-  [ -x "$WAIT" ] && "$WAIT" 15 120 >&2
+  quiet "$name"
   /usr/bin/time -v "$@" >"$WORK/$name.out" 2>&1
   local kb
   kb=$(grep "Maximum resident set size" "$WORK/$name.out" | awk '{print $NF}')
@@ -56,6 +70,12 @@ timed() {
 field() { grep -m1 -F "$2: " "$1" | sed -E 's|^[^:]*: ([0-9.]+).*|\1|'; }
 # json FILE KEY: a value from the reference's JSON line
 json() { grep -m1 '^{' "$1" | "$PY" -c "import json,sys; print(json.load(sys.stdin)['$2'])"; }
+
+# The machine's ceilings, once: FMA peak per instruction set and the matrix library's GFLOP/s.
+quiet peak
+"$BIN/seq2seq" bench peak --threads "$THREADS" >"$WORK/peak.out" 2>&1
+cat "$WORK/peak.out" >&2
+record "peak.fma" "$(grep -m1 '^fma peak ' "$WORK/peak.out" | sed -E 's|^[^:]*: ([0-9.]+).*|\1|')"
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "round $round/$ROUNDS" >&2
@@ -95,7 +115,7 @@ latency() {  # latency NAME CORPUS
     touch "$model/.ready"
   fi
   "$BIN/translate" --model "$model" --beam-size 5 --threads "$THREADS" "$SENTENCE" >/dev/null  # page cache
-  [ -x "$WAIT" ] && "$WAIT" 15 120 >&2
+  quiet "latency.$name"
   for _ in $(seq 1 "$LATENCY_RUNS"); do
     local t0 t1
     t0=$(date +%s%N)
@@ -107,17 +127,32 @@ latency() {  # latency NAME CORPUS
 latency everyday "$ROOT/Corpora/everyday.tsv"
 latency v8000 "$ROOT/../shared/corpora/python_docs_ko/train.tsv"
 
-"$PY" - "$RAW" "$ROUNDS" "$THREADS" <<'EOF'
+"$PY" - "$RAW" "$ROUNDS" "$THREADS" "$WORK/peak.out" <<'EOF'
 import statistics, sys, datetime, platform, subprocess
-raw, rounds, threads = sys.argv[1], sys.argv[2], sys.argv[3]
+raw, rounds, threads, peak_out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 vals = {}
 for line in open(raw):
     k, v = line.split()
     vals.setdefault(k, []).append(float(v))
 med = lambda k: statistics.median(vals[k]) if k in vals else float("nan")
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-print(f"Date: {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC; {cpu}, {subprocess.getoutput('nproc')} vCPUs; "
-      f"{threads} threads; medians of {rounds} interleaved rounds.\n")
+peak_lines = [l.rstrip() for l in open(peak_out)]
+def peak_field(prefix):
+    return next((l.split(":", 1)[1].strip() for l in peak_lines if l.startswith(prefix)), "?")
+cpu, isa, library = peak_field("cpu:"), peak_field("instruction set:"), peak_field("matrix library:")
+fma = [l for l in peak_lines if l.startswith("fma peak ")]
+flags = open("/proc/cpuinfo").read()
+wide = " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni") if f" {f}" in flags)
+peak = med("peak.fma")
+busy = [v for k, vs in vals.items() if k.endswith(".busy") for v in vs]
+print(f"Date: {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC; CPU: {cpu}, {subprocess.getoutput('nproc')} vCPUs "
+      f"(flags: {wide}); our kernels: {isa}; matrix library: {library}; {threads} threads; "
+      f"medians of {rounds} interleaved rounds.")
+print("Measured ceilings (`seq2seq bench peak`, " + threads + " threads): " + "; ".join(l.replace("fma peak ", "FMA peak ") for l in fma) + ".")
+if busy:
+    loaded = sum(1 for b in busy if b >= 15)
+    print(f"Machine load before each measurement (wait_quiet.sh, whole machine): median {statistics.median(busy):.0f} % busy, "
+          f"max {max(busy):.0f} %; {loaded} of {len(busy)} measurements started on a busy machine (≥ 15 %).")
+print()
 print("| figure | ours | PyTorch | ours / PyTorch |")
 print("|---|---:|---:|---:|")
 def row(name, ours, torch, unit, fmt="{:.0f}", lower_better=False):
@@ -129,6 +164,8 @@ for cfg in ("small", "medium"):
     C = cfg.upper()
     row(f"training {C}, target tokens/s", f"ours.train.{cfg}.tok", f"torch.train.{cfg}.tok", "tok/s")
     row(f"training {C}, effective GFLOP/s", f"ours.train.{cfg}.gflops", f"torch.train.{cfg}.gflops", "GFLOP/s", "{:.1f}")
+    o, t = med(f"ours.train.{cfg}.gflops"), med(f"torch.train.{cfg}.gflops")
+    print(f"| training {C}, % of measured FMA peak ({peak:.0f} GFLOP/s) | {100 * o / peak:.0f} % | {100 * t / peak:.0f} % | – |")
     row(f"training {C}, peak memory", f"ours.train.{cfg}.rss", f"torch.train.{cfg}.rss", "MiB", lower_better=True)
     row(f"greedy {C} (batch 64), sentences/s", f"ours.greedy.{cfg}", f"torch.greedy.{cfg}", "sent/s", "{:.1f}")
     row(f"beam 5 {C} (64 sentences batched), sentences/s", f"ours.beam.{cfg}", f"torch.beam.{cfg}", "sent/s", "{:.1f}")

@@ -12,12 +12,12 @@ cd "$(dirname "$0")/.."
 TIME_BUDGET="${TIME_BUDGET:-4m}"
 MODEL_DIR="${MODEL_DIR:-model}"
 
-echo "== 1/4 system packages (ICU, OpenBLAS, pkg-config)"
-if ! pkg-config --exists icu-uc openblas 2>/dev/null; then
+echo "== 1/4 system packages (ICU, oneDNN, pkg-config)"
+if ! pkg-config --exists icu-uc 2>/dev/null || [ ! -f /usr/include/oneapi/dnnl/dnnl.h ]; then
     if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
     $SUDO apt-get update
     $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libicu-dev pkg-config libopenblas-dev
+        libicu-dev pkg-config libdnnl-dev
 fi
 
 echo "== 2/4 build (release)"

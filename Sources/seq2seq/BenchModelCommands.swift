@@ -32,7 +32,15 @@ struct BenchModelOptions: ParsableArguments {
         print("architecture: \(c.architectureSummary)")
         print("threads: \(threads)")
         print("blas core: \(blasCoreName())")
+        print("instruction set: \(InstructionSet.active)")
         PhaseTimer.enable(phases)
+    }
+
+    /// Measured FMA peak of the instruction set in use on `threads` threads (GFLOP/s); printed once.
+    func measuredPeak() -> Double {
+        let peak = ComputePeak.fmaGigaflops(InstructionSet.active, threads: threads) ?? .nan
+        print("fma peak (\(InstructionSet.active), \(threads) threads): \(String(format: "%.1f", peak)) GFLOP/s")
+        return peak
     }
 
     func printPhases() {
@@ -72,7 +80,7 @@ struct BenchTrainCommand: ParsableCommand {
     func run() throws {
         try options.config.configuration.trainingMemory(rows: batchSize, sourceTokens: batchSize * 30, targetTokens: batchSize * 31)
             .require(for: "bench train with --batch-size \(batchSize)", advice: "lower --batch-size")
-        setBLASThreadCount(options.threads)
+        ComputeThreads.configure(options.threads)
         options.printHeader()
         let r = try SyntheticBenchmark.train(size: options.config, architecture: options.architecture.architecture(defaults: .original),
                                              batchSize: batchSize, warmup: warmup,
@@ -82,6 +90,8 @@ struct BenchTrainCommand: ParsableCommand {
         print("train tokens/s: \(String(format: "%.0f", r.tokensPerSecond)) tok/s")
         print("MFLOP per target token: \(String(format: "%.2f", r.megaflopsPerTargetToken)) MFLOP")
         print("effective GFLOP/s: \(String(format: "%.1f", r.gigaflopsPerSecond)) GFLOP/s")
+        let peak = options.measuredPeak()
+        print("train % of fma peak: \(String(format: "%.1f", 100 * r.gigaflopsPerSecond / peak)) %")
         print("last loss: \(String(format: "%.4f", r.lastLoss))")
         options.printPhases()
         print("peak memory: \(String(format: "%.1f", Double(SyntheticBenchmark.peakMemoryBytes()) / 1_048_576)) MiB")
@@ -123,9 +133,15 @@ struct BenchDecodeCommand: ParsableCommand {
     func run() throws {
         try options.config.configuration.decodingMemory(rows: batchSize * beamSize, sourceTokens: batchSize * 30, maxOutputLength: 30)
             .require(for: "bench decode with --batch-size \(batchSize) and --beam-size \(beamSize)", advice: "lower them")
-        setBLASThreadCount(options.threads)
+        ComputeThreads.configure(options.threads)
         options.printHeader()
         print("sentences: \(sentences)")
+        let peak = options.measuredPeak()
+        let flops = DecodingFLOPs(size: options.config, sentences: sentences, seed: options.seed)
+        func printRate(_ name: String, _ r: SyntheticBenchmark.DecodingResult, beams: Int) {
+            let g = flops.total(beams: beams) / r.seconds / 1e9
+            print("\(name) GFLOP/s: \(String(format: "%.1f", g)) GFLOP/s (forward FLOPs, \(String(format: "%.1f", 100 * g / peak)) % of fma peak)")
+        }
         if only != "beam" {
             let g = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture(defaults: .original),
                                                   sentences: sentences, batchSize: batchSize,
@@ -133,6 +149,7 @@ struct BenchDecodeCommand: ParsableCommand {
             print("greedy sentences/s: \(String(format: "%.1f", g.sentencesPerSecond)) sent/s")
             print("greedy tokens/s: \(String(format: "%.0f", g.tokensPerSecond)) tok/s")
             print("greedy seconds: \(String(format: "%.3f", g.seconds)) s")
+            printRate("greedy", g, beams: 1)
             options.printPhases()
         }
         if only != "greedy" {
@@ -142,8 +159,36 @@ struct BenchDecodeCommand: ParsableCommand {
             print("beam\(beamSize) sentences/s: \(String(format: "%.1f", b.sentencesPerSecond)) sent/s")
             print("beam\(beamSize) tokens/s: \(String(format: "%.0f", b.tokensPerSecond)) tok/s")
             print("beam\(beamSize) seconds: \(String(format: "%.3f", b.seconds)) s")
+            printRate("beam\(beamSize)", b, beams: beamSize)
             options.printPhases()
         }
         print("peak memory: \(String(format: "%.1f", Double(SyntheticBenchmark.peakMemoryBytes()) / 1_048_576)) MiB")
+    }
+}
+
+/// Forward FLOPs of decoding the synthetic set (for "% of peak"): 2 · encoder-LSTM parameters
+/// per source token, and 2 · (decoder-LSTM + output-layer parameters) per output token and beam
+/// (the forced lengths keep every beam alive to the end). Embeddings, gate math, softmax and the
+/// search itself are not counted.
+struct DecodingFLOPs {
+    var sourceTokens = 0, outputTokens = 0
+    var encoderParameters = 0.0, decoderParameters = 0.0
+
+    init(size: BenchmarkSize, sentences: Int, seed: UInt64) {
+        let c = size.configuration
+        var random = RandomGenerator(seed: seed)  // the same data SyntheticBenchmark.decode draws
+        for pair in SyntheticBenchmark.pairs(count: sentences, configuration: c, random: &random) {
+            sourceTokens += pair.source.count
+            outputTokens += pair.target.count + 1
+        }
+        let (E, H, V) = (Double(c.embeddingSize), Double(c.hiddenSize), Double(c.targetVocabularySize))
+        var lstm = 0.0
+        for l in 0..<c.layerCount { lstm += 4 * H * ((l == 0 ? E : H) + H) + 8 * H }
+        encoderParameters = lstm
+        decoderParameters = lstm + H * V + V
+    }
+
+    func total(beams: Int) -> Double {
+        2 * encoderParameters * Double(sourceTokens) + 2 * decoderParameters * Double(outputTokens * beams)
     }
 }

@@ -31,7 +31,7 @@ struct EvalCommand: ParsableCommand {
     func validate() throws { try decoding.check() }
 
     func run() throws {
-        setBLASThreadCount(decoding.threads)
+        ComputeThreads.configure(decoding.threads)
         let outputFile = try output.map { try OutputFile(path: $0) }   // checked before the slow part
         defer { outputFile?.discard() }
         let (translator, manifest) = try ModelDirectory(path: model).loadTranslator(options: decoding.translationOptions)

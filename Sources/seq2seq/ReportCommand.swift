@@ -57,7 +57,7 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreadCount(threads)
+        ComputeThreads.configure(threads)
         let started = monotonicSeconds()
         var options = ModelReportOptions()
         options.devPath = dev

@@ -89,7 +89,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        setBLASThreadCount(threads)
+        ComputeThreads.configure(threads)
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port

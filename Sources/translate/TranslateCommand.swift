@@ -86,7 +86,7 @@ struct TranslateCommand: ParsableCommand {
     }
 
     func run() throws {
-        setBLASThreadCount(decoding.threads)
+        ComputeThreads.configure(decoding.threads)
         // Output: stdout or -o (see `OutputFile`); checked before the model is loaded.
         let outputFile = try output.map { try OutputFile(path: $0) } ?? OutputFile.standardOutput()
         defer { outputFile.discard() }   // removes an unfinished temporary file; nothing after `commit()`

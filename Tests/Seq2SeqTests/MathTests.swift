@@ -57,6 +57,14 @@ import Testing
         }
     }
 
+    /// The facade on the shapes that take each path (column split over threads for few rows,
+    /// the library's own threading, one thread) on this CPU's widest instruction set; the
+    /// narrower sets of the matrix library are checked by `seq2seq bench check` under
+    /// SEQ2SEQ_ISA (CLITests), since oneDNN fixes its instruction set once per process.
+    @Test func everyProductPathMatchesDoubleLoops() {
+        for result in ComputeCheck.matrixProducts() { #expect(result.passed, "\(result)") }
+    }
+
     @Test func emptyInnerDimensionScalesC() {
         var c: [Float] = [1, 2, 3, 4]
         let a: [Float] = [0], b: [Float] = [0]
@@ -65,15 +73,39 @@ import Testing
     }
 }
 
+/// Instruction sets this CPU can run: every test below runs on each of them (forced per thread
+/// with `Kernels.withInstructionSet`), so an AVX-512 machine also checks the AVX2 and baseline paths.
+let availableInstructionSets = InstructionSet.allCases.filter { $0.rawValue <= InstructionSet.supported.rawValue }
+
 @Suite struct KernelTests {
     /// Dense grid over [−30, 30] plus extremes; absolute error vs Double ≤ 1e-6.
     static let inputs: [Float] = stride(from: Float(-30), through: 30, by: 0.001).map { $0 } + [-1e4, -100, -88, 88, 100, 1e4, 0, 1e-8, -1e-8]
 
-    @Test func sigmoidAndTanhWithin1e6() {
+    @Test(arguments: availableInstructionSets)
+    func everyKernelMatchesDoubleReference(set: InstructionSet) {
+        let results = Kernels.withInstructionSet(set) { ComputeCheck.elementwiseKernels() }
+        #expect(results.count >= 9)
+        for result in results { #expect(result.passed, "\(set): \(result)") }
+    }
+
+    @Test func narrowingIsPerThreadAndUndone() {
+        let before = InstructionSet.active
+        Kernels.withInstructionSet(.generic) {
+            #expect(InstructionSet.current == .generic, "this thread runs the baseline kernels")
+            #expect(InstructionSet.active == before, "the process-wide choice stays")
+        }
+        #expect(InstructionSet.current == before)
+        #expect(InstructionSet.supported.rawValue >= InstructionSet.active.rawValue)
+    }
+
+    @Test(arguments: availableInstructionSets)
+    func sigmoidAndTanhWithin1e6(set: InstructionSet) {
         var worstSigmoid: Double = 0, worstTanh: Double = 0
         var s = [Float](repeating: 0, count: Self.inputs.count), t = s
-        Kernels.sigmoid(Self.inputs, &s, count: s.count)
-        Kernels.tanh(Self.inputs, &t, count: t.count)
+        Kernels.withInstructionSet(set) {
+            Kernels.sigmoid(Self.inputs, &s, count: s.count)
+            Kernels.tanh(Self.inputs, &t, count: t.count)
+        }
         for (i, x) in Self.inputs.enumerated() {
             worstSigmoid = max(worstSigmoid, abs(Double(s[i]) - 1 / (1 + Foundation.exp(-Double(x)))))
             worstTanh = max(worstTanh, abs(Double(t[i]) - Foundation.tanh(Double(x))))
@@ -85,9 +117,10 @@ import Testing
     }
 
     /// exp on softmax inputs (≤ 0) has absolute error ≤ 1e-6; on [−80, 80] relative error ≤ 1e-6.
-    @Test func expWithin1e6() {
+    @Test(arguments: availableInstructionSets)
+    func expWithin1e6(set: InstructionSet) {
         var y = [Float](repeating: 0, count: Self.inputs.count)
-        Kernels.exp(Self.inputs, &y, count: y.count)
+        Kernels.withInstructionSet(set) { Kernels.exp(Self.inputs, &y, count: y.count) }
         var worstAbs: Double = 0, worstRel: Double = 0
         for (i, x) in Self.inputs.enumerated() {
             let e = Foundation.exp(Double(x))
@@ -111,10 +144,11 @@ import Testing
         #expect(Kernels.squareRoot(0) == 0)
     }
 
-    @Test func logSoftmaxIsStableForHugeLogits() {
+    @Test(arguments: availableInstructionSets)
+    func logSoftmaxIsStableForHugeLogits(set: InstructionSet) {
         var z: [Float] = [1000, 999, -1000, 0]
         var scratch = [Float](repeating: 0, count: 4)
-        SoftmaxCrossEntropy.logSoftmax(&z, rows: 1, classes: 4, scratch: &scratch)
+        Kernels.withInstructionSet(set) { SoftmaxCrossEntropy.logSoftmax(&z, rows: 1, classes: 4, scratch: &scratch) }
         let lse = 1000 + Foundation.log(1 + Foundation.exp(-1.0))
         let expected = [1000 - lse, 999 - lse, -1000 - lse, -lse]
         for i in 0..<4 { #expect(abs(Double(z[i]) - expected[i]) < 1e-3 * max(1, abs(expected[i]))) }
@@ -125,7 +159,12 @@ import Testing
     /// `Kernels.fewRowsTimesTransposed` (the decoder's BLAS-free product for ≤ 8 rows) against a
     /// naive Double loop: it accumulates into C, handles n not a multiple of 4, k not a multiple
     /// of 8, padded leading dimensions, and leaves the padding alone.
-    @Test func matchesNaiveLoops() {
+    @Test(arguments: availableInstructionSets)
+    func matchesNaiveLoops(set: InstructionSet) {
+        Kernels.withInstructionSet(set) { check() }
+    }
+
+    func check() {
         var random = RandomGenerator(seed: 77)
         for (m, n, k) in [(1, 1, 1), (5, 7, 8), (8, 13, 9), (3, 4, 30), (2, 65, 257), (7, 3, 16)] {
             let (lda, ldw, ldc) = (k + 3, k + 1, n + 2)

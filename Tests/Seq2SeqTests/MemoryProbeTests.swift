@@ -19,7 +19,7 @@ import Testing
         : ModelConfiguration(sourceVocabularySize: 16000, targetVocabularySize: 16000, embeddingSize: 512,
                              hiddenSize: 512, layerCount: 2, dropout: 0.1)
     let V = Int32(config.targetVocabularySize)
-    if let threads = ProcessInfo.processInfo.environment["SEQ2SEQ_THREADS"].flatMap(Int.init) { setBLASThreadCount(threads) }
+    if let threads = ProcessInfo.processInfo.environment["SEQ2SEQ_THREADS"].flatMap(Int.init) { ComputeThreads.configure(threads) }
     var random = RandomGenerator(seed: 1)
     let trainer = Trainer(model: try Seq2SeqModel(configuration: config, seed: 1))
     let batches = try (0..<4).map { _ in
@@ -36,7 +36,7 @@ import Testing
         let flops = config.trainingFLOPs(sourceTokens: batch.source.total, targetTokens: batch.target.total)
         print("memoryProbe: step \(i) loss \(result.loss) tokens \(result.tokenCount) time \(String(format: "%.3f", seconds)) s"
               + " → \(Int(Double(result.tokenCount) / seconds)) target tokens/s, \(Int(flops / seconds / 1e9)) GFLOP/s"
-              + " (threads \(blasThreadCount()))")
+              + " (threads \(ComputeThreads.count))")
     }
     getrusage(RUSAGE_SELF.rawValue, &usage)
     print("memoryProbe: peak RSS of \(small ? "SMALL" : "MEDIUM") training steps: \(usage.ru_maxrss / 1024) MiB")

@@ -33,7 +33,7 @@ struct ServeTests {
 
     /// What the library gives for `inputs` with `setting`, all in one batch.
     static func expected(_ inputs: [String], _ setting: Setting) throws -> [Translation] {
-        setBLASThreadCount(1)
+        ComputeThreads.configure(1)
         let (translator, _) = try ModelDirectory(path: ServerProcess.fixtureModel).loadTranslator(options: setting.options)
         return try translator.translate(inputs)
     }
@@ -184,7 +184,7 @@ struct ServeTests {
         #expect(sentences.last?["warning"] == nil)
         var options = TranslationOptions()
         options.maxInputLength = 4
-        setBLASThreadCount(1)
+        ComputeThreads.configure(1)
         let (translator, _) = try ModelDirectory(path: ServerProcess.fixtureModel).loadTranslator(options: options)
         let expected = try translator.translate([long, "Hi."])
         #expect(expected[0].inputWasTruncated)
@@ -242,7 +242,7 @@ struct ServeTests {
         var options = TranslationOptions()
         options.beamSize = 3
         options.alignment = true
-        setBLASThreadCount(1)
+        ComputeThreads.configure(1)
         let (translator, _) = try ModelDirectory(path: model).loadTranslator(options: options)
         let expected = try translator.translate(inputs)
         for (sentence, translation) in zip(Self.sentences(of: answer), expected) {

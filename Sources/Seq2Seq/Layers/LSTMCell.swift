@@ -9,21 +9,13 @@
 enum LSTMCell {
     /// Forward: reads the pre-activations `z` `[4H]` and overwrites them with the activated
     /// gates i, f, g, o; writes `c` `[H]`, `tanhC` `[H]` and `h` `[H]`. `cPrev` may alias `c`.
-    ///
-    /// The nonlinearities run as array kernels (`Kernels.sigmoid`/`tanh` over a row), the
-    /// rest as plain loops: both vectorize wherever this file is compiled.
+    /// One fused pass at the machine's vector width (`Kernels.lstmCell`, chosen at run time).
     @inline(__always)
     static func forward(
         z: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
         c: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, H: Int
     ) {
-        let i = z, f = z + H, g = z + 2 * H, o = z + 3 * H
-        Kernels.sigmoidInPlace(i, count: 2 * H)                 // i, f
-        Kernels.tanhInPlace(g, count: H)                        // g
-        Kernels.sigmoidInPlace(o, count: H)                     // o
-        for j in 0..<H { c[j] = f[j] * cPrev[j] + i[j] * g[j] }
-        Kernels.tanh(c, tanhC, count: H)
-        for j in 0..<H { h[j] = o[j] * tanhC[j] }
+        Kernels.lstmCell(z: z, cPrev: cPrev, c: c, tanhC: tanhC, h: h, H: H)
     }
 
     /// Backward, walking `forward` in reverse.

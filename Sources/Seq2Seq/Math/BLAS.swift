@@ -1,26 +1,94 @@
-import CBLAS
+import CMatrix
+import Foundation
 
-// The only file that imports CBLAS. Everything else multiplies matrices through
-// `BLAS.gemm` / `BLAS.gemv`, which take row-major operands and raw pointers.
+// The only file that imports the matrix library (CMatrix: oneDNN's sgemm). Everything else
+// multiplies matrices through `BLAS.gemm` / `BLAS.gemv`, which take row-major operands and raw
+// pointers, and sets threads through `ComputeThreads`.
+//
+// Backend, chosen by measurement on the model's shapes (`seq2seq bench peak` prints the table):
+// oneDNN's `dnnl_sgemm` reached 205–220 GFLOP/s on 2 threads for the output layer and the input
+// projections on a Zen 4 (≈ 90–95% of the measured FMA peak of 231) against 150–200 for OpenBLAS
+// 0.3.21, whose kernel choice also follows the environment's OPENBLAS_CORETYPE; one thread of
+// oneDNN runs at 105–110 (95% of one core's peak). oneDNN's own OpenMP threading is not used: its
+// threads spin-wait, which oversubscribed the cores inside our split decoder steps and collapsed
+// on a machine shared with other jobs (greedy SMALL 34 sent/s vs 270 on one thread under load),
+// and it splits few-row products poorly (64×2048×512: 90 GFLOP/s on 2 threads, less than 1).
+// Instead every product runs single-threaded in oneDNN and the facade splits it into blocks of
+// columns or rows over its own threads (Dispatch, which blocks when idle).
 
-/// Name of the OpenBLAS kernel chosen at run time (e.g. "Zen").
-public func blasCoreName() -> String {
-    guard let name = openblas_get_corename() else { return "unknown" }
-    return String(cString: name)
-}
-
-/// Sets the number of threads OpenBLAS uses for every following product.
+/// Threads for matrix products and for the element-wise work split with `Parallel.forEach`.
 ///
-/// Results are bit-identical for a fixed thread count; products of different
-/// thread counts may differ in the last bits.
-public func setBLASThreadCount(_ count: Int) {
-    openblas_set_num_threads(Int32(max(1, count)))
+/// A product large enough to be worth it is split into one block per thread (by columns or rows,
+/// whichever is larger), each block computed by oneDNN on its thread; a product called inside a
+/// `Parallel.forEach` part is not split again, so a two-part decoder step uses exactly the
+/// configured cores. Results are bit-identical for a fixed thread count; different counts may
+/// differ in the last bits (blocks of different widths).
+public enum ComputeThreads {
+    /// Sets the number of threads (at least 1) for every following product and parallel split
+    /// (process-wide; call it once, from the command's `run`).
+    public static func configure(_ count: Int) {
+        let n = Int32(clamping: max(1, count))
+        cmatrix_set_threads(n, n)
+    }
+
+    /// Number of threads products use now (before `configure`: every core).
+    public static var count: Int {
+        let n = Int(cmatrix_product_threads())
+        return n > 0 ? n : defaultCount
+    }
+
+    /// Number of threads `Parallel.forEach` uses at most.
+    static var teamCount: Int {
+        let n = Int(cmatrix_team_threads())
+        return n > 0 ? n : defaultCount
+    }
+
+    static let defaultCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// True while the calling thread runs one part of a split (where products stay single-threaded).
+    public static var insideParallelPart: Bool { cmatrix_inside_part() != 0 }
+
+    /// Runs `body(part)` for every `part < parts`, at most `teamCount` at once (the caller's thread
+    /// is one of them), each marked as inside a part. Inside a part, the parts run one after another.
+    static func run(parts: Int, _ body: (Int) -> Void) {
+        if parts <= 0 { return }
+        let team = min(parts, teamCount)
+        if parts == 1 || team <= 1 || insideParallelPart {
+            let previous = cmatrix_set_inside_part(1)
+            defer { cmatrix_set_inside_part(previous) }
+            for part in 0..<parts { body(part) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: team) { worker in
+                let previous = cmatrix_set_inside_part(1)
+                defer { cmatrix_set_inside_part(previous) }
+                var part = worker
+                while part < parts {
+                    shared.value(part)
+                    part += team
+                }
+            }
+        }
+    }
 }
 
-/// Number of threads OpenBLAS currently uses.
-public func blasThreadCount() -> Int { Int(openblas_get_num_threads()) }
+/// A value handed to `concurrentPerform` whose concurrent use the caller guarantees is safe.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
 
-/// Thin row-major wrapper over single-precision CBLAS.
+/// Description of the matrix library and the instruction set it dispatched to,
+/// e.g. "oneDNN 2.6.3 (avx512_core)".
+public func blasCoreName() -> String {
+    var buffer = [CChar](repeating: 0, count: 128)
+    cmatrix_backend_description(&buffer, buffer.count)
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// Row-major single-precision matrix products (the CBLAS row-major contract).
 enum BLAS {
     /// `C = alpha · op(A) · op(B) + beta · C`, all row-major.
     ///
@@ -29,7 +97,8 @@ enum BLAS {
     /// - `op(B)` is `[k, n]`: `B` is stored `[k, n]` (`ldb ≥ n`) or, with `transB`, `[n, k]` (`ldb ≥ k`).
     /// - `C` is `[m, n]` with `ldc ≥ n`.
     ///
-    /// Empty products (`m`, `n` or `k` zero) are handled: with `k == 0`, `C` is scaled by `beta`.
+    /// Empty products (`m`, `n` or `k` zero) are handled: with `k == 0`, `C` is scaled by `beta`
+    /// (`beta == 0` clears it, NaNs included).
     @inline(__always)
     static func gemm(
         transA: Bool = false, transB: Bool = false,
@@ -42,20 +111,57 @@ enum BLAS {
     ) {
         if m == 0 || n == 0 { return }
         if k == 0 {
-            // OpenBLAS handles k == 0, but scale explicitly so beta == 0 also clears NaNs.
             for i in 0..<m {
                 let row = c + i * ldc
                 if beta == 0 { for j in 0..<n { row[j] = 0 } } else { for j in 0..<n { row[j] *= beta } }
             }
             return
         }
-        cblas_sgemm(
-            CblasRowMajor,
-            transA ? CblasTrans : CblasNoTrans,
-            transB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k),
-            alpha, a, Int32(lda), b, Int32(ldb),
-            beta, c, Int32(ldc))
+        let parts = splitParts(m: m, n: n, k: k)
+        if parts == 1 {
+            cmatrix_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        // One block per thread along the larger of m and n (so a few-row recurrent step splits its
+        // columns and each thread reads only its share of the weights), in multiples of 16.
+        let (ta, tb) = (transA ? Int32(1) : 0, transB ? Int32(1) : 0)
+        let (aS, bS, cS) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
+        let byColumns = n >= m
+        let length = byColumns ? n : m
+        let block = ((length + parts - 1) / parts + 15) & ~15
+        ComputeThreads.run(parts: parts) { part in
+            let lo = part * block, hi = min(length, lo + block)
+            guard lo < hi else { return }
+            if byColumns {  // C[:, lo..<hi] = op(A) · op(B)[:, lo..<hi]
+                let b = transB ? bS.value + lo * ldb : bS.value + lo
+                cmatrix_sgemm(ta, tb, m, hi - lo, k, alpha, aS.value, lda, b, ldb, beta, cS.value + lo, ldc)
+            } else {        // C[lo..<hi, :] = op(A)[lo..<hi, :] · op(B)
+                let a = transA ? aS.value + lo : aS.value + lo * lda
+                cmatrix_sgemm(ta, tb, hi - lo, n, k, alpha, a, lda, bS.value, ldb, beta, cS.value + lo * ldc, ldc)
+            }
+        }
+    }
+
+    /// Products below this many FLOPs stay on one thread (waking a second costs ~10 µs).
+    static let minimumSplitFLOPs = 2_000_000
+
+    /// Blocks a product is split into: `ComputeThreads.count`, or 1 inside a parallel part and
+    /// for small products.
+    static func splitParts(m: Int, n: Int, k: Int) -> Int {
+        let threads = ComputeThreads.count
+        if threads <= 1 || 2 * m * n * k < minimumSplitFLOPs || max(m, n) < 32 * threads { return 1 }
+        return ComputeThreads.insideParallelPart ? 1 : threads
+    }
+
+    /// The same product on the calling thread alone, whatever `ComputeThreads.count` is
+    /// (for benchmarks that compare threading strategies).
+    static func gemmSingleThreaded(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        if m == 0 || n == 0 || k == 0 { return gemm(m: m, n: n, k: 0, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc) }
+        cmatrix_sgemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
     /// `y = alpha · op(A) · x + beta · y`, row-major. `A` is stored `[m, n]` (`lda ≥ n`);
@@ -75,8 +181,10 @@ enum BLAS {
             for i in 0..<count { y[i] = beta == 0 ? 0 : y[i] * beta }
             return
         }
-        cblas_sgemv(
-            CblasRowMajor, trans ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+        if trans {
+            gemm(m: 1, n: n, k: m, alpha: alpha, a: x, lda: m, b: a, ldb: lda, beta: beta, c: y, ldc: n)  // [1, m]·[m, n]
+        } else {
+            gemm(m: m, n: 1, k: n, alpha: alpha, a: a, lda: lda, b: x, ldb: 1, beta: beta, c: y, ldc: 1)  // [m, n]·[n, 1]
+        }
     }
 }

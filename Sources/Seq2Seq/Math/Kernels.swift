@@ -1,6 +1,21 @@
-// Element-wise kernels over raw buffers, written so the compiler auto-vectorizes
-// them: no library calls (glibc `expf`/`tanhf` are scalar), no checked integer
-// arithmetic, no branches other than selects.
+import CKernels
+
+// Element-wise kernels over raw buffers. The only file that imports CKernels.
+//
+// Array kernels (everything taking a pointer and a count) run in C at the machine's vector
+// width, chosen at run time: AVX-512 where the CPU has it, AVX2 + FMA otherwise, baseline
+// x86-64 on anything older (Sources/CKernels; SEQ2SEQ_ISA=avx2|generic narrows the choice,
+// `Kernels.withInstructionSet` narrows it for one thread in tests). The binary needs nothing
+// beyond baseline x86-64. They compute exactly the formulas of the scalar functions below.
+//
+// Scalar functions (`exp`, `sigmoid`, `tanh`, `squareRoot` of one Float) stay in Swift,
+// written so the compiler auto-vectorizes loops that call them: no library calls (glibc
+// `expf`/`tanhf` are scalar), no checked integer arithmetic, no branches other than selects.
+// Cells should prefer the array kernels: `sigmoidInPlace`, `tanhInPlace`, `sigmoid(_:_:count:)`,
+// `tanh(_:_:count:)`, `multiply`, `add`, `scaleAndAdd` over whole gate rows run 2–4× wider
+// than Swift loops, which the compiler builds for baseline x86-64 (128-bit SSE2). The library
+// targets are compiled with whole-module optimization (Package.swift), so the scalar functions
+// inline into loops in other files too.
 //
 // exp(x) = 2^n · e^r with n = round(x / ln 2), r = x − n·ln 2 ∈ [−ln2/2, ln2/2];
 // e^r comes from the Cephes degree-6 polynomial (relative error ≈ 1e-7). n is
@@ -9,10 +24,6 @@
 // Inputs are clamped to [−87.3, 88.3] (n stays in −126…127): exp then neither overflows to inf nor
 // produces denormals, so sigmoid/tanh saturate cleanly.
 
-//
-// The library targets are compiled with whole-module optimization in every
-// configuration (Package.swift), so the scalar functions below inline into the
-// cells' loops in other files (Layers/*Cell.swift) and vectorize there.
 
 enum Kernels {
     @inline(__always)
@@ -61,33 +72,49 @@ enum Kernels {
 
     /// `y[i] = exp(x[i])` for `i < count`; `x` and `y` may be the same buffer.
     static func exp(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] = exp(x[i]) }
+        ck_exp(x, y, count)
     }
 
     /// `y[i] = σ(x[i])`; `x` and `y` may be the same buffer.
     static func sigmoid(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] = sigmoid(x[i]) }
+        ck_sigmoid(x, y, count)
     }
 
     /// `y[i] = tanh(x[i])`; `x` and `y` may be the same buffer.
     static func tanh(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] = tanh(x[i]) }
+        ck_tanh(x, y, count)
     }
 
-    /// `x[i] = σ(x[i])` (in place: no overlap check, so the loop always vectorizes).
+    /// `x[i] = σ(x[i])` in place (e.g. a gate row of a cell).
     static func sigmoidInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] = sigmoid(x[i]) }
+        ck_sigmoid(x, x, count)
     }
 
-    /// `x[i] = tanh(x[i])` (in place: no overlap check, so the loop always vectorizes).
+    /// `x[i] = tanh(x[i])` in place.
     static func tanhInPlace(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] = tanh(x[i]) }
+        ck_tanh(x, x, count)
     }
 
     /// `y[i] += x[i]`.
     @inline(__always)
     static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { y[i] += x[i] }
+        ck_add(x, y, count)
+    }
+
+    /// `x[i] *= c`.
+    static func scale(_ x: UnsafeMutablePointer<Float>, by c: Float, count: Int) {
+        ck_scale(c, x, count)
+    }
+
+    /// `x[i] = x[i] · a + b` (e.g. a softmax row into its gradient: `a = scale / Σ`, `b = −scale·ε/V`).
+    static func scaleAndAdd(_ x: UnsafeMutablePointer<Float>, multiplier a: Float, addend b: Float, count: Int) {
+        ck_scale_and_add(a, b, x, count)
+    }
+
+    /// `y[i] = x[i] · m[i]` (e.g. dropout with a mask of 0 and 1/(1 − p)); `x` and `y` may alias.
+    static func multiply(_ x: UnsafePointer<Float>, by m: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                         count: Int) {
+        ck_multiply(x, m, y, count)
     }
 
     /// Sets `count` floats to zero.
@@ -98,13 +125,11 @@ enum Kernels {
 
     /// `y[j] += Σ_r x[r, j]` for `x` of shape `[rows, columns]` (column sums, e.g. bias gradients).
     static func addColumnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, into y: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let row = x + r * columns
-            for j in 0..<columns { y[j] += row[j] }
-        }
+        ck_add_column_sums(x, rows, columns, y)
     }
 
-    /// Σ x[i]·y[i] with eight partial sums (fixed order, so deterministic).
+    /// Σ x[i]·y[i] with eight partial sums (fixed order, so deterministic). Stays in Swift so it
+    /// inlines into short loops (attention scores over H).
     @inline(__always)
     static func dot(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, count: Int) -> Float {
         var acc = SIMD8<Float>()
@@ -126,113 +151,62 @@ enum Kernels {
         for i in 0..<count { y[i] += scale * x[i] }
     }
 
-    /// Σ x[i] with eight independent partial sums (fixed order, so deterministic).
-    static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = SIMD8<Float>()
-        var i = 0
-        let raw = UnsafeRawPointer(x)
-        while i + 8 <= count {
-            acc += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-            i += 8
-        }
-        var s = acc.sum()
-        while i < count { s += x[i]; i += 1 }
-        return s
+    /// Fused LSTM gate pass for one row (gate order i, f, g, o): reads the
+    /// pre-activations `z` [4H], writes the activated gates back into `z`, and
+    /// c_t = f·c_{t−1} + i·g, tanh(c_t), h_t = o·tanh(c_t) [H]. `cPrev` may alias `c`.
+    static func lstmCell(
+        z: UnsafeMutablePointer<Float>, cPrev: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, tanhC: UnsafeMutablePointer<Float>, h: UnsafeMutablePointer<Float>, H: Int
+    ) {
+        ck_lstm_cell(z, cPrev, c, tanhC, h, H)
     }
 
-    /// Σ x[i]² with eight partial sums (fixed order).
-    static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var acc = SIMD8<Float>()
-        var i = 0
-        let raw = UnsafeRawPointer(x)
-        while i + 8 <= count {
-            let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-            acc += v * v
-            i += 8
-        }
-        var s = acc.sum()
-        while i < count { s += x[i] * x[i]; i += 1 }
-        return s
+    /// Backward of `lstmCell` for one row, the loop body of `LSTMLayer.backward`:
+    /// with dh_total = dy + dh,
+    ///
+    ///     dc' = dc + dh_total·o·(1 − tanh²c_t)        (through tanh(c_t))
+    ///     dz_i = dc'·g·i(1 − i)   dz_f = dc'·c_{t−1}·f(1 − f)   dz_g = dc'·i·(1 − g²)
+    ///     dz_o = dh_total·tanh(c_t)·o(1 − o)          dc ← dc'·f  (into c_{t−1})
+    ///
+    /// gates: activated i, f, g, o `[4H]`; tanhC, cPrev, dy, dh `[H]`; dc `[H]` in/out; dz `[4H]` out.
+    static func lstmCellBackward(
+        gates: UnsafePointer<Float>, tanhC: UnsafePointer<Float>, cPrev: UnsafePointer<Float>,
+        outputGradient dy: UnsafePointer<Float>, hiddenGradient dh: UnsafePointer<Float>,
+        cellGradient dc: UnsafeMutablePointer<Float>, gateGradient dz: UnsafeMutablePointer<Float>, H: Int
+    ) {
+        ck_lstm_cell_backward(gates, tanhC, cPrev, dy, dh, dc, dz, H)
     }
+
+    /// Σ x[i] with vector partial sums added in a fixed order (deterministic for a given instruction set).
+    static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float { ck_sum(x, count) }
+
+    /// Σ x[i]² with vector partial sums (fixed order).
+    static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Float { ck_sum_of_squares(x, count) }
 
     /// max_i x[i] (count ≥ 1).
-    static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var i = 0
-        var m = x[0]
-        let raw = UnsafeRawPointer(x)
-        if count >= 8 {
-            var acc = raw.loadUnaligned(as: SIMD8<Float>.self)
-            i = 8
-            while i + 8 <= count {
-                let v = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
-                acc.replace(with: v, where: v .> acc)
-                i += 8
-            }
-            m = acc.max()
-        }
-        while i < count { m = x[i] > m ? x[i] : m; i += 1 }
-        return m
-    }
+    static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float { ck_maximum(x, count) }
 
-    /// `y[i] = exp(x[i] − shift)`; returns Σ y. `x` and `y` must not overlap
-    /// (use `expShiftedInPlace` for that: LLVM's overlap check would fall back to scalar code).
+    /// `y[i] = exp(x[i] − shift)`; returns Σ y. `x` and `y` may be the same buffer.
     static func expShifted(_ x: UnsafePointer<Float>, shift: Float, into y: UnsafeMutablePointer<Float>, count: Int) -> Float {
-        for i in 0..<count { y[i] = exp(x[i] - shift) }
-        return sum(y, count: count)
+        ck_exp_shifted(x, shift, y, count)
     }
 
     /// `x[i] = exp(x[i] − shift)`; returns Σ x.
     static func expShiftedInPlace(_ x: UnsafeMutablePointer<Float>, shift: Float, count: Int) -> Float {
-        for i in 0..<count { x[i] = exp(x[i] - shift) }
-        return sum(x, count: count)
+        ck_exp_shifted(x, shift, x, count)
     }
 
     /// `C[r, v] += Σ_k A[r, k] · W[v, k]` for r < m, v < n: a product with few rows
     /// (`m` ≤ 8, e.g. one sentence's beams) that streams `W` `[n, k]` once, four rows at a
-    /// time, instead of packing it as BLAS does on every call (for a 5-row beam step the
-    /// packing of the `[V, H]` output weights costs more than the arithmetic).
+    /// time, instead of packing it as a GEMM library does on every call (for a 5-row beam step
+    /// the packing of the `[V, H]` output weights costs more than the arithmetic).
     /// A `[m, k]` (lda), W `[n, k]` (ldw), C `[m, n]` (ldc).
     static func fewRowsTimesTransposed(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int, w: UnsafePointer<Float>, ldw: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
-        let k8 = k & ~7
-        var v = 0
-        while v < n {
-            let rowsOfW = min(4, n - v)
-            let w0 = UnsafeRawPointer(w + v * ldw)
-            let w1 = UnsafeRawPointer(w + (v + min(1, rowsOfW - 1)) * ldw)
-            let w2 = UnsafeRawPointer(w + (v + min(2, rowsOfW - 1)) * ldw)
-            let w3 = UnsafeRawPointer(w + (v + min(3, rowsOfW - 1)) * ldw)
-            for r in 0..<m {
-                let ar = UnsafeRawPointer(a + r * lda)
-                var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
-                var j = 0
-                while j < k8 {
-                    let x = ar.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-                    s0 += x * w0.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-                    s1 += x * w1.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-                    s2 += x * w2.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-                    s3 += x * w3.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self)
-                    j += 8
-                }
-                var t0 = s0.sum(), t1 = s1.sum(), t2 = s2.sum(), t3 = s3.sum()
-                let af = a + r * lda
-                let (f0, f1, f2, f3) = (w0.assumingMemoryBound(to: Float.self), w1.assumingMemoryBound(to: Float.self),
-                                        w2.assumingMemoryBound(to: Float.self), w3.assumingMemoryBound(to: Float.self))
-                while j < k {
-                    t0 += af[j] * f0[j]; t1 += af[j] * f1[j]; t2 += af[j] * f2[j]; t3 += af[j] * f3[j]
-                    j += 1
-                }
-                let cr = c + r * ldc + v
-                cr[0] += t0
-                if rowsOfW > 1 { cr[1] += t1 }
-                if rowsOfW > 2 { cr[2] += t2 }
-                if rowsOfW > 3 { cr[3] += t3 }
-            }
-            v += rowsOfW
-        }
+        ck_few_rows_times_transposed(m, n, k, a, lda, w, ldw, c, ldc)
     }
 
     /// `C += A · Wᵀ` for A `[m, k]` (lda), W `[n, k]` (ldw), C `[m, n]` (ldc): streams W with
@@ -251,7 +225,7 @@ enum Kernels {
 
     /// `x[i] -= c`.
     static func subtract(_ c: Float, from x: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { x[i] -= c }
+        ck_add_scalar(-c, x, count)
     }
 
     /// Replaces `row` by its log-softmax: `row[j] − m − log Σ_k e^(row[k] − m)` with
@@ -259,7 +233,7 @@ enum Kernels {
     static func logSoftmax(_ row: UnsafeMutablePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) {
         let m = maximum(row, count: count)
         let c = m + Float(Double(expShifted(row, shift: m, into: scratch, count: count)).logValue)
-        for j in 0..<count { row[j] -= c }
+        subtract(c, from: row, count: count)
     }
 
     /// One Adam update over raw buffers (see `AdamOptimizer` for the formula):
@@ -269,14 +243,46 @@ enum Kernels {
         m mm: UnsafeMutablePointer<Float>, v vv: UnsafeMutablePointer<Float>, count: Int,
         beta1 b1: Float, beta2 b2: Float, epsilon eps: Float, stepSize: Float, invCorrection2: Float
     ) {
-        let (c1, c2) = (1 - b1, 1 - b2)
-        for i in 0..<count {
-            let gi = g[i]
-            let mi = b1 * mm[i] + c1 * gi
-            let vi = b2 * vv[i] + c2 * gi * gi
-            mm[i] = mi
-            vv[i] = vi
-            p[i] -= stepSize * mi / (squareRoot(vi) * invCorrection2 + eps)
-        }
+        ck_adam_step(p, g, mm, vv, count, b1, b2, eps, stepSize, invCorrection2)
+    }
+}
+
+/// Vector instruction sets the array kernels are compiled for, narrowest first.
+public enum InstructionSet: Int, CaseIterable, Sendable, CustomStringConvertible {
+    /// Baseline x86-64 (128-bit SSE2); any other architecture.
+    case generic = 0
+    /// AVX2 with FMA (256-bit).
+    case avx2 = 1
+    /// AVX-512 F/DQ/BW/VL (512-bit).
+    case avx512 = 2
+
+    /// The widest set this CPU and operating system support.
+    public static var supported: InstructionSet { InstructionSet(rawValue: Int(ck_isa_supported())) ?? .generic }
+    /// The set the kernels use: `supported`, narrowed by SEQ2SEQ_ISA=avx2|generic if set.
+    public static var active: InstructionSet { InstructionSet(rawValue: Int(ck_isa_active())) ?? .generic }
+
+    /// The set the calling thread's kernels use now (`active`, or what `Kernels.withInstructionSet` forced).
+    public static var current: InstructionSet { InstructionSet(rawValue: Int(ck_isa_current())) ?? .generic }
+
+    public var description: String { String(cString: ck_isa_name(Int32(rawValue))) }
+    /// Float lanes in one vector register of this set.
+    public var lanes: Int { Int(ck_isa_lanes(Int32(rawValue))) }
+
+    /// Seconds taken by `iterations` rounds of 12 independent vector FMAs on this thread (register
+    /// only), or nil if the CPU lacks this set. FLOP = iterations · 12 · lanes · 2.
+    public func fmaSeconds(iterations: Int) -> Double? {
+        let s = ck_fma_seconds(Int32(rawValue), iterations)
+        return s < 0 ? nil : s
+    }
+}
+
+extension Kernels {
+    /// Runs `body` with the array kernels of the calling thread narrowed to `set` (never wider
+    /// than `InstructionSet.supported`), so a test can check every path in one process without
+    /// affecting other threads. Returns what `body` returns.
+    static func withInstructionSet<R>(_ set: InstructionSet, _ body: () throws -> R) rethrows -> R {
+        ck_isa_set_thread_override(Int32(set.rawValue))
+        defer { ck_isa_set_thread_override(-1) }
+        return try body()
     }
 }

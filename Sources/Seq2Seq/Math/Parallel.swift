@@ -1,5 +1,3 @@
-import Dispatch
-
 /// A raw float pointer that may cross into `Parallel.forEach` bodies. The caller
 /// guarantees that concurrent parts touch disjoint memory.
 struct SharedPointer: @unchecked Sendable {
@@ -14,16 +12,18 @@ struct Shared<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
 }
 
-/// Element-wise work split over the machine's cores (the BLAS threads are idle
-/// between products). Splits are fixed by the problem size alone, never by
-/// timing, so results are deterministic.
+/// Element-wise work split over the compute threads (`ComputeThreads`, at most its count at
+/// once). A matrix product called inside a part runs on that part's thread alone, so a two-part
+/// split of a decoder step uses exactly the configured cores. Splits are fixed by the problem
+/// size alone, never by timing, so results are deterministic.
 enum Parallel {
     /// Number of parts worth using for `work` floats of element-wise work.
     static func parts(for work: Int) -> Int { work >= 1 << 16 ? 2 : 1 }
 
-    /// Runs `body(part)` for every `part < parts`, concurrently when `parts > 1`.
+    /// Runs `body(part)` for every `part < parts`, concurrently when `parts > 1` and more than
+    /// one compute thread is configured.
     static func forEach(parts: Int, _ body: @Sendable (Int) -> Void) {
         if parts <= 1 { body(0); return }
-        DispatchQueue.concurrentPerform(iterations: parts, execute: body)
+        ComputeThreads.run(parts: parts, body)
     }
 }

@@ -281,12 +281,9 @@ public final class DecoderState {
             throw ModelError.tokenOutOfRange(side: "target", id: id, vocabularySize: vocabularySize)
         }
         if n == 0 { return }
-        // Both cores, split by us: BLAS runs single-threaded inside each part, so no BLAS worker
-        // spins while the element-wise work runs. The output layer is split by vocabulary columns.
-        let threads = blasThreadCount()
-        let parts = threads >= 2 && n >= 4 ? 2 : 1
-        if parts > 1 { setBLASThreadCount(1) }
-        defer { if parts > 1 { setBLASThreadCount(threads) } }
+        // Both cores, split by us: products run single-threaded inside each part (the facade never
+        // splits a product inside a part). The output layer is split by vocabulary columns.
+        let parts = ComputeThreads.count >= 2 && n >= 4 ? 2 : 1
         let this = Shared(self)   // parts touch disjoint rows (or disjoint columns of a product)
         PhaseTimer.measure("decode.rnn") {
             if splitGateColumns {

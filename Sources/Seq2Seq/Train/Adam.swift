@@ -51,7 +51,7 @@ public enum GradientClipping {
         let coefficient = min(1, maxNorm / (norm + 1e-6))
         if coefficient < 1 {
             let g = gradients.pointer
-            for i in 0..<gradients.count { g[i] *= coefficient }
+            Kernels.scale(g, by: coefficient, count: gradients.count)
         }
         return (norm, coefficient)
     }

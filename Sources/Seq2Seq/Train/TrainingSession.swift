@@ -149,7 +149,7 @@ public final class TrainingSession {
     /// Runs training; returns why it stopped.
     public func run() throws -> TrainingOutcome {
         let started = monotonicSeconds()
-        setBLASThreadCount(options.threads)
+        ComputeThreads.configure(options.threads)
         let fileManager = FileManager.default
         // Only rank 0 of a distributed run checks, recovers or writes the output folder.
         let writesFiles = distributed?.isRoot ?? true

@@ -1,0 +1,35 @@
+// C shim over oneDNN's sgemm. No stable Swift API: imported by exactly one Swift file,
+// Sources/Seq2Seq/Math/BLAS.swift, which is the facade everything else uses.
+// Plain C types only; oneDNN's header is included by the .c file alone.
+#ifndef CMATRIX_H
+#define CMATRIX_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Row-major single-precision C = alpha·op(A)·op(B) + beta·C (the CBLAS row-major contract),
+/// computed on the calling thread alone: oneDNN never starts threads of its own here. The
+/// facade splits large products over its threads itself.
+void cmatrix_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha,
+                   const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc);
+
+/// Thread settings kept process-wide for the facade: threads per product, threads of the
+/// element-wise splits (0 = not configured: the caller picks its default).
+void cmatrix_set_threads(int products, int team);
+int cmatrix_product_threads(void);
+int cmatrix_team_threads(void);
+
+/// Marks the calling thread as running one part of a split (1) or not (0): products called
+/// there stay on the thread. Returns the previous mark.
+int cmatrix_set_inside_part(int inside);
+int cmatrix_inside_part(void);
+
+/// "oneDNN 2.6.3 (avx512_core)" — library version and the instruction set it dispatched to.
+/// Writes at most `capacity` bytes (NUL included) into `buffer`.
+void cmatrix_backend_description(char *buffer, long capacity);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
