@@ -13,7 +13,7 @@
 #
 # Environment: PY (python with torch, sacrebleu, sentencepiece; default /work/venv-peer/bin/python),
 # PEERS (default <repo>/../shared/peers), WORK (default /tmp/compare-quality/<corpus name>),
-# SKIP_BUILD=1 to use the existing release build.
+# SKIP_BUILD=1 to use the existing release build, BIN=FOLDER to use the binaries in FOLDER.
 set -euo pipefail
 
 CORPUS=${1:?usage: Scripts/compare-quality.sh CORPUS_DIR [MINUTES] [-- EXTRA seq2seq train OPTIONS]}
@@ -35,8 +35,10 @@ for f in "$TRAIN" "$DEV" "$PEERS/torch_seq2seq.py"; do
 done
 "$PY" -c "import torch, sacrebleu, sentencepiece" 2>/dev/null \
   || { echo "compare-quality: $PY lacks torch/sacrebleu/sentencepiece (see ../shared/peers/README.md)" >&2; exit 1; }
-if [ "${SKIP_BUILD:-0}" != 1 ]; then (cd "$ROOT" && swift build -c release >&2); fi
-BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)
+if [ -z "${BIN:-}" ]; then
+  if [ "${SKIP_BUILD:-0}" != 1 ]; then (cd "$ROOT" && swift build -c release >&2); fi
+  BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)
+fi
 rm -rf "$WORK"
 mkdir -p "$WORK"
 

@@ -25,7 +25,7 @@ struct ArchitectureCLITests {
         let w = try Workspace()
         let training = try TrainTranslateCLITests.train(
             w, into: "gru-bi", ["--epochs", "15", "--learning-rate", "0.01", "--dev", w.path("test.tsv"), "--cell", "gru",
-                                "--encoder", "bi", "--attention", "general"])
+                                "--encoder", "bi", "--attention", "general", "--input-feeding"])
         #expect(training.errors.contains("gru, bidirectional encoder, general attention with input feeding"), "\(training.errors)")
         let manifest = try JSONSerialization.jsonObject(with: Data(try w.read("gru-bi/model.json").utf8)) as? [String: Any]
         let architecture = manifest?["architecture"] as? [String: Any]
