@@ -42,6 +42,27 @@ void cmatrix_sgemm(int ta, int tb, long m, long n, long k, float alpha, const fl
     dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
+int cmatrix_gemm_u8s8s32_nt(long m, long n, long k, const unsigned char *a, long lda, unsigned char ao,
+                            const signed char *b, long ldb, int *c, long ldc) {
+    pthread_once(&g_once, apply_isa_limit);
+    if (omp_get_max_threads() != 1) omp_set_num_threads(1);
+    const int32_t zero = 0;
+    dnnl_status_t status = dnnl_gemm_u8s8s32('N', 'T', 'F', m, n, k, 1.0f, a, lda, ao, (const int8_t *)b, ldb, 0,
+                                             0.0f, (int32_t *)c, ldc, &zero);
+    return status == dnnl_success ? 0 : (int)status;
+}
+
+int cmatrix_has_vnni(void) {
+    pthread_once(&g_once, apply_isa_limit);
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_avx512_core_vnni: case dnnl_cpu_isa_avx512_core_bf16: case dnnl_cpu_isa_avx512_core_amx:
+    case dnnl_cpu_isa_avx2_vnni:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 void cmatrix_set_threads(int products, int team) {
     atomic_store(&g_products, products < 0 ? 0 : products);
     atomic_store(&g_team, team < 0 ? 0 : team);

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Seq2Seq
 
+extension DecodingPrecision: ExpressibleByArgument {}
+
 /// Decoding options shared by `translate` and `seq2seq eval`.
 public struct DecodingOptions: ParsableArguments {
     public init() {}
@@ -24,6 +26,9 @@ public struct DecodingOptions: ParsableArguments {
 
     @Option(parsing: .unconditional, help: "Inputs longer than this many subword tokens are cut (with a warning), never dropped.")
     public var maxInputLength = 200
+
+    @Option(help: "Arithmetic of the decoder's products: fp32 (as trained) or int8 (weights and inputs in 8-bit integers with per-row scales; faster, within a few tenths of a chrF point).")
+    public var precision: DecodingPrecision = .fp32
 
     @Option(parsing: .unconditional, help: "Never repeat an n-gram of this many tokens within a translation (0: off).")
     public var noRepeatNgram = 0
@@ -58,6 +63,7 @@ public struct DecodingOptions: ParsableArguments {
         options.maxLengthRatio = maxLengthRatio
         options.maxInputLength = maxInputLength
         options.noRepeatNgram = noRepeatNgram
+        options.precision = precision
         return options
     }
 }

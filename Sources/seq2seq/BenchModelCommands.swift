@@ -122,6 +122,9 @@ struct BenchDecodeCommand: ParsableCommand {
     @Option(help: "Which searches to time: greedy, beam or both.")
     var only: String = "both"
 
+    @Option(help: "Arithmetic of the decoder's products: fp32 or int8.")
+    var precision: DecodingPrecision = .fp32
+
     func validate() throws {
         try OptionCheck.require(sentences, in: 1...10_000_000, "--sentences")
         if beamSize < 1 { throw ValidationError("--beam-size must be at least 1") }
@@ -136,6 +139,7 @@ struct BenchDecodeCommand: ParsableCommand {
         ComputeThreads.configure(options.threads)
         options.printHeader()
         print("sentences: \(sentences)")
+        print("precision: \(precision.rawValue)")
         let peak = options.measuredPeak()
         let flops = DecodingFLOPs(size: options.config, sentences: sentences, seed: options.seed)
         func printRate(_ name: String, _ r: SyntheticBenchmark.DecodingResult, beams: Int) {
@@ -145,7 +149,7 @@ struct BenchDecodeCommand: ParsableCommand {
         if only != "beam" {
             let g = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture(defaults: .original),
                                                   sentences: sentences, batchSize: batchSize,
-                                                  beamSize: nil, seed: options.seed)
+                                                  beamSize: nil, precision: precision, seed: options.seed)
             print("greedy sentences/s: \(String(format: "%.1f", g.sentencesPerSecond)) sent/s")
             print("greedy tokens/s: \(String(format: "%.0f", g.tokensPerSecond)) tok/s")
             print("greedy seconds: \(String(format: "%.3f", g.seconds)) s")
@@ -155,7 +159,7 @@ struct BenchDecodeCommand: ParsableCommand {
         if only != "greedy" {
             let b = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture(defaults: .original),
                                                   sentences: sentences, batchSize: batchSize,
-                                                  beamSize: beamSize, seed: options.seed)
+                                                  beamSize: beamSize, precision: precision, seed: options.seed)
             print("beam\(beamSize) sentences/s: \(String(format: "%.1f", b.sentencesPerSecond)) sent/s")
             print("beam\(beamSize) tokens/s: \(String(format: "%.0f", b.tokensPerSecond)) tok/s")
             print("beam\(beamSize) seconds: \(String(format: "%.3f", b.seconds)) s")

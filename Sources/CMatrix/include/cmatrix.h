@@ -14,6 +14,15 @@ extern "C" {
 void cmatrix_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha,
                    const float *a, long lda, const float *b, long ldb, float beta, float *c, long ldc);
 
+/// Row-major integer product C = (A − ao)·Bᵀ for u8 A [m, k] (lda) and s8 B [n, k] (ldb) into s32
+/// C [m, n] (ldc), on the calling thread (oneDNN's gemm_u8s8s32). Returns 0 on success.
+/// Without VNNI the u8·s8 pair sums saturate at 16 bits: keep A within 0…127 there.
+int cmatrix_gemm_u8s8s32_nt(long m, long n, long k, const unsigned char *a, long lda, unsigned char ao,
+                            const signed char *b, long ldb, int *c, long ldc);
+
+/// 1 if oneDNN's int8 products use VNNI (u8·s8 dot products without 16-bit saturation).
+int cmatrix_has_vnni(void);
+
 /// Thread settings kept process-wide for the facade: threads per product, threads of the
 /// element-wise splits (0 = not configured: the caller picks its default).
 void cmatrix_set_threads(int products, int team);

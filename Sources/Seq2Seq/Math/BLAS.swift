@@ -187,4 +187,21 @@ enum BLAS {
             gemm(m: m, n: 1, k: n, alpha: alpha, a: a, lda: lda, b: x, ldb: 1, beta: beta, c: y, ldc: 1)  // [m, n]·[n, 1]
         }
     }
+
+    /// `C = (A − ao) · Bᵀ` in integers on the calling thread: A `[m, k]` u8 (lda), B `[n, k]` s8
+    /// (ldb), C `[m, n]` s32 (ldc). Returns false if the library refused the arguments.
+    static func gemmInt8(m: Int, n: Int, k: Int, a: UnsafePointer<UInt8>, lda: Int, aOffset: UInt8,
+                         b: UnsafePointer<Int8>, ldb: Int, c: UnsafeMutablePointer<Int32>, ldc: Int) -> Bool {
+        if m == 0 || n == 0 { return true }
+        return a.withMemoryRebound(to: UInt8.self, capacity: 1) { a in
+            b.withMemoryRebound(to: CChar.self, capacity: 1) { b in
+                c.withMemoryRebound(to: CInt.self, capacity: 1) { c in
+                    cmatrix_gemm_u8s8s32_nt(m, n, k, a, lda, aOffset, b, ldb, c, ldc) == 0
+                }
+            }
+        }
+    }
+
+    /// Whether int8 products run on VNNI (no 16-bit saturation of u8·s8 pairs).
+    static var int8HasVNNI: Bool { cmatrix_has_vnni() != 0 }
 }

@@ -62,14 +62,16 @@ extension Seq2SeqModel {
     /// A decoder state whose row i starts from source sentence `sourceRows[i]`
     /// (default: one row per sentence). `capacity` bounds the row count for
     /// later `select(rows:)` calls (default: the initial row count).
+    /// With `precision: .int8` the recurrent and output-layer products of the steps run in int8
+    /// (`QuantizedMatrix`).
     public func makeDecoderState(
-        for encoded: EncodedSources, sourceRows: [Int]? = nil, capacity: Int? = nil
+        for encoded: EncodedSources, sourceRows: [Int]? = nil, capacity: Int? = nil, precision: DecodingPrecision = .fp32
     ) throws -> DecoderState {
         let rows = sourceRows ?? Array(0..<encoded.count)
         for s in rows where s < 0 || s >= encoded.count {
             throw ModelError.mismatchedBatch("decoder row starts from source \(s), but \(encoded.count) sources were encoded")
         }
-        return DecoderState(model: self, encoded: encoded, sourceRows: rows, capacity: capacity)
+        return DecoderState(model: self, encoded: encoded, sourceRows: rows, capacity: capacity, precision: precision)
     }
 
     /// Attention weights of given outputs (teacher-forced): for each sentence, one row per
@@ -98,6 +100,15 @@ extension Seq2SeqModel {
         }
         return result
     }
+}
+
+/// Arithmetic of the decoder's matrix products during decoding.
+public enum DecodingPrecision: String, CaseIterable, Sendable {
+    /// 32-bit floats, as trained.
+    case fp32
+    /// Weights in int8 with a scale per output, inputs quantized per row: integer products (VNNI
+    /// where present) for the recurrent layers and the output layer (`QuantizedMatrix`).
+    case int8
 }
 
 /// Per-row decoder states for step-by-step decoding (greedy or beam search), for every
@@ -155,8 +166,12 @@ public final class DecoderState {
     private let scratch: UnsafeMutablePointer<Float>      // [2, V] one row per part
     private let stats: UnsafeMutablePointer<Float>        // [2, cap, 2] per part and row: max, Σ exp; then [cap] shifts
     private var owned: [UnsafeMutablePointer<Float>] = []
+    /// int8 decoding: per layer the products' weights, the GRU's W_hh, the output layer.
+    private let quantizedLayers: [QuantizedMatrix]?, quantizedRecurrent: [QuantizedMatrix]?
+    private let quantizedOutput: QuantizedMatrix?
+    private let quantizationScratch: [QuantizationScratch]   // one per part
 
-    init(model: Seq2SeqModel, encoded: EncodedSources, sourceRows: [Int], capacity: Int?) {
+    init(model: Seq2SeqModel, encoded: EncodedSources, sourceRows: [Int], capacity: Int?, precision: DecodingPrecision) {
         let cfg = model.configuration
         self.model = model
         cell = cfg.cell
@@ -199,6 +214,17 @@ public final class DecoderState {
             layerWeights.append(w)
         }
         weights = layerWeights
+        if precision == .int8 {
+            quantizedLayers = (0..<L).map { l in QuantizedMatrix(layerWeights[l], rows: GH, columns: widths[l], ldw: widths[l]) }
+            quantizedRecurrent = cell.keepsRecurrentProjection
+                ? (0..<L).map { l in QuantizedMatrix(layers[l].wHH, rows: GH, columns: H, ldw: H) } : nil
+            quantizedOutput = QuantizedMatrix(model.decoder.outWeight, rows: V, columns: H, ldw: H)
+        } else {
+            quantizedLayers = nil
+            quantizedRecurrent = nil
+            quantizedOutput = nil
+        }
+        quantizationScratch = (0..<2).map { _ in QuantizationScratch() }
         for l in 0..<L {
             for k in 0..<GH { bias[l * GH + k] = layers[l].bIH[k] + (concatenated ? layers[l].bHH[k] : 0) }
         }
@@ -294,7 +320,7 @@ public final class DecoderState {
                     prepareInputs(layer: l, rows: 0..<n, tokens: tokens)
                     Parallel.forEach(parts: parts) { part in
                         let GH = this.value.GH
-                        this.value.layerProducts(l, rows: 0..<n, columns: part * GH / parts..<(part + 1) * GH / parts)
+                        this.value.layerProducts(l, rows: 0..<n, columns: part * GH / parts..<(part + 1) * GH / parts, part: part)
                     }
                     Parallel.forEach(parts: cellParts) { part in
                         this.value.cells(l, rows: part * n / cellParts..<(part + 1) * n / cellParts)
@@ -306,7 +332,7 @@ public final class DecoderState {
                     let state = this.value, rows = part * n / parts..<(part + 1) * n / parts
                     for l in 0..<state.L {
                         state.prepareInputs(layer: l, rows: rows, tokens: tokens)
-                        state.layerProducts(l, rows: rows, columns: 0..<state.GH)
+                        state.layerProducts(l, rows: rows, columns: 0..<state.GH, part: part)
                         state.cells(l, rows: rows)
                     }
                 }
@@ -351,18 +377,30 @@ public final class DecoderState {
 
     /// Pre-activation columns `columns` of layer l for `rows`: `z = b + inputs · Wᵀ` and, for the
     /// GRU, `zh = b_hh + h_{t−1} · W_hhᵀ`.
-    private func layerProducts(_ l: Int, rows: Range<Int>, columns: Range<Int>) {
+    /// `part` picks the quantization scratch (one per concurrent part).
+    private func layerProducts(_ l: Int, rows: Range<Int>, columns: Range<Int>, part: Int) {
         let (K, GH, H) = (inputWidth[l], GH, H)
         let (lo, m, g0, w) = (rows.lowerBound, rows.count, columns.lowerBound, columns.count)
         if m == 0 || w == 0 { return }
         for r in rows { (z + r * GH + g0).update(from: bias + l * GH + g0, count: w) }
-        Kernels.addProductTransposed(m: m, n: w, k: K, a: inputRows(rows), lda: K, w: weights[l] + g0 * K, ldw: K,
-                                     c: z + lo * GH + g0, ldc: GH)
+        if let quantized = quantizedLayers?[l] {
+            quantized.addProductTransposed(m: m, x: inputRows(rows), lda: K, outputs: columns, c: z + lo * GH, ldc: GH,
+                                           scratch: quantizationScratch[part])
+        } else {
+            Kernels.addProductTransposed(m: m, n: w, k: K, a: inputRows(rows), lda: K, w: weights[l] + g0 * K, ldw: K,
+                                         c: z + lo * GH + g0, ldc: GH)
+        }
         if cell.keepsRecurrentProjection {
             let layer = model.decoder.stack.layers[l][0]
+            let hPrev = h + (l * capacity + lo) * H
             for r in rows { (zh + r * GH + g0).update(from: layer.bHH + g0, count: w) }
-            Kernels.addProductTransposed(m: m, n: w, k: H, a: h + (l * capacity + lo) * H, lda: H, w: layer.wHH + g0 * H,
-                                         ldw: H, c: zh + lo * GH + g0, ldc: GH)
+            if let quantized = quantizedRecurrent?[l] {
+                quantized.addProductTransposed(m: m, x: hPrev, lda: H, outputs: columns, c: zh + lo * GH, ldc: GH,
+                                               scratch: quantizationScratch[part])
+            } else {
+                Kernels.addProductTransposed(m: m, n: w, k: H, a: hPrev, lda: H, w: layer.wHH + g0 * H, ldw: H,
+                                             c: zh + lo * GH + g0, ldc: GH)
+            }
         }
     }
 
@@ -408,13 +446,19 @@ public final class DecoderState {
         let decoder = model.decoder
         let (out, stats, scratch) = (SharedPointer(output), SharedPointer(self.stats), SharedPointer(self.scratch))
         let (top, wOut, bOut) = (SharedPointer(input), SharedPointer(decoder.outWeight), SharedPointer(decoder.outBias))
+        let quantized = Shared((matrix: quantizedOutput, scratch: quantizationScratch))
         // Each part: its columns v0..<v1 (the bias fill replaces BLAS's own zeroing pass), then the
         // part's max and Σ e^(z − max) per row.   [n, V]
         Parallel.forEach(parts: parts) { part in
             let v0 = part * V / parts, w = (part + 1) * V / parts - v0
             for r in 0..<n { (out.pointer + r * V + v0).update(from: bOut.pointer + v0, count: w) }
-            Kernels.addProductTransposed(m: n, n: w, k: H, a: top.pointer, lda: H, w: wOut.pointer + v0 * H, ldw: H,
-                                         c: out.pointer + v0, ldc: V)
+            if let matrix = quantized.value.matrix {
+                matrix.addProductTransposed(m: n, x: top.pointer, lda: H, outputs: v0..<v0 + w, c: out.pointer, ldc: V,
+                                            scratch: quantized.value.scratch[part])
+            } else {
+                Kernels.addProductTransposed(m: n, n: w, k: H, a: top.pointer, lda: H, w: wOut.pointer + v0 * H, ldw: H,
+                                             c: out.pointer + v0, ldc: V)
+            }
             for r in 0..<n {
                 let row = out.pointer + r * V + v0
                 let m = Kernels.maximum(row, count: w)

@@ -144,7 +144,7 @@ public enum SyntheticBenchmark {
     /// generation is not. An untimed warm-up run over the first batch precedes the timing.
     public static func decode(size: BenchmarkSize, architecture: ModelArchitecture = .original, sentences n: Int = 500,
                               batchSize: Int = 64,
-                              beamSize: Int?, seed: UInt64 = 1) throws -> DecodingResult {
+                              beamSize: Int?, precision: DecodingPrecision = .fp32, seed: UInt64 = 1) throws -> DecodingResult {
         let c = size.configuration(architecture: architecture)
         var random = RandomGenerator(seed: seed)
         let model = try Seq2SeqModel(configuration: c, seed: seed)
@@ -154,6 +154,7 @@ public enum SyntheticBenchmark {
             while i < range.upperBound {
                 let chunk = data[i..<min(i + batchSize, range.upperBound)]
                 try decodeForced(model: model, sources: chunk.map(\.source), forcedLengths: chunk.map(\.target.count),
+                                 precision: precision,
                                  beamSize: beamSize)
                 i += batchSize
             }
@@ -171,12 +172,13 @@ public enum SyntheticBenchmark {
     /// One batch: encode, then greedy or beam search where sentence s must emit EOS exactly
     /// after `forcedLengths[s]` tokens. Returns the hypotheses (each has that many tokens).
     @discardableResult
-    static func decodeForced(model: Seq2SeqModel, sources: [[Int32]], forcedLengths: [Int],
+    static func decodeForced(model: Seq2SeqModel, sources: [[Int32]], forcedLengths: [Int], precision: DecodingPrecision = .fp32,
                              beamSize: Int?) throws -> [Hypothesis] {
         let encoded = try PhaseTimer.measure("decode.encode") { try model.encode(sources: sources) }
         let k = beamSize ?? 1
         var scorer = ForcedLengthScorer(
-            inner: ModelStepScorer(state: try model.makeDecoderState(for: encoded, capacity: sources.count * k)),
+            inner: ModelStepScorer(state: try model.makeDecoderState(for: encoded, capacity: sources.count * k,
+                                                                     precision: precision)),
             forcedLengths: forcedLengths, eos: eos)
         // One more step than the forced length, so EOS is emitted rather than the search cutting off.
         let maxLengths = forcedLengths.map { $0 + 1 }

@@ -21,6 +21,8 @@ public struct TranslationOptions: Sendable, Equatable {
     public var alignment = false
     /// Forbid repeating any n-gram of this size within a translation (0: off).
     public var noRepeatNgram = 0
+    /// Arithmetic of the decoder's products (int8: faster, slightly less exact).
+    public var precision = DecodingPrecision.fp32
 
     public init() {}
 
@@ -166,11 +168,12 @@ public final class Translator {
     /// The model's decoder rows, or an ensemble of every member's (each member encodes the
     /// sources in its own order).
     private func makeScorer(sources: [[Int32]], capacity: Int) throws -> EnsembleStepScorer {
-        var members = [ModelStepScorer(state: try model.makeDecoderState(for: try model.encode(sources: sources), capacity: capacity))]
+        var members = [ModelStepScorer(state: try model.makeDecoderState(
+            for: try model.encode(sources: sources), capacity: capacity, precision: options.precision))]
         for member in ensemble {
             let ordered = member.sourceOrderReversed == options.reverseSourceOrder ? sources : sources.map { $0.reversed() }
             members.append(ModelStepScorer(state: try member.model.makeDecoderState(
-                for: try member.model.encode(sources: ordered), capacity: capacity)))
+                for: try member.model.encode(sources: ordered), capacity: capacity, precision: options.precision)))
         }
         return EnsembleStepScorer(members: members)
     }

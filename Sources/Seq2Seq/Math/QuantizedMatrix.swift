@@ -1,0 +1,89 @@
+/// A weight matrix `W` `[n, k]` stored as int8 with one scale per row, for reduced-precision
+/// decoding (`translate --precision int8`): products `x · Wᵀ` run as u8 × s8 integer GEMMs
+/// (VNNI where the CPU has it) and are scaled back to float.
+///
+///     W ≈ scale_v · Wq[v, ·],   scale_v = max_j |W[v, j]| / 127           (per output row v)
+///     x_r ≈ s_r · (xq[r, ·] − L), s_r = max_j |x[r, j]| / L, xq ∈ [0, 2L]    (per input row r)
+///     (x · Wᵀ)[r, v] ≈ s_r · scale_v · Σ_j (xq[r, j] − L) · Wq[v, j]
+///
+/// L = 127 with VNNI; without it, u8·s8 pairs are summed in saturating 16-bit arithmetic, so the
+/// inputs keep 7 bits (L = 63, 2L ≤ 127) and can never saturate.
+final class QuantizedMatrix {
+    let rows: Int     // n (outputs)
+    let columns: Int  // k (inputs)
+    private let weights: UnsafeMutablePointer<Int8>   // [n, k]
+    private let scales: UnsafeMutablePointer<Float>   // [n]
+    /// Input levels on each side of zero.
+    let levels: Int
+
+    /// Quantizes `w` `[n, k]` (leading dimension `ldw`). `inputLevels` overrides L (tests; values
+    /// above 63 are only safe with VNNI).
+    init(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, ldw: Int, inputLevels: Int? = nil) {
+        rows = n
+        columns = k
+        levels = inputLevels ?? (BLAS.int8HasVNNI ? 127 : 63)
+        weights = .allocate(capacity: max(n * k, 1))
+        scales = .allocate(capacity: max(n, 1))
+        for v in 0..<n {
+            let row = w + v * ldw
+            var largest: Float = 0
+            for j in 0..<k { largest = max(largest, abs(row[j])) }
+            let scale = largest > 0 ? largest / 127 : 1
+            scales[v] = scale
+            let inverse = 1 / scale
+            for j in 0..<k { weights[v * k + j] = Int8(clamping: Int((row[j] * inverse).rounded())) }
+        }
+    }
+
+    deinit {
+        weights.deallocate()
+        scales.deallocate()
+    }
+
+    /// `C[r, v] += (x · Wᵀ)[r, v]` for rows r < m and outputs v in `outputs`, in integers.
+    /// x `[m, k]` (lda), C `[m, ·]` (ldc; column v of C is output v). `scratch` holds the
+    /// quantized inputs and integer results of one caller at a time.
+    func addProductTransposed(m: Int, x: UnsafePointer<Float>, lda: Int, outputs: Range<Int>,
+                              c: UnsafeMutablePointer<Float>, ldc: Int, scratch: QuantizationScratch) {
+        let (k, n, L) = (columns, outputs.count, levels)
+        if m == 0 || n == 0 { return }
+        let (xq, inputScales, products) = scratch.reserve(rows: m, columns: k, outputs: n)
+        for r in 0..<m {
+            let row = x + r * lda
+            var largest: Float = 0
+            for j in 0..<k { largest = max(largest, abs(row[j])) }
+            let s = largest > 0 ? largest / Float(L) : 1
+            inputScales[r] = s
+            let inverse = 1 / s
+            for j in 0..<k { xq[r * k + j] = UInt8(clamping: Int((row[j] * inverse).rounded()) + L) }
+        }
+        let v0 = outputs.lowerBound
+        guard BLAS.gemmInt8(m: m, n: n, k: k, a: xq, lda: k, aOffset: UInt8(L), b: weights + v0 * k, ldb: k,
+                            c: products, ldc: n) else { return }
+        for r in 0..<m {
+            let s = inputScales[r], out = c + r * ldc + v0, p = products + r * n
+            for v in 0..<n { out[v] += s * scales[v0 + v] * Float(p[v]) }
+        }
+    }
+}
+
+/// Work buffers of `QuantizedMatrix.addProductTransposed`; grow to the largest use and are reused.
+final class QuantizationScratch {
+    private var inputs = UnsafeMutablePointer<UInt8>.allocate(capacity: 1), inputCapacity = 1
+    private var scales = UnsafeMutablePointer<Float>.allocate(capacity: 1), scaleCapacity = 1
+    private var products = UnsafeMutablePointer<Int32>.allocate(capacity: 1), productCapacity = 1
+
+    deinit {
+        inputs.deallocate()
+        scales.deallocate()
+        products.deallocate()
+    }
+
+    func reserve(rows m: Int, columns k: Int, outputs n: Int)
+        -> (UnsafeMutablePointer<UInt8>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int32>) {
+        if m * k > inputCapacity { inputs.deallocate(); inputCapacity = m * k; inputs = .allocate(capacity: inputCapacity) }
+        if m > scaleCapacity { scales.deallocate(); scaleCapacity = m; scales = .allocate(capacity: m) }
+        if m * n > productCapacity { products.deallocate(); productCapacity = m * n; products = .allocate(capacity: m * n) }
+        return (inputs, scales, products)
+    }
+}

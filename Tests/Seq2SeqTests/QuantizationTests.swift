@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+@testable import Seq2Seq
+
+/// int8 products and int8 decoding against fp32.
+@Suite struct QuantizationTests {
+    /// The integer product of quantized weights and inputs stays within the quantization error of
+    /// the float product: |error| ≤ Σ_j (|x_j|·Δw_v + |w_vj|·Δx + Δx·Δw_v) with Δ = half a step.
+    @Test(arguments: [63, 127])
+    func int8ProductIsWithinTheQuantizationError(levels: Int) throws {
+        try #require(levels <= 63 || BLAS.int8HasVNNI, "127 input levels need VNNI")
+        var random = RandomGenerator(seed: 41)
+        let (m, n, k) = (7, 37, 50)
+        let w = randomArray(n * k, scale: 0.3, &random), x = randomArray(m * k, scale: 1, &random)
+        let matrix = QuantizedMatrix(w, rows: n, columns: k, ldw: k, inputLevels: levels)
+        var c = [Float](repeating: 0.5, count: m * n)           // accumulates onto what is there
+        matrix.addProductTransposed(m: m, x: x, lda: k, outputs: 0..<n, c: &c, ldc: n, scratch: QuantizationScratch())
+        var partial = [Float](repeating: 0.5, count: m * n)     // two column ranges give the same
+        let scratch = QuantizationScratch()
+        matrix.addProductTransposed(m: m, x: x, lda: k, outputs: 0..<20, c: &partial, ldc: n, scratch: scratch)
+        matrix.addProductTransposed(m: m, x: x, lda: k, outputs: 20..<n, c: &partial, ldc: n, scratch: scratch)
+        #expect(partial == c)
+        var worstRatio: Float = 0
+        for r in 0..<m {
+            let xr = Array(x[r * k..<(r + 1) * k])
+            let dx = (xr.map(abs).max() ?? 0) / Float(levels) / 2
+            for v in 0..<n {
+                let wv = Array(w[v * k..<(v + 1) * k])
+                let dw = (wv.map(abs).max() ?? 0) / 127 / 2
+                let exact = 0.5 + zip(xr, wv).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                let bound = zip(xr, wv).reduce(Float(0)) { $0 + abs($1.0) * dw + abs($1.1) * dx + dx * dw } + 1e-5
+                worstRatio = max(worstRatio, abs(c[r * n + v] - exact) / bound)
+            }
+        }
+        #expect(worstRatio <= 1, "error exceeds the quantization bound by \(worstRatio)×")
+    }
+
+    /// int8 decoding follows fp32 decoding closely: per-step log-probabilities of a random model
+    /// differ by little, and greedy search gives mostly the same tokens.
+    @Test(arguments: [ModelArchitecture.original,
+                      ModelArchitecture(cell: .gru, encoder: .bi, attention: .general, inputFeeding: true)])
+    func int8DecodingFollowsFP32(_ a: ModelArchitecture) throws {
+        var random = RandomGenerator(seed: 43)
+        let config = ModelConfiguration(sourceVocabularySize: 40, targetVocabularySize: 50, embeddingSize: 16, hiddenSize: 32,
+                                        layerCount: 2, cell: a.cell, encoder: a.encoder, attention: a.attention,
+                                        inputFeeding: a.inputFeeding)
+        let model = try Seq2SeqModel(configuration: config, seed: 7, initScale: 0.3)
+        let sources = randomSequences(6, lengths: 3...9, vocabulary: 40, random: &random)
+        let encoded = try model.encode(sources: sources)
+        let exact = try model.makeDecoderState(for: encoded), approximate = try model.makeDecoderState(for: encoded, precision: .int8)
+        var tokens = [Int32](repeating: 2, count: sources.count), worst: Float = 0
+        for _ in 0..<6 {
+            let p = Array(try exact.step(tokens: tokens)), q = Array(try approximate.step(tokens: tokens))
+            worst = max(worst, zip(p, q).map { abs($0 - $1) }.max() ?? 0)
+            tokens = (0..<sources.count).map { r in Int32((0..<50).max { p[r * 50 + $0] < p[r * 50 + $1] }!) }
+        }
+        #expect(worst < 0.05, "largest log-probability difference \(worst)")
+        #expect(worst > 0, "int8 really ran")
+    }
+}
