@@ -92,11 +92,24 @@ for round in $(seq 1 "$ROUNDS"); do
     timed "ours.decode.$cfg" "$BIN/seq2seq" bench decode --config "$cfg" --threads "$THREADS" --sentences 500 --beam-size 5
     record "ours.greedy.$cfg" "$(field "$WORK/ours.decode.$cfg.out" "greedy sentences/s")"
     record "ours.beam.$cfg" "$(field "$WORK/ours.decode.$cfg.out" "beam5 sentences/s")"
+    timed "ours.decode8.$cfg" "$BIN/seq2seq" bench decode --config "$cfg" --threads "$THREADS" --sentences 500 \
+      --beam-size 5 --precision int8
+    record "ours.greedy8.$cfg" "$(field "$WORK/ours.decode8.$cfg.out" "greedy sentences/s")"
+    record "ours.beam8.$cfg" "$(field "$WORK/ours.decode8.$cfg.out" "beam5 sentences/s")"
     timed "torch.decode.$cfg" "$PY" "$TORCH" bench-decode ${!args_var} --threads "$THREADS" \
       --sentences 500 --beam 5 --skip beam_per_sentence
     record "torch.greedy.$cfg" "$(json "$WORK/torch.decode.$cfg.out" greedy_b64_sent_per_s)"
     record "torch.beam.$cfg" "$(json "$WORK/torch.decode.$cfg.out" beam_batched_b64_sent_per_s)"
   done
+  # SMALL with attention: ours with a bidirectional encoder and Luong general attention against
+  # the peer's Luong general attention (unidirectional, no input feeding: the peer has no other).
+  timed "ours.train.att" "$BIN/seq2seq" bench train --config small --threads "$THREADS" --attention general --encoder bi
+  record "ours.train.att.tok" "$(field "$WORK/ours.train.att.out" "train tokens/s")"
+  record "ours.train.att.gflops" "$(field "$WORK/ours.train.att.out" "effective GFLOP/s")"
+  timed "torch.train.att" "$PY" "$TORCH" bench-train $small_args --batch 64 --threads "$THREADS" \
+    --attention luong --attn-score general
+  record "torch.train.att.tok" "$(json "$WORK/torch.train.att.out" tgt_tokens_per_s_median)"
+  record "torch.train.att.gflops" "$(json "$WORK/torch.train.att.out" gflops_median)"
 done
 
 # Single-sentence latency of `translate`, process start included, beam 5, SMALL models (E256 H256
@@ -110,18 +123,20 @@ latency() {  # latency NAME CORPUS
   [ -f "$corpus" ] || { echo "skipping latency $name: no $corpus" >&2; return; }
   if [ ! -f "$model/.ready" ]; then
     rm -rf "$model"
-    "$BIN/seq2seq" train "$corpus" --embedding 256 --hidden 256 --layers 1 \
-      --vocab-size 8000 --max-steps 1 --output "$model" >"$WORK/model-$name.log" 2>&1
+    "$BIN/seq2seq" train "$corpus" --embedding 256 --hidden 256 --layers 1 --encoder uni --attention none \
+      --vocab-size 8000 --max-steps 1 --output "$model" --force >"$WORK/model-$name.log" 2>&1
     touch "$model/.ready"
   fi
   "$BIN/translate" --model "$model" --beam-size 5 --threads "$THREADS" "$SENTENCE" >/dev/null  # page cache
   quiet "latency.$name"
   for _ in $(seq 1 "$LATENCY_RUNS"); do
     local t0 t1
-    t0=$(date +%s%N)
-    "$BIN/translate" --model "$model" --beam-size 5 --threads "$THREADS" "$SENTENCE" >/dev/null
-    t1=$(date +%s%N)
-    record "ours.latency.$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e6}')"
+    for precision in fp32 int8; do
+      t0=$(date +%s%N)
+      "$BIN/translate" --model "$model" --beam-size 5 --threads "$THREADS" --precision $precision "$SENTENCE" >/dev/null
+      t1=$(date +%s%N)
+      record "ours.latency.$name.$precision" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", (b-a)/1e6}')"
+    done
   done
 }
 latency everyday "$ROOT/Corpora/everyday.tsv"
@@ -169,12 +184,18 @@ for cfg in ("small", "medium"):
     row(f"training {C}, peak memory", f"ours.train.{cfg}.rss", f"torch.train.{cfg}.rss", "MiB", lower_better=True)
     row(f"greedy {C} (batch 64), sentences/s", f"ours.greedy.{cfg}", f"torch.greedy.{cfg}", "sent/s", "{:.1f}")
     row(f"beam 5 {C} (64 sentences batched), sentences/s", f"ours.beam.{cfg}", f"torch.beam.{cfg}", "sent/s", "{:.1f}")
+    row(f"greedy {C}, ours --precision int8 vs PyTorch fp32", f"ours.greedy8.{cfg}", f"torch.greedy.{cfg}", "sent/s", "{:.1f}")
+    row(f"beam 5 {C}, ours --precision int8 vs PyTorch fp32", f"ours.beam8.{cfg}", f"torch.beam.{cfg}", "sent/s", "{:.1f}")
     row(f"decode {C}, peak memory", f"ours.decode.{cfg}.rss", f"torch.decode.{cfg}.rss", "MiB", lower_better=True)
+row("training SMALL with attention (ours: bi + general; PyTorch: Luong general), target tokens/s",
+    "ours.train.att.tok", "torch.train.att.tok", "tok/s")
+row("training SMALL with attention, effective GFLOP/s", "ours.train.att.gflops", "torch.train.att.gflops", "GFLOP/s", "{:.1f}")
 for name, what in (("everyday", "vocabularies 1.4k/1.7k"), ("v8000", "vocabularies 8000/8000")):
-    l = vals.get(f"ours.latency.{name}")
-    if l:
-        print(f"| translate latency, SMALL ({what}), beam 5, process start included (median of {len(l)}) | "
-              f"{statistics.median(l):.0f} ms | – | – |")
+    for precision in ("fp32", "int8"):
+        l = vals.get(f"ours.latency.{name}.{precision}")
+        if l:
+            print(f"| translate latency, SMALL ({what}), beam 5, {precision}, process start included (median of {len(l)}) | "
+                  f"{statistics.median(l):.0f} ms | – | – |")
 foreign = [v for k, vs in vals.items() if k.endswith(".foreign") for v in vs]
 if foreign:
     print(f"\nPyTorch bench-train reported other-process CPU of at most {max(foreign):.1f} % during its runs.")

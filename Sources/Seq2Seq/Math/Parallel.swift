@@ -5,13 +5,6 @@ struct SharedPointer: @unchecked Sendable {
     init(_ pointer: UnsafeMutablePointer<Float>) { self.pointer = pointer }
 }
 
-/// Any value that may cross into `Parallel.forEach` bodies (e.g. an object whose parts the
-/// bodies work on). The caller guarantees that concurrent parts touch disjoint memory.
-struct Shared<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
 /// Element-wise work split over the compute threads (`ComputeThreads`, at most its count at
 /// once). A matrix product called inside a part runs on that part's thread alone, so a two-part
 /// split of a decoder step uses exactly the configured cores. Splits are fixed by the problem

@@ -310,7 +310,7 @@ public final class DecoderState {
         // Both cores, split by us: products run single-threaded inside each part (the facade never
         // splits a product inside a part). The output layer is split by vocabulary columns.
         let parts = ComputeThreads.count >= 2 && n >= 4 ? 2 : 1
-        let this = Shared(self)   // parts touch disjoint rows (or disjoint columns of a product)
+        let this = UncheckedSendable(self)   // parts touch disjoint rows (or disjoint columns of a product)
         PhaseTimer.measure("decode.rnn") {
             if splitGateColumns {
                 // Large layers (MEDIUM): each product split by gate columns, so each part reads only
@@ -446,7 +446,7 @@ public final class DecoderState {
         let decoder = model.decoder
         let (out, stats, scratch) = (SharedPointer(output), SharedPointer(self.stats), SharedPointer(self.scratch))
         let (top, wOut, bOut) = (SharedPointer(input), SharedPointer(decoder.outWeight), SharedPointer(decoder.outBias))
-        let quantized = Shared((matrix: quantizedOutput, scratch: quantizationScratch))
+        let quantized = UncheckedSendable((matrix: quantizedOutput, scratch: quantizationScratch))
         // Each part: its columns v0..<v1 (the bias fill replaces BLAS's own zeroing pass), then the
         // part's max and Σ e^(z − max) per row.   [n, V]
         Parallel.forEach(parts: parts) { part in
