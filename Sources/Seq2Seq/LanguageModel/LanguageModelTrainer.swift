@@ -1,0 +1,94 @@
+import Foundation
+
+/// Training steps of a language model: forward and backward over one chunk, global-norm
+/// clipping, Adam — the same optimizer, clipping and schedule as `Trainer`.
+///
+/// Deterministic: the same model seed, trainer seed, chunks and BLAS thread count give
+/// bit-identical parameters.
+public final class LanguageModelTrainer {
+    public let model: LanguageModel
+    public let optimizer: AdamOptimizer
+    public var options: TrainingOptions
+    /// Dropout randomness; saved in checkpoints to resume exactly.
+    public var random: RandomGenerator
+    /// Extra multiplier on the scheduled learning rate.
+    public var learningRateScale: Float = 1
+    /// Updates applied so far.
+    public internal(set) var step = 0
+
+    public init(model: LanguageModel, options: TrainingOptions = TrainingOptions(), seed: UInt64 = 1) {
+        self.model = model
+        self.options = options
+        random = RandomGenerator(seed: seed)
+        optimizer = AdamOptimizer(layoutOf: model.parameters, beta1: options.beta1, beta2: options.beta2, epsilon: options.epsilon)
+    }
+
+    /// The learning rate the next update will use.
+    public var nextLearningRate: Float { options.learningRate(atStep: step + 1, scale: learningRateScale) }
+
+    /// One update on `chunk` from `state` (which then holds the chunk's final states).
+    @discardableResult
+    public func train(on chunk: TokenChunk, state: RecurrentState) throws -> TrainingStepResult {
+        let loss = try model.computeGradients(on: chunk, state: state, random: &random)
+        let (norm, coefficient) = options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
+            ?? (model.gradients.l2Norm(), 1)
+        let lr = nextLearningRate
+        optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)
+        step += 1
+        return TrainingStepResult(loss: loss.loss, tokenCount: loss.tokenCount, gradientNorm: norm,
+                                  clipCoefficient: coefficient, learningRate: lr)
+    }
+
+    /// The state to store in a checkpoint now (`dataPosition` = next chunk of the epoch).
+    public func trainingState(epoch: Int, dataPosition: Int) -> TrainingState {
+        TrainingState(step: step, epoch: epoch, dataPosition: dataPosition, random: random,
+                      learningRate: options.learningRate(atStep: max(step, 1), scale: learningRateScale),
+                      learningRateScale: learningRateScale, options: options)
+    }
+
+    /// Continues from a saved state: step, dropout generator, learning-rate scale; the Adam
+    /// moments are restored by the caller into `optimizer`.
+    func restore(_ state: TrainingState) {
+        step = state.step
+        random = state.random
+        learningRateScale = state.learningRateScale
+    }
+}
+
+/// Loss of a language model over a whole text, the state carried through each stream.
+public struct TextEvaluation: Sendable, Equatable {
+    /// Summed cross-entropy in nats over the predicted units.
+    public var lossSum: Double
+    /// Units predicted (text units − 1).
+    public var unitCount: Int
+    /// Characters of the original text the units stand for (for bits per character).
+    public var characterCount: Int
+
+    /// Mean loss per unit (nats).
+    public var loss: Double { lossSum / Double(max(unitCount, 1)) }
+    /// Perplexity per unit, exp(loss).
+    public var perplexity: Double { exp(loss) }
+    /// Bits per original character: the total loss in bits over the characters the predicted
+    /// units spell, so that models over characters, jamo or subwords are comparable.
+    public var bitsPerCharacter: Double { lossSum / log(2) / Double(max(characterCount, 1)) }
+}
+
+extension LanguageModel {
+    /// Forward-only loss over `units`, cut into `streams` streams (fewer for a short text) with
+    /// the state carried through each, in chunks of `chunkLength` steps. `characterCount` is
+    /// the number of original characters units[1...] spell (see `TextUnits.characterCount`).
+    public func evaluate(units: [Int32], characterCount: Int, streams: Int = 64, chunkLength: Int = 100,
+                         progress: ((Int, Int) -> Void)? = nil) throws -> TextEvaluation {
+        var result = TextEvaluation(lossSum: 0, unitCount: 0, characterCount: characterCount)
+        guard units.count >= 2 else { return result }
+        let text = TextStreams(evaluating: units, streams: streams, chunkLength: chunkLength)
+        let state = RecurrentState(configuration: configuration, rows: text.streamCount)
+        for k in 0..<text.chunkCount {
+            let r = try loss(on: text.chunk(k), state: state)
+            result.lossSum += r.lossSum
+            result.unitCount += r.tokenCount
+            progress?(k + 1, text.chunkCount)
+        }
+        return result
+    }
+}
