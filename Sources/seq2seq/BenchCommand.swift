@@ -12,7 +12,7 @@ struct BenchCommand: ParsableCommand {
             (../shared/peers/torch_seq2seq.py bench-train / bench-decode); Scripts/bench-vs-pytorch.sh \
             runs both side by side. Every figure is printed as one `name: value unit` line.
             """,
-        subcommands: [BenchTrainCommand.self, BenchDecodeCommand.self, BenchTokenizeCommand.self])
+        subcommands: [BenchTrainCommand.self, BenchDecodeCommand.self, BenchTokenizeCommand.self, BenchLanguageModelCommand.self])
 }
 
 /// Times normalize + word break + subword encoding over both columns of a TSV
