@@ -9,6 +9,6 @@ struct Seq2SeqCommand: ParsableCommand {
         abstract: "Korean <-> English LSTM encoder-decoder: vocabularies, training, evaluation.",
         subcommands: [
             VocabCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
-            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self,
+            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self, LMCommand.self,
         ])
 }

@@ -233,7 +233,7 @@ public final class LanguageModel {
         try check(ids, rows: 1, state: state)
         let P = ids.count == 1 ? oneStep : Packing(lengths: [ids.count])
         var none: RandomGenerator? = nil
-        ids.withUnsafeBufferPointer {
+        _ = ids.withUnsafeBufferPointer {
             forward(ids: $0.baseAddress!, packing: P, state: state, dropout: 0, random: &none, targets: nil, gradientScale: nil)
         }
         state.advance()

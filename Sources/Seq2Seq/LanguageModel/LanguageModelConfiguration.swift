@@ -88,6 +88,7 @@ public enum LanguageModelError: Error, CustomStringConvertible, Equatable {
     case invalidConfiguration(String)
     case tokenOutOfRange(id: Int32, vocabularySize: Int)
     case mismatchedState(String)
+    case unreadable(path: String, reason: String)
     case emptyText(path: String)
     case invalidUTF8(path: String, line: Int, byteOffset: Int)
     case textTooShort(path: String, units: Int, needed: Int, hint: String)
@@ -106,6 +107,8 @@ public enum LanguageModelError: Error, CustomStringConvertible, Equatable {
             return "unit id \(id) is outside the vocabulary (size \(size)); the units and the model do not match"
         case .mismatchedState(let why):
             return "recurrent state does not fit: \(why)"
+        case .unreadable(let path, let reason):
+            return "\(path): cannot read the text (\(reason)); check the path"
         case .emptyText(let path):
             return "\(path): the file is empty (or only whitespace); give a UTF-8 text file with some text in it"
         case .invalidUTF8(let path, let line, let offset):

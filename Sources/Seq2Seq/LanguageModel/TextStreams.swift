@@ -32,10 +32,13 @@ public struct TextStreams: Sendable {
         self.init(uncheckedUnits: units, streams: B, chunkLength: T)
     }
 
-    /// Streams over any text of at least 2 units, with fewer streams when the text is short
-    /// (evaluation: every unit but the first is predicted once, whatever the length).
+    /// Streams over any text of at least 2 units for evaluation: every unit but the first is
+    /// predicted once, whatever the length. A short text gets fewer streams, so that each stream
+    /// is at least one chunk long (a stream starts from a zero state, which costs a few units of
+    /// context each time).
     public init(evaluating units: [Int32], streams B: Int, chunkLength T: Int) {
-        self.init(uncheckedUnits: units, streams: max(1, min(B, units.count - 1)), chunkLength: max(T, 1))
+        let T = max(T, 1)
+        self.init(uncheckedUnits: units, streams: max(1, min(B, (units.count - 1) / T)), chunkLength: T)
     }
 
     private init(uncheckedUnits units: [Int32], streams B: Int, chunkLength T: Int) {
