@@ -32,8 +32,8 @@ struct LMTrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a recurrent language model on a UTF-8 text file.",
         discussion: """
-            Validates on --dev (or the last 2% of the text) every --validate-every steps and at each epoch \
-            end: dev loss (nats per unit), bits per character (over the original characters, so char, jamo \
+            Validates on --dev (or the last 2% of the text) every --validate-every steps and when training \
+            stops: dev loss (nats per unit), bits per character (over the original characters, so char, jamo \
             and subword models compare) and perplexity, logged to OUTPUT/training-log.jsonl. Keeps the \
             model with the lowest dev loss in OUTPUT/best and a resumable checkpoint in OUTPUT/last (with \
             the carried stream states); stops early after --patience validations without improvement. \
@@ -107,7 +107,7 @@ struct LMTrainCommand: ParsableCommand {
     @Flag(help: "Continue the run saved in --output exactly where it stopped.")
     var resume = false
 
-    @Option(help: "Validate every N steps as well as at each epoch end (0: epoch ends only).")
+    @Option(help: "Validate every N steps and at the end (0: at each epoch end instead).")
     var validateEvery = 200
 
     @Option(help: "Stop after this many validations without a lower dev loss.")

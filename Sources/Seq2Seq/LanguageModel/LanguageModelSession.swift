@@ -37,7 +37,7 @@ public struct LanguageModelSessionOptions: Sendable {
     public var threads = 2
     public var outputPath = "lm"
     public var resume = false
-    /// Validate every this many steps (0: only at epoch ends).
+    /// Validate every this many steps (0: at each epoch end instead); always at the end of training.
     public var validateEvery = 200
     /// Stop after this many validations without a lower dev loss.
     public var patience = 5
@@ -148,36 +148,43 @@ public final class LanguageModelSession {
             throw LanguageModelError.outputExists(path: directory.path)
         }
 
-        // Text, dev text, units.
+        // Text, dev text, units; a text too short for one chunk is refused before anything is written.
         let whole = try LanguageModelText.read(path: options.trainPath)
         let devFile = try options.devPath.map { try LanguageModelText.read(path: $0) }
         let (trainText, devText, heldOut) = Self.split(whole, devText: devFile, fraction: options.devFraction)
-        if heldOut { log("held out the last \(LanguageModelText.characterCount(devText)) characters (\(Int(options.devFraction * 100))%) as dev text") }
-        if devFile == nil && !heldOut { log("warning: the text is too short to hold out a dev part; validating on the training text") }
+        var notes: [String] = []
         let units: any TextUnits
         var manifest: LanguageModelManifest
         if options.resume {
             manifest = try directory.readManifest()
             units = try directory.loadUnits(manifest)
         } else {
-            units = try makeUnits(trainText)
+            units = try makeUnits(trainText, notes: &notes)
             let configuration = LanguageModelConfiguration(
                 vocabularySize: units.count, embeddingSize: options.embeddingSize, hiddenSize: options.hiddenSize,
                 layerCount: options.layerCount, dropout: options.dropout, cell: options.cell)
             try configuration.validate()
             manifest = LanguageModelManifest(units: units, configuration: configuration)
+        }
+        let trainUnits = units.encode(trainText)
+        if !options.resume {
+            _ = try TextStreams(units: trainUnits, streams: options.streams ?? LanguageModelSessionOptions.defaultStreams,
+                                chunkLength: options.chunkLength ?? LanguageModelSessionOptions.defaultChunkLength,
+                                path: options.trainPath)
             try files.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
             try directory.saveUnits(units)
             try directory.writeManifest(manifest)
         }
-        let trainUnits = units.encode(trainText)
         let devUnits = units.encode(devText)
         let trainCharacters = LanguageModelText.characterCount(trainText)
         let devCharacters = max(LanguageModelText.characterCount(devText) - 1, 1)
+        if heldOut { notes.append("held out the last \(devCharacters + 1) characters (\(Int(options.devFraction * 100))%) as dev text") }
+        if devFile == nil && !heldOut { notes.append("warning: the text is too short to hold out a dev part; validating on the training text") }
         let unknown = devUnits.filter { units.reservedIDs.contains($0) }.count
         if unknown > 0 && units.kind != .subword {
-            log("note: \(unknown) dev units are not in the training alphabet (<unk>; they count in the dev loss)")
+            notes.append("note: \(unknown) dev units are not in the training alphabet (<unk>; they count in the dev loss)")
         }
+        notes.forEach(log)
 
         // Model, trainer, streams (fresh or resumed).
         var trainingOptions = TrainingOptions()
@@ -290,7 +297,7 @@ public final class LanguageModelSession {
             bar.finish()
             state.epoch += 1
             state.chunk = 0
-            if lastValidatedStep != trainer.step {
+            if options.validateEvery == 0 && lastValidatedStep != trainer.step {
                 try validate()
                 lastValidatedStep = trainer.step
                 if state.validationsWithoutImprovement >= options.patience { outcome = .earlyStopping; break training }
@@ -321,11 +328,11 @@ public final class LanguageModelSession {
     }
 
     /// The units of a new run, learned from the training text (or a given vocabulary).
-    private func makeUnits(_ text: String) throws -> any TextUnits {
+    private func makeUnits(_ text: String, notes: inout [String]) throws -> any TextUnits {
         switch options.units {
         case .char, .jamo:
             let units = try CharacterUnits(kind: options.units, learningFrom: text, minimumCount: options.minimumCount)
-            log("\(options.units.rawValue) alphabet: \(units.count - 1) units" + (options.minimumCount > 1 ? " seen at least \(options.minimumCount) times" : "") + " + <unk>")
+            notes.append("\(options.units.rawValue) alphabet: \(units.count - 1) units" + (options.minimumCount > 1 ? " seen at least \(options.minimumCount) times" : "") + " + <unk>")
             return units
         case .subword:
             if let prefix = options.vocabularyPrefix {
@@ -333,7 +340,7 @@ public final class LanguageModelSession {
             }
             let t0 = monotonicSeconds()
             let units = try SubwordUnits(learningFrom: text, size: options.vocabularySize)
-            log(String(format: "learned a subword vocabulary of %d tokens in %.1f s", units.count, monotonicSeconds() - t0))
+            notes.append(String(format: "learned a subword vocabulary of %d tokens in %.1f s", units.count, monotonicSeconds() - t0))
             return units
         }
     }
