@@ -114,7 +114,7 @@ public enum LanguageModelError: Error, CustomStringConvertible, Equatable {
         case .invalidUTF8(let path, let line, let offset):
             return "\(path):\(line): invalid UTF-8 (byte offset \(offset)); convert the file to UTF-8, e.g. `iconv -f cp949 -t utf-8`"
         case .textTooShort(let path, let units, let needed, let hint):
-            return "\(path): \(units) units of text, but one training chunk needs \(needed); \(hint)"
+            return "\(path): only \(units) units of text where \(needed) are needed; \(hint)"
         case .unknownUnits(let name):
             return "unknown units '\(name)'; use char, jamo or subword"
         case .notALanguageModel(let path, let reason):

@@ -138,23 +138,56 @@ public final class LanguageModelSession {
     public func run() throws -> LanguageModelTrainingOutcome {
         let started = monotonicSeconds()
         setBLASThreadCount(options.threads)
+        try checkOutput()
+        let data = try prepareData()
+        let (trainer, state) = try makeTrainer(data)
+        let streams = try TextStreams(units: data.trainUnits, streams: state.streams, chunkLength: state.chunkLength,
+                                      path: options.trainPath)
+        let carried = RecurrentState(configuration: trainer.model.configuration, rows: state.streams)
+        if options.resume { try restoreStreams(into: carried, step: state.step) }
+        log("language model: \(trainer.model.configuration.summary), \(data.units.kind.rawValue) units, "
+            + "\(trainer.model.parameters.count) parameters; \(data.trainUnits.count) training units "
+            + "(\(data.trainCharacters) characters), \(data.devUnits.count) dev units; \(state.streams) streams × bptt "
+            + "\(state.chunkLength) = \(streams.chunkCount) chunks per epoch; \(options.threads) threads")
+        if options.resume { log("resuming at step \(trainer.step), epoch \(state.epoch + 1), chunk \(state.chunk)") }
+        Interrupt.install()
+        let run = LanguageModelTrainingRun(session: self, data: data, trainer: trainer, state: state, streams: streams,
+                                           carried: carried, started: started)
+        return try run.train()
+    }
+
+    /// Refuses to overwrite a model, or to resume none.
+    private func checkOutput() throws {
         let files = FileManager.default
         let hasLast = files.fileExists(atPath: directory.lastCheckpoint + "/" + LanguageModelCheckpoint.modelFileName)
         if options.resume && !hasLast { throw LanguageModelError.nothingToResume(path: directory.path) }
-        if !options.resume && (hasLast || files.fileExists(atPath: directory.manifestPath)) {
+        if !options.resume && (hasLast || files.fileExists(atPath: directory.manifestPath)
+                               || files.fileExists(atPath: directory.path + "/model.json")) {
             throw LanguageModelError.outputExists(path: directory.path)
         }
-        if !options.resume && files.fileExists(atPath: directory.path + "/model.json") {
-            throw LanguageModelError.outputExists(path: directory.path)
-        }
+    }
 
-        // Text, dev text, units; a text too short for one chunk is refused before anything is written.
+    /// The texts of a run as units.
+    struct PreparedData {
+        let units: any TextUnits
+        let manifest: LanguageModelManifest
+        let trainUnits: [Int32], devUnits: [Int32]
+        let trainCharacters: Int
+        /// Characters the predicted dev units spell (all but the first).
+        let devCharacters: Int
+        var unitsPerCharacter: Double { Double(trainUnits.count) / Double(max(trainCharacters, 1)) }
+    }
+
+    /// Text, dev text and units (learned for a new run, loaded for a resumed one). A new run's
+    /// text too short for one chunk is refused before anything is written; then the units and
+    /// `lm.json` are saved.
+    private func prepareData() throws -> PreparedData {
         let whole = try LanguageModelText.read(path: options.trainPath)
         let devFile = try options.devPath.map { try LanguageModelText.read(path: $0) }
         let (trainText, devText, heldOut) = Self.split(whole, devText: devFile, fraction: options.devFraction)
         var notes: [String] = []
         let units: any TextUnits
-        var manifest: LanguageModelManifest
+        let manifest: LanguageModelManifest
         if options.resume {
             manifest = try directory.readManifest()
             units = try directory.loadUnits(manifest)
@@ -171,12 +204,17 @@ public final class LanguageModelSession {
             _ = try TextStreams(units: trainUnits, streams: options.streams ?? LanguageModelSessionOptions.defaultStreams,
                                 chunkLength: options.chunkLength ?? LanguageModelSessionOptions.defaultChunkLength,
                                 path: options.trainPath)
-            try files.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        }
+        let devUnits = units.encode(devText)
+        guard devUnits.count >= 2 else {
+            throw LanguageModelError.textTooShort(path: options.devPath ?? options.trainPath, units: devUnits.count, needed: 2,
+                                                  hint: "a dev text needs at least two units to predict one")
+        }
+        if !options.resume {
+            try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
             try directory.saveUnits(units)
             try directory.writeManifest(manifest)
         }
-        let devUnits = units.encode(devText)
-        let trainCharacters = LanguageModelText.characterCount(trainText)
         let devCharacters = max(LanguageModelText.characterCount(devText) - 1, 1)
         if heldOut { notes.append("held out the last \(devCharacters + 1) characters (\(Int(options.devFraction * 100))%) as dev text") }
         if devFile == nil && !heldOut { notes.append("warning: the text is too short to hold out a dev part; validating on the training text") }
@@ -185,139 +223,25 @@ public final class LanguageModelSession {
             notes.append("note: \(unknown) dev units are not in the training alphabet (<unk>; they count in the dev loss)")
         }
         notes.forEach(log)
+        return PreparedData(units: units, manifest: manifest, trainUnits: trainUnits, devUnits: devUnits,
+                            trainCharacters: LanguageModelText.characterCount(trainText), devCharacters: devCharacters)
+    }
 
-        // Model, trainer, streams (fresh or resumed).
+    /// A new model and trainer, or the ones saved in `last/`.
+    private func makeTrainer(_ data: PreparedData) throws -> (LanguageModelTrainer, LanguageModelSessionState) {
         var trainingOptions = TrainingOptions()
         trainingOptions.learningRate = options.learningRate
         trainingOptions.maxGradientNorm = options.clip
-        let trainer: LanguageModelTrainer
-        var state: LanguageModelSessionState
-        let textIdentity = Self.identity(of: trainUnits)
-        if options.resume {
-            (trainer, state) = try resume(units: units, trainingOptions: trainingOptions, textIdentity: textIdentity)
-        } else {
-            let model = try LanguageModel(configuration: manifest.configuration, seed: options.seed)
-            trainer = LanguageModelTrainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
-            state = LanguageModelSessionState(
-                step: 0, epoch: 0, chunk: 0, streams: options.streams ?? LanguageModelSessionOptions.defaultStreams,
-                chunkLength: options.chunkLength ?? LanguageModelSessionOptions.defaultChunkLength,
-                textIdentity: textIdentity, bestDevLoss: nil, bestStep: 0, validationsWithoutImprovement: 0, validations: 0)
-            try? files.removeItem(atPath: directory.logPath)
-        }
-        let streams = try TextStreams(units: trainUnits, streams: state.streams, chunkLength: state.chunkLength,
-                                      path: options.trainPath)
-        let carried = RecurrentState(configuration: trainer.model.configuration, rows: state.streams)
-        if options.resume { try restoreStreams(into: carried, step: state.step) }
-        let model = trainer.model
-        log("language model: \(model.configuration.summary), \(units.kind.rawValue) units, \(model.parameters.count) parameters; "
-            + "\(trainUnits.count) training units (\(trainCharacters) characters), \(devUnits.count) dev units; "
-            + "\(state.streams) streams × bptt \(state.chunkLength) = \(streams.chunkCount) chunks per epoch; \(options.threads) threads")
-        if options.resume { log("resuming at step \(trainer.step), epoch \(state.epoch + 1), chunk \(state.chunk)") }
-
-        Interrupt.install()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let unitsPerCharacter = Double(trainUnits.count) / Double(max(trainCharacters, 1))
-        var lossSum = 0.0, unitSum = 0, lastNorm: Float = 0, sinceValidation = monotonicSeconds()
-        func saveLast() throws {
-            state.step = trainer.step
-            try LanguageModelCheckpoint.save(to: directory.lastCheckpoint, model: model, units: units.identity,
-                                             trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.chunk),
-                                             optimizer: trainer.optimizer)
-            var file = SafeTensors(metadata: ["step": String(trainer.step)])
-            let shape = [carried.layerCount, carried.rowCount, carried.hiddenSize]
-            file.tensors["h"] = .init(floats: carried.hidden, shape: shape)
-            file.tensors["c"] = .init(floats: carried.cellState, shape: shape)
-            try LanguageModelCheckpoint.write(file, to: directory.streamsPath)
-            try AtomicFile.write(try encoder.encode(state), to: directory.sessionPath)
-        }
-        func validate() throws {
-            let evaluation = try model.evaluate(units: devUnits, characterCount: devCharacters,
-                                                streams: options.evaluationStreams, chunkLength: state.chunkLength)
-            state.validations += 1
-            let isBest = state.bestDevLoss.map { evaluation.loss < $0 } ?? true
-            if isBest {
-                state.bestDevLoss = evaluation.loss
-                state.bestStep = trainer.step
-                state.validationsWithoutImprovement = 0
-                try LanguageModelCheckpoint.save(to: directory.bestCheckpoint, model: model, units: units.identity,
-                                                 trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.chunk))
-            } else {
-                state.validationsWithoutImprovement += 1
-            }
-            let trainLoss = unitSum > 0 ? lossSum / Double(unitSum) : nil
-            let record = LanguageModelValidationRecord(
-                step: trainer.step, epoch: state.epoch, seconds: monotonicSeconds() - started, trainLoss: trainLoss,
-                trainBitsPerCharacter: trainLoss.map { $0 / ln2 * unitsPerCharacter },
-                devLoss: evaluation.loss, devBitsPerCharacter: evaluation.bitsPerCharacter, devPerplexity: evaluation.perplexity,
-                devUnits: evaluation.unitCount, devCharacters: devCharacters, learningRate: Double(trainer.nextLearningRate),
-                gradientNorm: Double(lastNorm),
-                charactersPerSecond: unitSum > 0 ? Double(unitSum) / unitsPerCharacter / (monotonicSeconds() - sinceValidation) : nil,
-                isBest: isBest)
-            lossSum = 0; unitSum = 0; sinceValidation = monotonicSeconds()
-            try saveLast()
-            var logText = (try? String(contentsOfFile: directory.logPath, encoding: .utf8)) ?? ""
-            logText += String(decoding: try encoder.encode(record), as: UTF8.self) + "\n"
-            try AtomicFile.write(logText, to: directory.logPath)
-            log(String(format: "validation step %d: dev loss %.4f, %.4f bits/char, ppl %.3f", record.step, record.devLoss,
-                       record.devBitsPerCharacter, record.devPerplexity)
-                + (isBest ? " (best, saved)" : String(format: " (best %.4f at step %d)", state.bestDevLoss ?? .nan, state.bestStep)))
-        }
-
-        var outcome = LanguageModelTrainingOutcome.finishedEpochs
-        let budget = options.timeBudget ?? .infinity
-        var lastValidatedStep = options.resume ? trainer.step : -1
-        training: while state.epoch < options.epochs {
-            let bar = ProgressBar(total: streams.chunkCount, label: options.epochs == .max ? "epoch \(state.epoch + 1)"
-                                                                   : "epoch \(state.epoch + 1)/\(options.epochs)")
-            if state.chunk == 0 { carried.reset() }                   // each epoch reads the streams from their start
-            var epochUnits = 0
-            let epochStart = monotonicSeconds()
-            while state.chunk < streams.chunkCount {
-                if Interrupt.isRequested { outcome = .interrupted; break training }
-                if monotonicSeconds() - started >= budget { outcome = .timeBudget; break training }
-                if let maxSteps = options.maxSteps, trainer.step >= maxSteps { outcome = .stepLimit; break training }
-                let result = try trainer.train(on: streams.chunk(state.chunk), state: carried)
-                state.chunk += 1
-                lossSum += Double(result.loss) * Double(result.tokenCount)
-                unitSum += result.tokenCount
-                epochUnits += result.tokenCount
-                lastNorm = result.gradientNorm
-                let rate = Double(epochUnits) / unitsPerCharacter / max(1e-9, monotonicSeconds() - epochStart)
-                bar.update(done: state.chunk, fields: String(
-                    format: "step %d loss %.3f (%.3f bits/char) gnorm %.2f %.0f char/s",
-                    trainer.step, result.loss, Double(result.loss) / ln2 * unitsPerCharacter, result.gradientNorm, rate))
-                if options.validateEvery > 0 && trainer.step % options.validateEvery == 0 {
-                    bar.finish()
-                    try validate()
-                    lastValidatedStep = trainer.step
-                    if state.validationsWithoutImprovement >= options.patience { outcome = .earlyStopping; break training }
-                }
-            }
-            bar.finish()
-            state.epoch += 1
-            state.chunk = 0
-            if options.validateEvery == 0 && lastValidatedStep != trainer.step {
-                try validate()
-                lastValidatedStep = trainer.step
-                if state.validationsWithoutImprovement >= options.patience { outcome = .earlyStopping; break training }
-            }
-        }
-        if outcome == .interrupted {
-            try saveLast()
-            log("interrupted: saved a resumable checkpoint at step \(trainer.step) in \(directory.lastCheckpoint)")
-        } else if lastValidatedStep != trainer.step {
-            try validate()
-        } else {
-            try saveLast()
-        }
-        var best = "no validation"
-        if let loss = state.bestDevLoss {
-            let bits: Double = loss / ln2 * Double(devUnits.count - 1) / Double(devCharacters)
-            best = String(format: "best dev loss %.4f (%.4f bits/char)", loss, bits)
-        }
-        log("\(outcome.rawValue) after \(trainer.step) steps, \(formatDuration(monotonicSeconds() - started)); \(best) -> \(directory.bestCheckpoint)")
-        return outcome
+        let textIdentity = Self.identity(of: data.trainUnits)
+        if options.resume { return try resume(units: data.units, trainingOptions: trainingOptions, textIdentity: textIdentity) }
+        let model = try LanguageModel(configuration: data.manifest.configuration, seed: options.seed)
+        let trainer = LanguageModelTrainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
+        let state = LanguageModelSessionState(
+            step: 0, epoch: 0, chunk: 0, streams: options.streams ?? LanguageModelSessionOptions.defaultStreams,
+            chunkLength: options.chunkLength ?? LanguageModelSessionOptions.defaultChunkLength,
+            textIdentity: textIdentity, bestDevLoss: nil, bestStep: 0, validationsWithoutImprovement: 0, validations: 0)
+        try? FileManager.default.removeItem(atPath: directory.logPath)
+        return (trainer, state)
     }
 
     /// FNV-1a 64 over the units' values and their count, as hex.
@@ -387,5 +311,149 @@ public final class LanguageModelSession {
             throw LanguageModelError.resumeMismatch(path: directory.path, reason: "last/streams.safetensors is not from step \(step)")
         }
         try carried.set(hidden: h, cellState: c)
+    }
+}
+
+/// The loop of one training run: chunks, progress, validation, checkpoints, stopping.
+private final class LanguageModelTrainingRun {
+    let options: LanguageModelSessionOptions
+    let log: (String) -> Void
+    let directory: LanguageModelDirectory
+    let data: LanguageModelSession.PreparedData
+    let trainer: LanguageModelTrainer
+    var state: LanguageModelSessionState
+    let streams: TextStreams
+    let carried: RecurrentState
+    let started: Double
+    let encoder = JSONEncoder()
+    // Since the last validation:
+    var lossSum = 0.0, unitSum = 0, lastNorm: Float = 0, sinceValidation = monotonicSeconds()
+    var lastValidatedStep: Int
+
+    init(session: LanguageModelSession, data: LanguageModelSession.PreparedData, trainer: LanguageModelTrainer,
+         state: LanguageModelSessionState, streams: TextStreams, carried: RecurrentState, started: Double) {
+        options = session.options
+        log = session.log
+        directory = session.directory
+        self.data = data
+        self.trainer = trainer
+        self.state = state
+        self.streams = streams
+        self.carried = carried
+        self.started = started
+        encoder.outputFormatting = [.sortedKeys]
+        lastValidatedStep = session.options.resume ? trainer.step : -1
+    }
+
+    var model: LanguageModel { trainer.model }
+
+    /// Epochs of chunks until a limit, early stopping or Ctrl-C; then the final save.
+    func train() throws -> LanguageModelTrainingOutcome {
+        var outcome = LanguageModelTrainingOutcome.finishedEpochs
+        training: while state.epoch < options.epochs {
+            if let stop = try trainEpoch() { outcome = stop; break training }
+            state.epoch += 1
+            state.chunk = 0
+            if options.validateEvery == 0 && lastValidatedStep != trainer.step {
+                try validate()
+                if state.validationsWithoutImprovement >= options.patience { outcome = .earlyStopping; break training }
+            }
+        }
+        if outcome == .interrupted {
+            try saveLast()
+            log("interrupted: saved a resumable checkpoint at step \(trainer.step) in \(directory.lastCheckpoint)")
+        } else if lastValidatedStep != trainer.step {
+            try validate()
+        } else {
+            try saveLast()
+        }
+        var best = "no validation"
+        if let loss = state.bestDevLoss {
+            let bits: Double = loss / ln2 * Double(data.devUnits.count - 1) / Double(data.devCharacters)
+            best = String(format: "best dev loss %.4f (%.4f bits/char)", loss, bits)
+        }
+        log("\(outcome.rawValue) after \(trainer.step) steps, \(formatDuration(monotonicSeconds() - started)); \(best) -> \(directory.bestCheckpoint)")
+        return outcome
+    }
+
+    /// The rest of the current epoch; returns why training must stop, or nil at the epoch's end.
+    private func trainEpoch() throws -> LanguageModelTrainingOutcome? {
+        let bar = ProgressBar(total: streams.chunkCount, label: options.epochs == .max ? "epoch \(state.epoch + 1)"
+                                                               : "epoch \(state.epoch + 1)/\(options.epochs)")
+        defer { bar.finish() }
+        if state.chunk == 0 { carried.reset() }                      // each epoch reads the streams from their start
+        var epochUnits = 0
+        let epochStart = monotonicSeconds()
+        let budget = options.timeBudget ?? .infinity
+        while state.chunk < streams.chunkCount {
+            if Interrupt.isRequested { return .interrupted }
+            if monotonicSeconds() - started >= budget { return .timeBudget }
+            if let maxSteps = options.maxSteps, trainer.step >= maxSteps { return .stepLimit }
+            let result = try trainer.train(on: streams.chunk(state.chunk), state: carried)
+            state.chunk += 1
+            lossSum += Double(result.loss) * Double(result.tokenCount)
+            unitSum += result.tokenCount
+            epochUnits += result.tokenCount
+            lastNorm = result.gradientNorm
+            let rate = Double(epochUnits) / data.unitsPerCharacter / max(1e-9, monotonicSeconds() - epochStart)
+            bar.update(done: state.chunk, fields: String(
+                format: "step %d loss %.3f (%.3f bits/char) gnorm %.2f %.0f char/s",
+                trainer.step, result.loss, Double(result.loss) / ln2 * data.unitsPerCharacter, result.gradientNorm, rate))
+            if options.validateEvery > 0 && trainer.step % options.validateEvery == 0 {
+                bar.finish()
+                try validate()
+                if state.validationsWithoutImprovement >= options.patience { return .earlyStopping }
+            }
+        }
+        return nil
+    }
+
+    /// `last/`: weights, optimizer, carried stream states, session.json.
+    func saveLast() throws {
+        state.step = trainer.step
+        try LanguageModelCheckpoint.save(to: directory.lastCheckpoint, model: model, units: data.units.identity,
+                                         trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.chunk),
+                                         optimizer: trainer.optimizer)
+        var file = SafeTensors(metadata: ["step": String(trainer.step)])
+        let shape = [carried.layerCount, carried.rowCount, carried.hiddenSize]
+        file.tensors["h"] = .init(floats: carried.hidden, shape: shape)
+        file.tensors["c"] = .init(floats: carried.cellState, shape: shape)
+        try LanguageModelCheckpoint.write(file, to: directory.streamsPath)
+        try AtomicFile.write(try encoder.encode(state), to: directory.sessionPath)
+    }
+
+    /// Dev loss and bits per character; `best/` when lower than before; `last/`; a log record.
+    func validate() throws {
+        let evaluation = try model.evaluate(units: data.devUnits, characterCount: data.devCharacters,
+                                            streams: options.evaluationStreams, chunkLength: state.chunkLength)
+        state.validations += 1
+        lastValidatedStep = trainer.step
+        let isBest = state.bestDevLoss.map { evaluation.loss < $0 } ?? true
+        if isBest {
+            state.bestDevLoss = evaluation.loss
+            state.bestStep = trainer.step
+            state.validationsWithoutImprovement = 0
+            try LanguageModelCheckpoint.save(to: directory.bestCheckpoint, model: model, units: data.units.identity,
+                                             trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.chunk))
+        } else {
+            state.validationsWithoutImprovement += 1
+        }
+        let trainLoss = unitSum > 0 ? lossSum / Double(unitSum) : nil
+        let record = LanguageModelValidationRecord(
+            step: trainer.step, epoch: state.epoch, seconds: monotonicSeconds() - started, trainLoss: trainLoss,
+            trainBitsPerCharacter: trainLoss.map { $0 / ln2 * data.unitsPerCharacter },
+            devLoss: evaluation.loss, devBitsPerCharacter: evaluation.bitsPerCharacter, devPerplexity: evaluation.perplexity,
+            devUnits: evaluation.unitCount, devCharacters: data.devCharacters, learningRate: Double(trainer.nextLearningRate),
+            gradientNorm: Double(lastNorm),
+            charactersPerSecond: unitSum > 0 ? Double(unitSum) / data.unitsPerCharacter / (monotonicSeconds() - sinceValidation) : nil,
+            isBest: isBest)
+        lossSum = 0; unitSum = 0; sinceValidation = monotonicSeconds()
+        try saveLast()
+        var logText = (try? String(contentsOfFile: directory.logPath, encoding: .utf8)) ?? ""
+        logText += String(decoding: try encoder.encode(record), as: UTF8.self) + "\n"
+        try AtomicFile.write(logText, to: directory.logPath)
+        log(String(format: "validation step %d: dev loss %.4f, %.4f bits/char, ppl %.3f", record.step, record.devLoss,
+                   record.devBitsPerCharacter, record.devPerplexity)
+            + (isBest ? " (best, saved)" : String(format: " (best %.4f at step %d)", state.bestDevLoss ?? .nan, state.bestStep)))
     }
 }

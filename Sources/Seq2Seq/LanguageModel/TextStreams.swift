@@ -25,8 +25,8 @@ public struct TextStreams: Sendable {
         guard B >= 1, T >= 1 else { throw LanguageModelError.invalidConfiguration("streams and chunk length must be positive") }
         let needed = B * T + 1
         guard units.count >= needed else {
-            let hint = B > 1 ? "give a longer text, or lower --batch-size (streams, now \(B)) or --bptt (now \(T))"
-                             : "give a longer text or lower --bptt (now \(T))"
+            let hint = "one training chunk of \(B) stream\(B == 1 ? "" : "s") × \(T) steps needs B·T + 1 units: give a longer text, "
+                + (B > 1 ? "or lower --batch-size (now \(B)) or --bptt (now \(T))" : "or lower --bptt (now \(T))")
             throw LanguageModelError.textTooShort(path: path, units: units.count, needed: needed, hint: hint)
         }
         self.init(uncheckedUnits: units, streams: B, chunkLength: T)
