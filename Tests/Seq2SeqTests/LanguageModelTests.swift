@@ -213,3 +213,30 @@ func copyState(_ s: RecurrentState, _ c: LanguageModelConfiguration) throws -> R
         #expect(predicted == "ello")
     }
 }
+
+@Suite(.serialized) struct LanguageModelThreadingTests {
+    /// With two BLAS threads a chunk's streams are trained in two parts by two replicas; the
+    /// result equals one-part training up to rounding, is deterministic, and carries the state.
+    @Test func twoPartsMatchOnePart() throws {
+        let c = LanguageModelConfiguration(vocabularySize: 11, embeddingSize: 5, hiddenSize: 12, layerCount: 2)
+        var random = RandomGenerator(seed: 2)
+        let text = (0..<401).map { _ in Int32.random(in: 0..<11, using: &random) }
+        let streams = try TextStreams(units: text, streams: 5, chunkLength: 30)
+        func train(threads: Int) throws -> (parameters: [Float], state: [Float], losses: [Float], parts: Int) {
+            let saved = blasThreadCount()
+            setBLASThreadCount(threads)
+            defer { setBLASThreadCount(saved) }
+            let trainer = LanguageModelTrainer(model: try LanguageModel(configuration: c, seed: 4, initScale: 0.3))
+            let state = RecurrentState(configuration: c, rows: 5)
+            var losses: [Float] = []
+            for k in 0..<streams.chunkCount { losses.append(try trainer.train(on: streams.chunk(k), state: state).loss) }
+            return (trainer.model.parameters.allValues, state.hidden + state.cellState, losses, trainer.lastPartCount)
+        }
+        let one = try train(threads: 1), two = try train(threads: 2), again = try train(threads: 2)
+        #expect(streams.chunkCount == 3 && one.parts == 1 && two.parts == 2)
+        expectClose(two.losses, one.losses, abs: 1e-5, rel: 1e-5, "losses")
+        expectClose(two.parameters, one.parameters, abs: 1e-5, rel: 1e-4, "parameters after 3 steps")
+        expectClose(two.state, one.state, abs: 1e-5, rel: 1e-4, "carried states")
+        #expect(two.parameters == again.parameters && two.state == again.state, "deterministic for a thread count")
+    }
+}

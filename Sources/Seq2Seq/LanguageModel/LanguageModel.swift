@@ -12,11 +12,15 @@ public final class RecurrentState {
     private(set) var nextH = FloatBuffer(), nextC = FloatBuffer()  // [L, B, H] end of the last chunk
 
     /// A zero state for `rows` rows of `configuration`'s model.
-    public init(configuration: LanguageModelConfiguration, rows: Int) {
-        layerCount = configuration.layerCount
+    public convenience init(configuration: LanguageModelConfiguration, rows: Int) {
+        self.init(layerCount: configuration.layerCount, rows: rows, hiddenSize: configuration.hiddenSize, cell: configuration.cell)
+    }
+
+    init(layerCount: Int, rows: Int, hiddenSize: Int, cell: CellKind) {
+        self.layerCount = layerCount
         rowCount = rows
-        hiddenSize = configuration.hiddenSize
-        cell = configuration.cell
+        self.hiddenSize = hiddenSize
+        self.cell = cell
         reset()
     }
 
@@ -39,6 +43,26 @@ public final class RecurrentState {
         }
         h.reserve(n).update(from: hidden, count: n)
         c.reserve(n).update(from: cellState, count: n)
+    }
+
+    /// A new state holding rows `range` of this one.
+    func rows(_ range: Range<Int>) -> RecurrentState {
+        let part = RecurrentState(layerCount: layerCount, rows: range.count, hiddenSize: hiddenSize, cell: cell)
+        copyRows(from: self, range.lowerBound, to: part, 0, count: range.count)
+        return part
+    }
+
+    /// Writes `part`'s state into rows starting at `row`.
+    func setRows(_ row: Int, from part: RecurrentState) {
+        copyRows(from: part, 0, to: self, row, count: part.rowCount)
+    }
+
+    private func copyRows(from a: RecurrentState, _ aRow: Int, to b: RecurrentState, _ bRow: Int, count: Int) {
+        let H = hiddenSize
+        for l in 0..<layerCount {
+            (b.h.pointer + (l * b.rowCount + bRow) * H).update(from: a.h.pointer + (l * a.rowCount + aRow) * H, count: count * H)
+            (b.c.pointer + (l * b.rowCount + bRow) * H).update(from: a.c.pointer + (l * a.rowCount + aRow) * H, count: count * H)
+        }
     }
 
     /// The final states of the chunk just run become the start of the next one.
@@ -85,6 +109,21 @@ public struct TokenChunk: Sendable {
     /// N: units predicted in this chunk.
     public var unitCount: Int { lengths.reduce(0, +) }
     var packing: Packing { Packing(lengths: lengths) }
+
+    /// The chunk of streams `range` only (still ordered longest first).
+    func rows(_ range: Range<Int>) -> TokenChunk {
+        let P = packing
+        let part = Array(lengths[range])
+        let Q = Packing(lengths: part)
+        var x = [Int32](repeating: 0, count: max(Q.total, 1)), y = x
+        for t in 0..<Q.maxLength {
+            for r in 0..<Q.batchSizes[t] {
+                x[Q.offsets[t] + r] = inputs[P.offsets[t] + range.lowerBound + r]
+                y[Q.offsets[t] + r] = targets[P.offsets[t] + range.lowerBound + r]
+            }
+        }
+        return TokenChunk(lengths: part, packedInputs: x, packedTargets: y)
+    }
 }
 
 /// A recurrent language model: `embedding` → L recurrent layers (`RecurrentStack`, any cell) →
@@ -160,12 +199,19 @@ public final class LanguageModel {
     func run(_ chunk: TokenChunk, state: RecurrentState, training: Bool, random: inout RandomGenerator?) throws -> LossResult {
         try check(chunk.inputs, rows: chunk.rowCount, state: state)
         try check(chunk.targets, rows: chunk.rowCount, state: state)
+        return runChecked(chunk, state: state, training: training, meanOver: chunk.unitCount, random: &random)
+    }
+
+    /// `run` on a chunk already checked; with `training`, the gradients are of the summed loss
+    /// divided by `meanOver` (the chunk's own units, or all units of a chunk split in parts).
+    func runChecked(_ chunk: TokenChunk, state: RecurrentState, training: Bool, meanOver count: Int,
+                    random: inout RandomGenerator?) -> LossResult {
         let P = chunk.packing, N = P.total
         let p = training ? configuration.dropout : 0
         let sum = chunk.inputs.withUnsafeBufferPointer { inputs in
             chunk.targets.withUnsafeBufferPointer { targets in
                 forward(ids: inputs.baseAddress!, packing: P, state: state, dropout: p, random: &random,
-                        targets: targets.baseAddress!, gradientScale: training ? 1 / Float(max(N, 1)) : nil)
+                        targets: targets.baseAddress!, gradientScale: training ? 1 / Float(max(count, 1)) : nil)
             }
         }
         if training {

@@ -3,6 +3,12 @@ import Foundation
 /// Training steps of a language model: forward and backward over one chunk, global-norm
 /// clipping, Adam — the same optimizer, clipping and schedule as `Trainer`.
 ///
+/// With T BLAS threads (`setBLASThreadCount`), a chunk's streams are split into T parts trained
+/// at once, each by its own replica of the model over the same parameters with single-threaded
+/// products; their gradients are summed. Independent streams need no synchronization inside
+/// a chunk, so the cores never wait for each other at every time step (the per-step products
+/// of 32–64 rows are too small to share well).
+///
 /// Deterministic: the same model seed, trainer seed, chunks and BLAS thread count give
 /// bit-identical parameters.
 public final class LanguageModelTrainer {
@@ -15,6 +21,10 @@ public final class LanguageModelTrainer {
     public var learningRateScale: Float = 1
     /// Updates applied so far.
     public internal(set) var step = 0
+    /// Models over the same parameters for the other parts of a split chunk (made when needed).
+    private var replicas: [LanguageModel] = []
+    /// Parts the last step's chunk was split into.
+    private(set) var lastPartCount = 1
 
     public init(model: LanguageModel, options: TrainingOptions = TrainingOptions(), seed: UInt64 = 1) {
         self.model = model
@@ -29,7 +39,10 @@ public final class LanguageModelTrainer {
     /// One update on `chunk` from `state` (which then holds the chunk's final states).
     @discardableResult
     public func train(on chunk: TokenChunk, state: RecurrentState) throws -> TrainingStepResult {
-        let loss = try model.computeGradients(on: chunk, state: state, random: &random)
+        let parts = min(blasThreadCount(), chunk.rowCount)
+        lastPartCount = max(parts, 1)
+        let loss = parts > 1 ? try computeGradients(on: chunk, state: state, parts: parts)
+                             : try model.computeGradients(on: chunk, state: state, random: &random)
         let (norm, coefficient) = options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
             ?? (model.gradients.l2Norm(), 1)
         let lr = nextLearningRate
@@ -37,6 +50,46 @@ public final class LanguageModelTrainer {
         step += 1
         return TrainingStepResult(loss: loss.loss, tokenCount: loss.tokenCount, gradientNorm: norm,
                                   clipCoefficient: coefficient, learningRate: lr)
+    }
+
+    /// Forward and backward of the streams of `chunk` split into `parts` row ranges, one per
+    /// replica, concurrently with one BLAS thread each; gradients summed into `model.gradients`
+    /// in part order (deterministic), each part's scaled to the mean over the whole chunk.
+    /// Dropout masks come from one generator per part, seeded in order from `random`.
+    private func computeGradients(on chunk: TokenChunk, state: RecurrentState, parts: Int) throws -> LossResult {
+        try model.check(chunk.inputs, rows: chunk.rowCount, state: state)
+        try model.check(chunk.targets, rows: chunk.rowCount, state: state)
+        while replicas.count < parts - 1 {
+            replicas.append(try LanguageModel(configuration: model.configuration, adopting: model.parameters))
+        }
+        let B = chunk.rowCount, N = chunk.unitCount
+        let ranges = (0..<parts).map { p in p * B / parts..<(p + 1) * B / parts }
+        let work = Shared(ranges.enumerated().map { p, range in
+            (model: p == 0 ? model : replicas[p - 1], chunk: chunk.rows(range), state: state.rows(range),
+             random: model.configuration.dropout > 0 ? RandomGenerator(seed: random.next()) : nil as RandomGenerator?)
+        })
+        let results = Shared(UnsafeMutableBufferPointer<LossResult>.allocate(capacity: parts))
+        defer { results.value.deallocate() }
+        let threads = blasThreadCount(), timing = PhaseTimer.enabled
+        setBLASThreadCount(1)
+        defer { setBLASThreadCount(threads) }
+        PhaseTimer.measure("lm.parts") {
+            PhaseTimer.enabled = false                        // it records from one thread only
+            defer { PhaseTimer.enabled = timing }
+            Parallel.forEach(parts: parts) { p in
+                let part = work.value[p]
+                var random = part.random
+                results.value[p] = part.model.runChecked(part.chunk, state: part.state, training: true, meanOver: N,
+                                                         random: &random)
+            }
+        }
+        var sum = 0.0
+        for (p, part) in work.value.enumerated() {
+            if p > 0 { Kernels.add(part.model.gradients.pointer, into: model.gradients.pointer, count: model.gradients.count) }
+            state.setRows(ranges[p].lowerBound, from: part.state)
+            sum += results.value[p].lossSum
+        }
+        return LossResult(loss: Float(sum / Double(max(N, 1))), lossSum: sum, tokenCount: N)
     }
 
     /// The state to store in a checkpoint now (`dataPosition` = next chunk of the epoch).
