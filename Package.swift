@@ -43,6 +43,12 @@ let package = Package(
             dependencies: ["CBLAS", "Tokenize"],
             swiftSettings: optimized
         ),
+        // `seq2seq report`: a self-contained HTML page about a trained model.
+        .target(
+            name: "Report",
+            dependencies: ["Seq2Seq", "Tokenize"],
+            swiftSettings: optimized
+        ),
         // Option groups and helpers shared by the two executables.
         .target(
             name: "CommandLineSupport",
@@ -54,7 +60,7 @@ let package = Package(
         .executableTarget(
             name: "seq2seq",
             dependencies: [
-                "Tokenize", "Seq2Seq", "CommandLineSupport",
+                "Tokenize", "Seq2Seq", "CommandLineSupport", "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,8 +73,18 @@ let package = Package(
         ),
         .testTarget(name: "TokenizeTests", dependencies: ["Tokenize"]),
         .testTarget(name: "Seq2SeqTests", dependencies: ["Seq2Seq"], exclude: ["Fixtures"]),
+        // The report's analysis and HTML, and the page of a trained model in headless Chromium.
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Seq2Seq", "Tokenize", "seq2seq"]),
         // End-to-end tests run the built executables; depending on them makes
         // `swift test` build them first.
         .testTarget(name: "CLITests", dependencies: ["seq2seq", "translate"]),
     ]
 )
+
+// libFuzzer targets over the readers and the tokenizer round trip. Built only by
+// Scripts/fuzz.sh (which sets SEQ2SEQ_FUZZ and adds -sanitize=fuzzer), never by
+// `swift build` or `swift test`.
+if Context.environment["SEQ2SEQ_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "Fuzz", dependencies: ["Tokenize", "Seq2Seq"], path: "Sources/Fuzz"))
+    package.products.append(.executable(name: "seq2seq-fuzz", targets: ["Fuzz"]))
+}

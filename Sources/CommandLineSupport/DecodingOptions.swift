@@ -5,43 +5,47 @@ import Seq2Seq
 public struct DecodingOptions: ParsableArguments {
     public init() {}
 
-    @Option(help: "Beams per sentence for beam search.")
+    @Option(parsing: .unconditional, help: "Beams per sentence for beam search.")
     public var beamSize = 5
 
     @Flag(help: "Greedy decoding (fastest) instead of beam search.")
     public var greedy = false
 
-    @Option(help: "Hypotheses to return per sentence (≤ --beam-size; shown with --format jsonl).")
+    @Option(parsing: .unconditional, help: "Hypotheses to return per sentence (≤ --beam-size; shown with --format jsonl).")
     public var nBest = 1
 
-    @Option(help: ArgumentHelp(
+    @Option(parsing: .unconditional, help: ArgumentHelp(
         "Length penalty α (GNMT): hypotheses are ranked by log P(Y|X) / ((5 + |Y|) / 6)^α, |Y| = output tokens incl. </s>; 0 ranks by raw log-probability.",
         valueName: "α"))
     public var lengthPenalty: Float = 0.6
 
-    @Option(help: "Outputs are at most RATIO × source tokens + 10 tokens long (Korean targets need room).")
+    @Option(parsing: .unconditional, help: "Outputs are at most RATIO × source tokens + 10 tokens long (Korean targets need room).")
     public var maxLengthRatio: Double = 2.0
 
-    @Option(help: "Inputs longer than this many subword tokens are cut (with a warning), never dropped.")
+    @Option(parsing: .unconditional, help: "Inputs longer than this many subword tokens are cut (with a warning), never dropped.")
     public var maxInputLength = 200
 
-    @Option(help: "Sentences decoded together.")
+    @Option(parsing: .unconditional, help: "Never repeat an n-gram of this many tokens within a translation (0: off).")
+    public var noRepeatNgram = 0
+
+    @Option(parsing: .unconditional, help: "Sentences decoded together.")
     public var batchSize = 32
 
-    @Option(help: "CPU threads for matrix products.")
+    @Option(parsing: .unconditional, help: "CPU threads for matrix products.")
     public var threads = 2
 
     /// Throws `ValidationError` for contradicting or out-of-range values.
     public func check() throws {
-        if beamSize < 1 { throw ValidationError("--beam-size must be at least 1") }
-        if nBest < 1 { throw ValidationError("--n-best must be at least 1") }
+        try OptionCheck.require(beamSize, in: 1...OptionCheck.maximumCount, "--beam-size")
+        try OptionCheck.require(nBest, in: 1...OptionCheck.maximumCount, "--n-best")
         if nBest > beamSize { throw ValidationError("--n-best \(nBest) exceeds --beam-size \(beamSize): raise --beam-size") }
         if greedy && nBest > 1 { throw ValidationError("--greedy gives one hypothesis; it contradicts --n-best \(nBest)") }
-        if !lengthPenalty.isFinite || lengthPenalty < 0 { throw ValidationError("--length-penalty must be ≥ 0") }
-        if !(maxLengthRatio > 0) { throw ValidationError("--max-length-ratio must be positive") }
-        if maxInputLength < 1 { throw ValidationError("--max-input-length must be at least 1") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        try OptionCheck.require(lengthPenalty, in: 0...100, "--length-penalty")
+        try OptionCheck.require(maxLengthRatio, in: 0...1000, "--max-length-ratio", excludingLowerBound: true)
+        try OptionCheck.require(maxInputLength, in: 1...1_000_000, "--max-input-length")
+        try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size")
+        try OptionCheck.require(noRepeatNgram, in: 0...1_000_000, "--no-repeat-ngram")
+        try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
     }
 
     /// The library options these flags describe.
@@ -53,6 +57,7 @@ public struct DecodingOptions: ParsableArguments {
         options.lengthPenalty = lengthPenalty
         options.maxLengthRatio = maxLengthRatio
         options.maxInputLength = maxInputLength
+        options.noRepeatNgram = noRepeatNgram
         return options
     }
 }

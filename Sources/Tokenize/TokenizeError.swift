@@ -12,6 +12,8 @@ public enum TokenizeError: Error, CustomStringConvertible, Equatable {
     case emptyTrainingText(side: String)
     /// Unknown normalization name.
     case unknownNormalization(String)
+    /// A vocabulary prefix that names a folder or nothing (`adir/`, `""`).
+    case badVocabularyPrefix(String)
 
     public var description: String {
         switch self {
@@ -27,6 +29,8 @@ public enum TokenizeError: Error, CustomStringConvertible, Equatable {
             return "no \(side) text to learn a vocabulary from; check the corpus file"
         case .unknownNormalization(let name):
             return "unknown normalization '\(name)'; use nfkc, nfc or none"
+        case .badVocabularyPrefix(let prefix):
+            return "'\(prefix)' is not a vocabulary prefix: it must name files inside a folder, such as Vocab/NAME (which writes Vocab/NAME.meta, …)"
         }
     }
 }

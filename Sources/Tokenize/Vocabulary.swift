@@ -99,26 +99,51 @@ public struct VocabularyPair: Sendable, Equatable {
     /// `Vocab/tatoeba.meta`, `Vocab/tatoeba.source.vocab`, …), creating the
     /// folder if needed. Each file is written atomically.
     public func save(to prefix: String) throws {
-        let url = URL(fileURLWithPath: prefix)
-        let folder = url.deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        } catch {
-            throw AtomicFileError.cannotCreate(path: folder, reason: "\(error.localizedDescription)")
-        }
-        for file in VocabularyPair.files(source: source, target: target, options: options, baseName: url.lastPathComponent) {
+        try VocabularyPair.checkPrefix(prefix)
+        let folder = OutputFile.folder(of: prefix)
+        try Folder.create(folder)
+        for file in VocabularyPair.files(source: source, target: target, options: options,
+                                         baseName: OutputFile.baseName(of: prefix)) {
             try AtomicFile.write(Data(file.bytes), to: folder + "/" + file.name)
+        }
+    }
+
+    /// Throws `TokenizeError.badVocabularyPrefix` unless `prefix` names files
+    /// (`Vocab/NAME`): not empty, not ending in `/`, not an existing folder.
+    public static func checkPrefix(_ prefix: String) throws {
+        var isFolder: ObjCBool = false
+        let base = OutputFile.baseName(of: prefix)
+        if prefix.isEmpty || base.isEmpty || base == "." || base == ".."
+            || (FileManager.default.fileExists(atPath: prefix, isDirectory: &isFolder) && isFolder.boolValue) {
+            throw TokenizeError.badVocabularyPrefix(prefix)
         }
     }
 
     /// Loads the vocabulary saved at `prefix` (the `--output` of `seq2seq vocab`);
     /// a path to the `.meta` file itself is accepted too.
     public static func load(from prefix: String) throws -> VocabularyPair {
+        try load(from: prefix) { path throws(FileReadError) in try FileContents.read(path) }
+    }
+
+    /// Loads a vocabulary whose files are read by `read` (a path → its bytes),
+    /// e.g. from memory in tests and fuzzing. Every malformed file throws
+    /// `TokenizeError`; none traps.
+    public static func load(from prefix: String,
+                            reading read: (String) throws(FileReadError) -> [UInt8]) throws -> VocabularyPair {
         let prefix = prefix.hasSuffix(".meta") ? String(prefix.dropLast(5)) : prefix
-        let url = URL(fileURLWithPath: prefix)
-        let folder = url.deletingLastPathComponent().path
+        let folder = OutputFile.folder(of: prefix)
         let metaPath = prefix + ".meta"
-        guard FileManager.default.fileExists(atPath: metaPath) else { throw TokenizeError.vocabularyNotFound(prefix: prefix) }
+        func readText(_ path: String) throws -> String {
+            let data: [UInt8]
+            do { data = try read(path) } catch {
+                if path == metaPath, case .notFound = error { throw TokenizeError.vocabularyNotFound(prefix: prefix) }
+                throw TokenizeError.badVocabularyFile(path: path, reason: "cannot read the file: \(error.reason)")
+            }
+            guard let text = String(validating: data, as: UTF8.self) else {
+                throw TokenizeError.badVocabularyFile(path: path, reason: "not valid UTF-8")
+            }
+            return text
+        }
         let meta = try readText(metaPath)
         var fields: [String: String] = [:]
         for line in meta.split(separator: "\n") {
@@ -167,16 +192,6 @@ public struct VocabularyPair: Sendable, Equatable {
     /// Lines of `text` split at U+000A bytes (a final newline gives a last empty element).
     private static func lines(_ text: String) -> [String] {
         text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-    }
-
-    private static func readText(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw TokenizeError.badVocabularyFile(path: path, reason: "cannot read the file")
-        }
-        guard let text = String(validating: data, as: UTF8.self) else {
-            throw TokenizeError.badVocabularyFile(path: path, reason: "not valid UTF-8")
-        }
-        return text
     }
 
     /// The files of a vocabulary pair: names (relative to the folder) and bytes.

@@ -22,7 +22,7 @@ struct BenchModelOptions: ParsableArguments {
     @OptionGroup(title: "Architecture") var architecture: ArchitectureOptions
 
     func validate() throws {
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
         try architecture.check(hidden: config.configuration.hiddenSize)
     }
 
@@ -66,10 +66,12 @@ struct BenchTrainCommand: ParsableCommand {
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
         if warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size")
     }
 
     func run() throws {
+        try options.config.configuration.trainingMemory(rows: batchSize, sourceTokens: batchSize * 30, targetTokens: batchSize * 31)
+            .require(for: "bench train with --batch-size \(batchSize)", advice: "lower --batch-size")
         setBLASThreadCount(options.threads)
         options.printHeader()
         let r = try SyntheticBenchmark.train(size: options.config, architecture: options.architecture.architecture,
@@ -111,13 +113,16 @@ struct BenchDecodeCommand: ParsableCommand {
     var only: String = "both"
 
     func validate() throws {
-        if sentences < 1 { throw ValidationError("--sentences must be at least 1") }
+        try OptionCheck.require(sentences, in: 1...10_000_000, "--sentences")
         if beamSize < 1 { throw ValidationError("--beam-size must be at least 1") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        try OptionCheck.require(beamSize, in: 1...OptionCheck.maximumCount, "--beam-size")
+        try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size")
         if !["greedy", "beam", "both"].contains(only) { throw ValidationError("--only must be greedy, beam or both") }
     }
 
     func run() throws {
+        try options.config.configuration.decodingMemory(rows: batchSize * beamSize, sourceTokens: batchSize * 30, maxOutputLength: 30)
+            .require(for: "bench decode with --batch-size \(batchSize) and --beam-size \(beamSize)", advice: "lower them")
         setBLASThreadCount(options.threads)
         options.printHeader()
         print("sentences: \(sentences)")

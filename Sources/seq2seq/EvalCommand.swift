@@ -22,7 +22,7 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var decoding: DecodingOptions
 
-    @Option(help: "Also write the translations (one per line) to this file.")
+    @Option(help: "Also write the translations to this file: one line per line of the test file, empty for skipped (malformed) lines.")
     var output: String?
 
     @Flag(help: "Stop at the first malformed line instead of skipping it.")
@@ -32,7 +32,12 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreadCount(decoding.threads)
+        let outputFile = try output.map { try OutputFile(path: $0) }   // checked before the slow part
+        defer { outputFile?.discard() }
         let (translator, manifest) = try ModelDirectory(path: model).loadTranslator(options: decoding.translationOptions)
+        try translator.decodingMemory(batchSize: decoding.batchSize).require(
+            for: "evaluating with --beam-size \(decoding.greedy ? 1 : decoding.beamSize) and --batch-size \(decoding.batchSize)",
+            advice: "lower --beam-size, --batch-size or --max-input-length")
         let corpus = try TSVCorpus.read(path: test, strict: strict)
         if !corpus.skipped.isEmpty { printError("warning: \(corpus.skipped)") }
         let sources = corpus.pairs.map { manifest.reverse ? $0.target : $0.source }
@@ -58,8 +63,19 @@ struct EvalCommand: ParsableCommand {
                 emitIndex += 1
             })
         bar.finish()
-        if let output {
-            try AtomicFile.write(hypotheses.map { $0 + "\n" }.joined(), to: output)
+        if let outputFile {
+            // Line n of the output belongs to line n of the test file.
+            var lines = [String](repeating: "", count: corpus.skipped.linesRead)
+            for (pair, hypothesis) in zip(corpus.pairs, hypotheses) where pair.line - 1 < lines.count {
+                lines[pair.line - 1] = hypothesis
+            }
+            let writer = LineWriter(output: outputFile)
+            for line in lines { try writer.write(line: line) }
+            try writer.flush()
+            try outputFile.commit()
+            if !corpus.skipped.isEmpty {
+                printError("note: \(outputFile.name) has an empty line for each of the \(corpus.skipped.skipped) skipped lines, so its lines match the test file's")
+            }
         }
         let bleu = try BLEU().corpusScore(hypotheses: hypotheses, references: references)
         let chrF = try ChrF().corpusScore(hypotheses: hypotheses, references: references)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommandLineSupport
 import Seq2Seq
 import Tokenize
 
@@ -6,9 +7,13 @@ import Tokenize
 struct Seq2SeqCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "seq2seq",
-        abstract: "Korean <-> English LSTM encoder-decoder: vocabularies, training, evaluation.",
+        abstract: "Korean <-> English recurrent encoder-decoders: vocabularies, training, evaluation.",
         subcommands: [
             VocabCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
-            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, BenchCommand.self, LMCommand.self,
+            NormalizeCommand.self, TrainCommand.self, EvalCommand.self, AverageCommand.self, ReportCommand.self,
+            BenchCommand.self, LMCommand.self,
         ])
+
+    /// Runs the command, then checks that standard output was written (see `CommandRunner`).
+    static func main() { CommandRunner.main(Self.self) }
 }

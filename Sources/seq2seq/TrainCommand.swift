@@ -38,7 +38,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Use this vocabulary (prefix from `seq2seq vocab --output`) instead of learning one.")
     var vocab: String?
 
-    @Option(help: "Tokens per learned vocabulary (ignored with --vocab).")
+    @Option(parsing: .unconditional, help: "Tokens per learned vocabulary (ignored with --vocab).")
     var vocabSize = 8000
 
     @Flag(help: "Learn one vocabulary shared by both sides.")
@@ -49,49 +49,61 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Architecture") var architecture: ArchitectureOptions
 
-    @Option(help: "Embedding size E.")
+    @Flag(help: "Tie the target embeddings to the output layer (Press & Wolf 2017): fewer parameters; needs --embedding = --hidden.")
+    var tieEmbeddings = false
+
+    @Option(parsing: .unconditional, help: "Embedding size E.")
     var embedding = 256
 
-    @Option(help: "Hidden size H of the decoder and of the encoder's output (H/2 per direction with --encoder bi).")
+    @Option(parsing: .unconditional, help: "Hidden size H of the decoder and of the encoder's output (H/2 per direction with --encoder bi).")
     var hidden = 256
 
-    @Option(help: "Recurrent layers L (encoder and decoder each).")
+    @Option(parsing: .unconditional, help: "Recurrent layers L (encoder and decoder each).")
     var layers = 1
 
-    @Option(help: "Dropout on embeddings, between layers and on the attentional state (0 disables).")
+    @Option(parsing: .unconditional, help: "Dropout on embeddings, between layers and on the attentional state (0 disables).")
     var dropout: Float = 0.3
 
-    @Option(help: "Sentences per batch.")
+    @Option(parsing: .unconditional, help: "Word dropout: replace each input token (source, and decoder input after <s>) by <unk> with this probability while training (0 disables).")
+    var wordDropout: Float = 0
+
+    @Option(parsing: .unconditional, help: "Sentences per batch.")
     var batchSize: Int?
 
-    @Option(help: "Target tokens per batch (instead of --batch-size).")
+    @Option(parsing: .unconditional, help: "Target tokens per batch (instead of --batch-size).")
     var batchTokens: Int?
 
-    @Option(help: "Skip pairs with a side longer than this many subword tokens (they are counted).")
+    @Option(parsing: .unconditional, help: "Skip pairs with a side longer than this many subword tokens (they are counted).")
     var maxLength = 80
 
-    @Option(help: "Passes over the training data (default: 50, or no limit when --time-budget is given).")
+    @Option(parsing: .unconditional, help: "Passes over the training data (default: 50, or no limit when --time-budget is given).")
     var epochs: Int?
 
-    @Option(help: "Stop after this much wall-clock time, e.g. 90s, 10m, 1h30m (the best model is kept).")
+    @Option(parsing: .unconditional, help: "Stop after this much wall-clock time, e.g. 90s, 10m, 1h30m (the best model is kept).")
     var timeBudget: String?
 
-    @Option(help: "Stop after this many optimizer steps in total (counting steps before --resume).")
+    @Option(parsing: .unconditional, help: "Stop after this many optimizer steps in total (counting steps before --resume).")
     var maxSteps: Int?
 
-    @Option(help: "Adam learning rate.")
+    @Option(parsing: .unconditional, help: "Adam learning rate.")
     var learningRate: Float = 0.002
 
-    @Option(help: "Clip the global gradient norm to this value (0 disables).")
+    @Option(parsing: .unconditional, help: "Multiply the learning rate by this factor after every validation that does not improve the dev chrF (1: never).")
+    var decayOnPlateau: Float = 1
+
+    @Option(parsing: .unconditional, help: "Grow the learning rate linearly over the first N steps (0: no warm-up).")
+    var warmupSteps = 0
+
+    @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value (0 disables).")
     var clip: Float = 1.0
 
-    @Option(help: "Label smoothing for the cross-entropy (0 disables).")
+    @Option(parsing: .unconditional, help: "Label smoothing for the cross-entropy (0 disables).")
     var labelSmoothing: Float = 0.1
 
-    @Option(help: "Random seed (initialization, data order, dropout, dev hold-out).")
+    @Option(parsing: .unconditional, help: "Random seed (initialization, data order, dropout, dev hold-out).")
     var seed: UInt64 = 1
 
-    @Option(help: "CPU threads for matrix products.")
+    @Option(parsing: .unconditional, help: "CPU threads for matrix products.")
     var threads = 2
 
     @Option(help: "Model directory to write.")
@@ -100,11 +112,20 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Continue the run saved in --output exactly where it stopped.")
     var resume = false
 
-    @Option(help: "Validate every N steps as well as at each epoch end (0: epoch ends only).")
+    @Flag(help: "Replace the model an earlier run left in --output (its best/, last/, vocabulary and log).")
+    var force = false
+
+    @Flag(help: "With --resume: continue even though the training or --dev file differs from the one the run started with.")
+    var allowDataChange = false
+
+    @Option(parsing: .unconditional, help: "Validate every N steps as well as at each epoch end (0: epoch ends only).")
     var validateEvery = 500
 
-    @Option(help: "Stop after this many validations without a better dev chrF (spanning at least PATIENCE × --validate-every steps).")
+    @Option(parsing: .unconditional, help: "Stop after this many validations without a better dev chrF (spanning at least PATIENCE × --validate-every steps).")
     var patience = 10
+
+    @Option(parsing: .unconditional, help: "Keep the model of the last N validations in OUTPUT/checkpoints/ for `seq2seq average` (0: none).")
+    var keepCheckpoints = 0
 
     @Flag(help: "Stop at the first malformed line (FILE:LINE: reason) instead of skipping it.")
     var strict = false
@@ -113,15 +134,20 @@ struct TrainCommand: ParsableCommand {
         if batchSize != nil && batchTokens != nil {
             throw ValidationError("--batch-size and --batch-tokens contradict each other: give one of them")
         }
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let batchTokens, batchTokens < 1 { throw ValidationError("--batch-tokens must be at least 1") }
+        if let batchSize { try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size") }
+        if let batchTokens { try OptionCheck.require(batchTokens, in: 1...OptionCheck.maximumCount, "--batch-tokens") }
         if vocab != nil && (joint || char) {
             throw ValidationError("--joint/--char shape a learned vocabulary and contradict --vocab")
         }
         if resume && vocab != nil {
             throw ValidationError("--resume uses the vocabulary stored in --output; drop --vocab")
         }
-        if embedding < 1 || hidden < 1 || layers < 1 { throw ValidationError("--embedding, --hidden and --layers must be at least 1") }
+        if resume && force { throw ValidationError("--resume continues the model in --output and --force replaces it: give one of them") }
+        if allowDataChange && !resume { throw ValidationError("--allow-data-change only applies with --resume") }
+        if output.isEmpty { throw ValidationError("--output is empty; give the model folder to write, e.g. --output model") }
+        try OptionCheck.require(embedding, in: 1...OptionCheck.maximumCount, "--embedding")
+        try OptionCheck.require(hidden, in: 1...OptionCheck.maximumCount, "--hidden")
+        try OptionCheck.require(layers, in: 1...ModelConfiguration.maximumLayerCount, "--layers")
         try architecture.check(hidden: hidden)
         if architecture.encoder == .bi && reverseSource == true {
             throw ValidationError("--reverse-source helps only a unidirectional encoder; --encoder bi already reads both directions: drop --reverse-source")
@@ -130,17 +156,24 @@ struct TrainCommand: ParsableCommand {
                       || architecture.inputFeeding != nil || reverseSource != nil) {
             throw ValidationError("--resume continues the model in --output with its own architecture: drop --cell/--encoder/--attention/--input-feeding/--reverse-source")
         }
-        if !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
-        if maxLength < 1 { throw ValidationError("--max-length must be at least 1") }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
-        if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be at least 1") }
-        if !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
-        if clip < 0 { throw ValidationError("--clip must be ≥ 0") }
-        if !(0..<1).contains(labelSmoothing) { throw ValidationError("--label-smoothing must be in [0, 1)") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if patience < 1 { throw ValidationError("--patience must be at least 1") }
-        if validateEvery < 0 { throw ValidationError("--validate-every must be ≥ 0") }
-        if vocabSize < 262 { throw ValidationError("--vocab-size must be at least 262") }
+        try OptionCheck.require(dropout, in: 0...1, "--dropout", excludingUpperBound: true)
+        try OptionCheck.require(wordDropout, in: 0...1, "--word-dropout", excludingUpperBound: true)
+        try OptionCheck.require(warmupSteps, in: 0...(1 << 48), "--warmup-steps")
+        try OptionCheck.require(decayOnPlateau, in: 0...1, "--decay-on-plateau", excludingLowerBound: true)
+        try OptionCheck.require(keepCheckpoints, in: 0...1_000_000, "--keep-checkpoints")
+        if tieEmbeddings && embedding != hidden {
+            throw ValidationError("--tie-embeddings uses the target embeddings as the output layer: give --embedding equal to --hidden (\(embedding) vs \(hidden))")
+        }
+        try OptionCheck.require(maxLength, in: 1...OptionCheck.maximumCount, "--max-length")
+        if let epochs { try OptionCheck.require(epochs, in: 1...OptionCheck.maximumCount, "--epochs") }
+        if let maxSteps { try OptionCheck.require(maxSteps, in: 1...(1 << 48), "--max-steps") }
+        try OptionCheck.require(learningRate, in: 0...1, "--learning-rate", excludingLowerBound: true)
+        try OptionCheck.require(clip, in: 0...1e9, "--clip")
+        try OptionCheck.require(labelSmoothing, in: 0...1, "--label-smoothing", excludingUpperBound: true)
+        try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
+        try OptionCheck.require(patience, in: 1...1_000_000, "--patience")
+        try OptionCheck.require(validateEvery, in: 0...OptionCheck.maximumCount, "--validate-every")
+        try OptionCheck.require(vocabSize, in: 262...ModelConfiguration.maximumVocabularySize, "--vocab-size")
         if let timeBudget, parseDuration(timeBudget) == nil {
             throw ValidationError("--time-budget '\(timeBudget)' is not a duration; use e.g. 90s, 10m or 1h30m")
         }
@@ -158,6 +191,11 @@ struct TrainCommand: ParsableCommand {
         options.reverse = reverse
         options.reverseSourceOrder = reverseSource ?? (architecture.encoder == .uni)
         options.architecture = architecture.architecture
+        options.tieEmbeddings = tieEmbeddings
+        options.wordDropout = wordDropout
+        options.warmupSteps = warmupSteps
+        options.plateauDecay = decayOnPlateau
+        options.keepCheckpoints = keepCheckpoints
         options.vocabularyPrefix = vocab
         options.vocabulary = VocabularyOptions(size: vocabSize, joint: joint, characterLevel: char)
         options.strict = strict
@@ -178,10 +216,14 @@ struct TrainCommand: ParsableCommand {
         options.threads = threads
         options.outputPath = output
         options.resume = resume
+        options.force = force
+        options.allowDataChange = allowDataChange
         options.validateEvery = validateEvery
         options.patience = patience
+        options.commandLine = CommandLine.arguments
         let session = TrainingSession(options: options, log: printError)
         let outcome = try session.run()
-        if outcome == .interrupted { throw ExitCode(130) }
+        printError("see what it learned: seq2seq report \(shellQuoted(output)) -o \(shellQuoted(output + "/report.html"))")
+        if outcome == .interrupted { throw ExitCode(Interrupt.exitStatus) }
     }
 }

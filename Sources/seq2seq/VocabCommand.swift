@@ -1,6 +1,7 @@
 import ArgumentParser
 import CommandLineSupport
 import Foundation
+import Seq2Seq
 import Tokenize
 
 struct VocabCommand: ParsableCommand {
@@ -11,7 +12,7 @@ struct VocabCommand: ParsableCommand {
     @Argument(help: "Training pairs: source<TAB>target per line (extra columns ignored).")
     var pairs: String
 
-    @Option(help: "Tokens per vocabulary, including 4 special and 256 byte tokens.")
+    @Option(parsing: .unconditional, help: "Tokens per vocabulary, including 4 special and 256 byte tokens.")
     var size = 8000
 
     @Flag(help: "Learn one vocabulary shared by source and target.")
@@ -23,7 +24,7 @@ struct VocabCommand: ParsableCommand {
     @Option(help: "Unicode normalization stored with the vocabulary: nfkc, nfc or none.")
     var normalization: NormalizationForm = .nfkc
 
-    @Option(help: "Leave out characters and merges seen fewer times than this.")
+    @Option(parsing: .unconditional, help: "Leave out characters and merges seen fewer times than this.")
     var minFrequency = 2
 
     @Flag(help: "Stop at the first bad line (FILE:LINE: reason) instead of skipping it.")
@@ -38,8 +39,9 @@ struct VocabCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if size < 262 { throw ValidationError("--size must be at least 262 (4 special + 256 byte tokens + mark + 1)") }
-        if minFrequency < 1 { throw ValidationError("--min-frequency must be at least 1") }
+        try OptionCheck.require(size, in: 262...ModelConfiguration.maximumVocabularySize, "--size")
+        try OptionCheck.require(minFrequency, in: 1...Int.max, "--min-frequency")
+        do { try VocabularyPair.checkPrefix(outputPrefix) } catch { throw ValidationError("--output: \(error)") }
     }
 
     func run() throws {

@@ -26,6 +26,7 @@ struct TranslateCommand: ParsableCommand {
             Examples:
               translate "hello world"
               translate --model model-ko-en "안녕하세요"
+              translate --model run1 --model run2 "hello"      (an ensemble)
               translate < input.txt > output.txt
               cat input.txt | translate --format jsonl --n-best 3
               translate -i a.txt -i b.txt -o out.txt --greedy
@@ -35,13 +36,18 @@ struct TranslateCommand: ParsableCommand {
     @Argument(help: "Sentences to translate (default: read lines from -i files or stdin).")
     var text: [String] = []
 
-    @Option(help: "Model directory written by `seq2seq train`.")
-    var model = "model"
+    @Option(name: .customLong("model"),
+            help: "Model directory written by `seq2seq train` (default: model). Repeat it for an ensemble: the mean of the models' log-probabilities scores each step; they need the same vocabulary and direction.")
+    var models: [String] = []
+
+    /// The first (or only) model directory.
+    var model: String { models.first ?? "model" }
 
     @Option(name: [.customShort("i"), .customLong("input")], help: "Read lines from this file (repeatable; in order).")
     var inputs: [String] = []
 
-    @Option(name: [.customShort("o"), .customLong("output")], help: "Write translations to this file (written atomically).")
+    @Option(name: [.customShort("o"), .customLong("output")],
+            help: "Write translations to this file (a regular file is replaced atomically at the end; a device, FIFO or /dev/stdout is written through).")
     var output: String?
 
     @Option(help: "text: one translation per line; jsonl: source, translation, score and the n-best list per line.")
@@ -51,6 +57,12 @@ struct TranslateCommand: ParsableCommand {
     var alignment = false
 
     @OptionGroup var decoding: DecodingOptions
+
+    /// Runs the command, then checks that standard output was written (see `CommandRunner`).
+    static func main() { CommandRunner.main(Self.self) }
+
+    /// Input silent for this long (a pipe such as `tail -f log | translate`): translate what was read.
+    static let inputPauseMilliseconds: Int32 = 50
 
     func validate() throws {
         try decoding.check()
@@ -75,25 +87,24 @@ struct TranslateCommand: ParsableCommand {
 
     func run() throws {
         setBLASThreadCount(decoding.threads)
+        // Output: stdout or -o (see `OutputFile`); checked before the model is loaded.
+        let outputFile = try output.map { try OutputFile(path: $0) } ?? OutputFile.standardOutput()
+        defer { outputFile.discard() }   // removes an unfinished temporary file; nothing after `commit()`
         var options = decoding.translationOptions
         options.alignment = alignment
-        let (translator, _) = try ModelDirectory(path: model).loadTranslator(options: options)
+        let (translator, _) = try ModelDirectory(path: model).loadTranslator(
+            options: options, ensemble: models.dropFirst().map(ModelDirectory.init))
         if alignment && translator.model.configuration.attention == .none {
             throw ValidationError("\(model): --alignment needs a model trained with --attention dot or general; this one has no attention")
         }
-
-        // Output: stdout, or a temporary file renamed into place at the end.
-        var temporaryPath: String?
-        var outputFD: Int32 = 1
-        if let output {
-            let path = output + ".\(getpid()).tmp"
-            outputFD = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            guard outputFD >= 0 else {
-                throw ValidationError("\(output): cannot write (\(String(cString: strerror(errno))))")
-            }
-            temporaryPath = path
-        }
-        let writer = LineWriter(fileDescriptor: outputFD)
+        var memory = translator.decodingMemory(batchSize: decoding.batchSize)
+        memory.parameters *= Double(max(1, models.count))   // an ensemble runs every model
+        memory.activations *= Double(max(1, models.count))
+        try memory.require(
+            for: "translating with --beam-size \(decoding.greedy ? 1 : decoding.beamSize), --batch-size \(decoding.batchSize) "
+                + "and --max-input-length \(decoding.maxInputLength)",
+            advice: "lower --beam-size, --batch-size or --max-input-length")
+        let writer = LineWriter(output: outputFile)
 
         // Input: arguments, files in order, or stdin.
         var sources: [(name: String, reader: LineReader, fd: Int32)] = []
@@ -103,7 +114,7 @@ struct TranslateCommand: ParsableCommand {
                 sources.append(("<stdin>", LineReader(fileDescriptor: 0), 0))
             } else {
                 for path in inputs {
-                    let fd = open(path, O_RDONLY)
+                    let fd = open(path, O_RDONLY | O_CLOEXEC)
                     guard fd >= 0 else { throw ValidationError("\(path): cannot open (\(String(cString: strerror(errno))))") }
                     sources.append((path, LineReader(fileDescriptor: fd), fd))
                 }
@@ -129,9 +140,13 @@ struct TranslateCommand: ParsableCommand {
             return nil
         }
 
-        // A terminal gets an answer per line; a pipe or file is batched.
+        // A terminal gets an answer per line; a pipe or file is batched, and what was read is
+        // translated (and flushed) as soon as the input pauses, so `tail -f log | translate` streams.
         let interactive = text.isEmpty && inputs.isEmpty && isatty(0) != 0
         let window = interactive ? 1 : decoding.batchSize * 8
+        func inputPaused() -> Bool {
+            current < sources.count && !sources[current].reader.isReady(waitingAtMost: Self.inputPauseMilliseconds)
+        }
         var emitted = 0
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -157,7 +172,9 @@ struct TranslateCommand: ParsableCommand {
                         alignment: translation.alignment)
                     try writer.write(line: String(decoding: try encoder.encode(record), as: UTF8.self))
                 }
-            })
+            },
+            inputPaused: inputPaused,
+            windowDone: { paused in if paused { try writer.flush() } })
         try writer.flush()
         for source in sources {
             if source.reader.replacedSequences > 0 {
@@ -165,13 +182,7 @@ struct TranslateCommand: ParsableCommand {
             }
             if source.fd > 0 { close(source.fd) }
         }
-        if let temporaryPath, let output {
-            fsync(outputFD)
-            close(outputFD)
-            guard rename(temporaryPath, output) == 0 else {
-                throw ValidationError("\(output): cannot move the finished output into place (\(String(cString: strerror(errno))))")
-            }
-        }
+        try outputFile.commit()
     }
 }
 

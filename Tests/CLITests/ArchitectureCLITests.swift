@@ -79,4 +79,24 @@ struct ArchitectureCLITests {
         try FileManager.default.copyItem(atPath: w.path("rnn/model.json"), toPath: w.path("plain/model.json"))
         try expectFailure("translate", ["--model", w.path("plain"), "hello"], mentions: "cell rnn")
     }
+
+    /// `train --keep-checkpoints`, `seq2seq average --last`, and ensembles through `translate`.
+    @Test func averagingAndEnsembles() throws {
+        let w = try Workspace()
+        try TrainTranslateCLITests.train(w, into: "m", ["--epochs", "3", "--validate-every", "5", "--keep-checkpoints", "2"])
+        let kept = try FileManager.default.contentsOfDirectory(atPath: w.path("m/checkpoints")).sorted()
+        #expect(kept.count == 2 && kept.allSatisfy { $0.hasPrefix("step-") }, "\(kept)")
+        let averaged = try Self.run("seq2seq", ["average", "--output", w.path("avg"), "--last", "2", w.path("m")])
+        #expect(averaged.status == 0, "\(averaged.errors)")
+        let one = try Self.run("translate", ["--model", w.path("avg"), "--greedy", "Hello world."])
+        #expect(one.status == 0 && one.output.hasSuffix("\n"), "\(one.errors)")
+        // An ensemble of the model and its average; then one with a model of another vocabulary.
+        let both = try Self.run("translate", ["--model", w.path("m"), "--model", w.path("avg"), "Hello world."])
+        #expect(both.status == 0, "\(both.errors)")
+        try TrainTranslateCLITests.train(w, into: "other", ["--epochs", "1", "--vocab-size", "280"])
+        let mixed = try Self.run("translate", ["--model", w.path("m"), "--model", w.path("other"), "Hello world."])
+        #expect(mixed.status != 0 && mixed.errors.contains("vocabulary"), "\(mixed.errors)")
+        let tooMany = try Self.run("seq2seq", ["average", "--output", w.path("avg2"), "--last", "5", w.path("m")])
+        #expect(tooMany.status != 0 && tooMany.errors.contains("--keep-checkpoints"), "\(tooMany.errors)")
+    }
 }

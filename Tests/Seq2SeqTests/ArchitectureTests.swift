@@ -60,6 +60,7 @@ func tinyConfiguration(_ a: ModelArchitecture, layers: Int = 2, dropout: Float =
         let inputs = targets.map { [Int32(1)] + $0 }, outputs = targets.map { $0 + [2] }
         let packed = try Batch(sources: sources, decoderInputs: inputs, decoderTargets: outputs)
         let padded = try Batch(sources: sources, decoderInputs: inputs, decoderTargets: outputs, padded: true)
+        #expect(padded.source.total > packed.source.total, "the padded variant really computes padding")
         let model = try Seq2SeqModel(configuration: tinyConfiguration(a), seed: 7, initScale: 0.5)
         var r = RandomGenerator(seed: 0)
         let x = try model.computeGradients(for: packed, labelSmoothing: 0.1, random: &r)

@@ -515,3 +515,33 @@ func expectHeapMatchesFullSort(rows: Int, width: Int, m: Int, heapCapacity: Int,
         .search(&b, maxOutputLengths: maxLengths)
     #expect(beam.map { $0[0].tokens } == greedy.map(\.tokens))
 }
+
+// MARK: - Repeated n-gram blocking
+
+/// A scorer that always prefers to repeat: after any prefix, "a b a b …" (a .6, b .3), so an
+/// unblocked search loops; with blocking no n-gram may occur twice in any hypothesis.
+@Test(arguments: [1, 2, 3])
+func noRepeatedNGramIsEverEmitted(n: Int) throws {
+    let table: (Int, [Int32]) -> [Float] = { _, prefix in
+        prefix.count >= 12 ? dist([EOS: 1])
+            : (prefix.last == A ? dist([B: 0.6, A: 0.3, C: 0.05, EOS: 0.05]) : dist([A: 0.6, B: 0.3, C: 0.05, EOS: 0.05]))
+    }
+    func repeated(_ tokens: [Int32]) -> Bool {
+        guard tokens.count >= n else { return false }
+        var seen = Set<[Int32]>()
+        for i in 0...(tokens.count - n) where !seen.insert(Array(tokens[i..<i + n])).inserted { return true }
+        return false
+    }
+    var free = TableScorer(sentences: [0], table: table)
+    let unblocked = try GreedySearch(beginOfSentence: BOS, endOfSentence: EOS).search(&free, maxOutputLengths: [12])
+    #expect(repeated(unblocked[0].tokens), "the table really produces repeats without blocking")
+    let blocking = RepeatedNGramBlocking(size: n)
+    var g = TableScorer(sentences: [0], table: table)
+    let greedy = try GreedySearch(beginOfSentence: BOS, endOfSentence: EOS, blocking: blocking).search(&g, maxOutputLengths: [12])
+    #expect(!repeated(greedy[0].tokens), "greedy \(greedy[0].tokens)")
+    var s = TableScorer(sentences: [0, 1], table: table)
+    let beams = try BeamSearch(beamSize: 3, nBest: 3, beginOfSentence: BOS, endOfSentence: EOS, blocking: blocking)
+        .search(&s, maxOutputLengths: [12, 7])
+    for hypothesis in beams.flatMap({ $0 }) { #expect(!repeated(hypothesis.tokens), "beam \(hypothesis.tokens)") }
+    #expect(g.violations.isEmpty && s.violations.isEmpty)
+}

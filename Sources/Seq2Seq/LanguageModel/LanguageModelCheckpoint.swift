@@ -113,9 +113,10 @@ public enum LanguageModelCheckpoint {
         let file: SafeTensors
         do { file = try SafeTensors(contentsOf: path) } catch let error as SafeTensorsError {
             switch error {
-            case .unreadable: throw CheckpointError.missingFile(path: path)
+            case .unreadable(_, let reason): throw CheckpointError.unreadable(path: path, reason: reason)
             case .badHeader(_, let reason): throw CheckpointError.badMagic(path: path, reason: reason)
             case .badTensor(_, let name, let reason): throw CheckpointError.badMetadata(path: path, key: name, reason: reason)
+            case .checksumMismatch(_, let name): throw CheckpointError.corrupt(path: path, reason: "\(name) does not match its checksum")
             }
         }
         if file.metadata["format"] == Checkpoint.format {

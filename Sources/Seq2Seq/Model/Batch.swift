@@ -114,8 +114,8 @@ public struct Batch: Sendable {
 
     let source: Packing
     let target: Packing
-    let sourceIDs: [Int32]        // [Ns]
-    let decoderInputIDs: [Int32]  // [Nt]
+    private(set) var sourceIDs: [Int32]        // [Ns]
+    private(set) var decoderInputIDs: [Int32]  // [Nt]
     let decoderTargetIDs: [Int32] // [Nt]; −1 at padded positions (padded variant only)
 
     /// Builds a batch from explicit decoder inputs and targets.
@@ -162,6 +162,19 @@ public struct Batch: Sendable {
         targetTokenCount = decoderTargets.reduce(0) { $0 + $1.count }
         maxSourceLength = source.maxLength
         maxTargetLength = target.maxLength
+    }
+
+    /// Word dropout: a copy in which every source token, and every decoder input token after the
+    /// first (`<s>`), is replaced by `unknown` with probability p. Targets are unchanged.
+    public func droppingWords(probability p: Float, unknown: Int32, random: inout RandomGenerator) -> Batch {
+        var copy = self
+        for n in 0..<source.total where source.mask?[n] ?? 1 > 0 {
+            if random.nextUnitFloat() < p { copy.sourceIDs[n] = unknown }
+        }
+        for n in target.offsets[min(1, target.maxLength)]..<target.total where target.mask?[n] ?? 1 > 0 {
+            if random.nextUnitFloat() < p { copy.decoderInputIDs[n] = unknown }
+        }
+        return copy
     }
 
     /// Throws `ModelError.tokenOutOfRange` if an id does not fit the configuration's vocabularies.

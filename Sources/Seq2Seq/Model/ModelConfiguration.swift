@@ -39,12 +39,15 @@ public struct ModelConfiguration: Equatable, Hashable, Sendable {
     public var attention: AttentionKind
     /// Input feeding (Luong et al.): decoder layer 0 reads `[emb(y_t) ; h̃_{t−1}]`. Needs attention.
     public var inputFeeding: Bool
+    /// Tied target embeddings (Press & Wolf 2017): the output layer's weights are the target
+    /// embedding table `[Vt, E]` (there is no `out_weight`). Needs E = H.
+    public var tieEmbeddings: Bool
 
     public init(
         sourceVocabularySize: Int, targetVocabularySize: Int,
         embeddingSize: Int, hiddenSize: Int, layerCount: Int, dropout: Float = 0,
         cell: CellKind = .lstm, encoder: EncoderKind = .uni, attention: AttentionKind = .none,
-        inputFeeding: Bool = false
+        inputFeeding: Bool = false, tieEmbeddings: Bool = false
     ) {
         self.sourceVocabularySize = sourceVocabularySize
         self.targetVocabularySize = targetVocabularySize
@@ -56,6 +59,7 @@ public struct ModelConfiguration: Equatable, Hashable, Sendable {
         self.encoder = encoder
         self.attention = attention
         self.inputFeeding = inputFeeding
+        self.tieEmbeddings = tieEmbeddings
     }
 
     /// Throws `ModelError.invalidConfiguration` unless every size is positive, dropout is in
@@ -74,6 +78,10 @@ public struct ModelConfiguration: Equatable, Hashable, Sendable {
         }
         guard !inputFeeding || attention != .none else {
             throw ModelError.invalidConfiguration("input feeding feeds the attentional state back, so it needs attention")
+        }
+        guard !tieEmbeddings || embeddingSize == hiddenSize else {
+            throw ModelError.invalidConfiguration(
+                "tied embeddings use the target embedding table as the output layer, so the embedding size (\(embeddingSize)) must equal the hidden size (\(hiddenSize))")
         }
     }
 
@@ -138,7 +146,7 @@ public struct ModelConfiguration: Equatable, Hashable, Sendable {
             list += RecurrentLayer.parameterShapes(prefix: "decoder.l\(l)", cell: cell, inputSize: input, hiddenSize: H)
         }
         list += GlobalAttention.parameterShapes(kind: attention, hiddenSize: H)
-        list.append(("out_weight", [targetVocabularySize, H]))
+        if !tieEmbeddings { list.append(("out_weight", [targetVocabularySize, H])) }
         list.append(("out_bias", [targetVocabularySize]))
         return list
     }
@@ -180,7 +188,7 @@ extension ModelConfiguration {
 extension ModelConfiguration: Codable {
     enum CodingKeys: String, CodingKey {
         case sourceVocabularySize, targetVocabularySize, embeddingSize, hiddenSize, layerCount, dropout
-        case cell, encoder, attention, inputFeeding
+        case cell, encoder, attention, inputFeeding, tieEmbeddings
     }
 
     /// Decodes a configuration; the architecture keys are optional (files written before they
@@ -208,7 +216,8 @@ extension ModelConfiguration: Codable {
             cell: try choice(.cell, CellKind.lstm),
             encoder: try choice(.encoder, EncoderKind.uni),
             attention: try choice(.attention, AttentionKind.none),
-            inputFeeding: try container.decodeIfPresent(Bool.self, forKey: .inputFeeding) ?? false)
+            inputFeeding: try container.decodeIfPresent(Bool.self, forKey: .inputFeeding) ?? false,
+            tieEmbeddings: try container.decodeIfPresent(Bool.self, forKey: .tieEmbeddings) ?? false)
     }
 }
 

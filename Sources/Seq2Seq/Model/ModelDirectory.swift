@@ -48,6 +48,7 @@ public enum ModelDirectoryError: Error, CustomStringConvertible, Equatable {
     case incompatibleVersion(path: String, found: Int, expected: Int)
     case vocabularyMismatch(path: String, checkpoint: String, vocabulary: String)
     case architectureMismatch(path: String, manifest: String, checkpoint: String)
+    case ensembleMismatch(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -61,6 +62,8 @@ public enum ModelDirectoryError: Error, CustomStringConvertible, Equatable {
             return "\(path): model format version \(found), this build reads version \(expected); retrain the model with this version"
         case .vocabularyMismatch(let path, let checkpoint, let vocabulary):
             return "\(path): the weights were trained with vocabulary \(checkpoint) but the directory's vocabulary is \(vocabulary); copy the matching vocab.* files or retrain"
+        case .ensembleMismatch(let path, let reason):
+            return "\(path): cannot join the ensemble: \(reason); ensembles need models trained with the same vocabulary and direction"
         case .architectureMismatch(let path, let manifest, let checkpoint):
             return "\(path): model.json describes \(manifest) but the checkpoint holds \(checkpoint); the files come from different models — copy the matching model.json or retrain"
         }
@@ -101,8 +104,10 @@ public struct ModelDirectory: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ModelDirectoryError.notFound(path: path)
         }
-        guard let data = FileManager.default.contents(atPath: manifestPath) else {
-            throw ModelDirectoryError.incomplete(path: path, missing: "model.json")
+        let data: Data
+        do { data = Data(try FileContents.read(manifestPath)) } catch {
+            if case .notFound = error { throw ModelDirectoryError.incomplete(path: path, missing: "model.json") }
+            throw ModelDirectoryError.badManifest(path: manifestPath, reason: "cannot read it: \(error.reason)")
         }
         struct Version: Decodable { var formatVersion: Int }
         guard let version = try? JSONDecoder().decode(Version.self, from: data) else {
@@ -128,9 +133,11 @@ public struct ModelDirectory: Sendable {
         throw ModelDirectoryError.incomplete(path: path, missing: "best/\(Checkpoint.modelFileName)")
     }
 
-    /// Loads everything needed to translate: manifest, vocabulary, weights
-    /// (checked against the vocabulary), and a translator.
-    public func loadTranslator(options: TranslationOptions = TranslationOptions()) throws -> (Translator, ModelManifest) {
+    /// Loads everything needed to translate: manifest, vocabulary, weights (checked against the
+    /// vocabulary and the architecture), and a translator. With `ensemble`, the further model
+    /// directories join as ensemble members; they must share this model's vocabulary and direction.
+    public func loadTranslator(options: TranslationOptions = TranslationOptions(),
+                               ensemble: [ModelDirectory] = []) throws -> (Translator, ModelManifest) {
         let manifest = try readManifest()
         var options = options
         options.reverseSourceOrder = manifest.sourceOrderReversed
@@ -138,14 +145,32 @@ public struct ModelDirectory: Sendable {
             throw ModelDirectoryError.incomplete(path: path, missing: "vocab.meta")
         }
         let vocabulary = try VocabularyPair.load(from: vocabularyPrefix)
+        let model = try loadModel(manifest: manifest, vocabulary: vocabulary)
+        let members = try ensemble.map { other -> EnsembleMember in
+            let otherManifest = try other.readManifest()
+            guard otherManifest.vocabularyIdentity == manifest.vocabularyIdentity else {
+                throw ModelDirectoryError.ensembleMismatch(
+                    path: other.path, reason: "its vocabulary \(otherManifest.vocabularyIdentity) differs from \(path)'s \(manifest.vocabularyIdentity)")
+            }
+            guard otherManifest.reverse == manifest.reverse else {
+                throw ModelDirectoryError.ensembleMismatch(path: other.path, reason: "it translates the other direction than \(path)")
+            }
+            return EnsembleMember(model: try other.loadModel(manifest: otherManifest, vocabulary: vocabulary),
+                                  sourceOrderReversed: otherManifest.sourceOrderReversed)
+        }
+        let translator = Translator(model: model,
+                                    sourceTokenizer: try vocabulary.tokenizer(for: manifest.sourceSide),
+                                    targetTokenizer: try vocabulary.tokenizer(for: manifest.targetSide),
+                                    options: options, ensemble: members)
+        return (translator, manifest)
+    }
+
+    /// The weights to translate with, checked against the manifest's architecture and the vocabulary.
+    func loadModel(manifest: ModelManifest, vocabulary: VocabularyPair) throws -> Seq2SeqModel {
         let checkpoint = try Checkpoint.load(from: try checkpointForTranslation(), loadOptimizer: false)
         try checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
         try checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
-        let translator = Translator(model: checkpoint.model,
-                                    sourceTokenizer: try vocabulary.tokenizer(for: manifest.sourceSide),
-                                    targetTokenizer: try vocabulary.tokenizer(for: manifest.targetSide),
-                                    options: options)
-        return (translator, manifest)
+        return checkpoint.model
     }
 
     /// Throws `architectureMismatch` unless the checkpoint holds the architecture `model.json` records.

@@ -34,8 +34,11 @@ final class RNNDecoder {
         inputFeeding = configuration.inputFeeding
         V = configuration.targetVocabularySize
         H = configuration.hiddenSize
-        outWeight = parameters.view("out_weight"); outBias = parameters.view("out_bias")
-        dOutWeight = gradients.view("out_weight"); dOutBias = gradients.view("out_bias")
+        // Tied embeddings: the output layer reads the target embedding table, and both uses add
+        // their gradients into the same tensor.
+        let weight = configuration.tieEmbeddings ? "tgt_embedding" : "out_weight"
+        outWeight = parameters.view(weight); outBias = parameters.view("out_bias")
+        dOutWeight = gradients.view(weight); dOutBias = gradients.view("out_bias")
     }
 
     /// Runs the decoder from `h0`/`c0` and returns the summed loss over real target tokens.

@@ -1,11 +1,12 @@
 import Foundation
 
 /// Parses human durations such as `90s`, `10m`, `1h30m`, `1.5h` or a bare
-/// number of seconds into seconds. Returns nil for anything else.
+/// number of seconds into seconds. Returns nil for anything else, including
+/// negative, NaN and infinite values.
 public func parseDuration(_ text: String) -> Double? {
     let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
     if trimmed.isEmpty { return nil }
-    if let seconds = Double(trimmed) { return seconds >= 0 ? seconds : nil }
+    if let seconds = Double(trimmed) { return seconds >= 0 && seconds.isFinite ? seconds : nil }
     var total = 0.0
     var number = ""
     var sawUnit = false
@@ -26,12 +27,12 @@ public func parseDuration(_ text: String) -> Double? {
         sawUnit = true
     }
     if !number.isEmpty { return nil }
-    return sawUnit ? total : nil
+    return sawUnit && total.isFinite ? total : nil
 }
 
 /// Formats seconds as `1h02m`, `3m05s` or `42s` for progress lines.
 public func formatDuration(_ seconds: Double) -> String {
-    guard seconds.isFinite, seconds >= 0 else { return "?" }
+    guard seconds.isFinite, seconds >= 0, seconds < 1e15 else { return "?" }
     let s = Int(seconds.rounded())
     if s >= 3600 { return "\(s / 3600)h\(String(format2(s % 3600 / 60)))m" }
     if s >= 60 { return "\(s / 60)m\(String(format2(s % 60)))s" }

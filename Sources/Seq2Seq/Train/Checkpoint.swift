@@ -61,6 +61,13 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case wrongDType(path: String, name: String, found: String)
     case optimizerMismatch(path: String, reason: String)
     case writeFailed(path: String, reason: String)
+    /// The file exists but cannot be read (permissions, I/O error, a folder).
+    case unreadable(path: String, reason: String)
+    /// A checksum does not match: the file was damaged after it was written.
+    case corrupt(path: String, reason: String)
+    /// Weights (or moments) that are NaN or infinite: on load the file is unusable; on save
+    /// training diverged and nothing is written.
+    case nonFiniteValues(path: String, name: String, count: Int)
 
     public var description: String {
         switch self {
@@ -84,6 +91,12 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "\(path): optimizer state does not belong to the model (\(reason)); resume without it or from another checkpoint"
         case .writeFailed(let path, let reason):
             return "\(path): cannot save checkpoint (\(reason)); check the folder exists, is writable and the disk has space"
+        case .unreadable(let path, let reason):
+            return "\(path): cannot read the checkpoint (\(reason)); check its permissions"
+        case .corrupt(let path, let reason):
+            return "\(path): the checkpoint is damaged (\(reason)); use another checkpoint or a backup copy"
+        case .nonFiniteValues(let path, let name, let count):
+            return "\(path): \(count) value(s) of \(name) are NaN or infinite; the weights are unusable — use another checkpoint"
         }
     }
 }
@@ -104,14 +117,21 @@ public enum Checkpoint {
     /// Saves the model (and optionally the optimizer) into `directory`, creating it if needed.
     /// Each file is written atomically; the optimizer file first, so a crash never leaves
     /// new weights beside stale moments unnoticed (`adam_step` must match `training_state.step`).
+    ///
+    /// Refuses (`nonFiniteValues`, nothing written) when a weight or moment is NaN or infinite.
     public static func save(
         to directory: String, model: Seq2SeqModel, sourceVocabulary: String, targetVocabulary: String,
         trainingState: TrainingState? = nil, optimizer: AdamOptimizer? = nil
     ) throws {
+        try requireFinite(model.parameters, path: directory + "/" + modelFileName)
+        if let optimizer {
+            try requireFinite(optimizer.m, path: directory + "/" + optimizerFileName)
+            try requireFinite(optimizer.v, path: directory + "/" + optimizerFileName)
+        }
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Folder.create(directory)
         } catch {
-            throw CheckpointError.writeFailed(path: directory, reason: "\(error.localizedDescription)")
+            throw CheckpointError.writeFailed(path: directory, reason: "\(error)")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -139,6 +159,15 @@ public enum Checkpoint {
         try write(file, to: directory + "/" + modelFileName)
     }
 
+    /// Throws `nonFiniteValues` naming the first tensor of `buffer` holding NaN or ±∞.
+    static func requireFinite(_ buffer: ParameterBuffer, path: String) throws {
+        for e in buffer.entries {
+            let raw = UnsafeRawBufferPointer(start: buffer.pointer + e.offset, count: 4 * e.count)
+            let bad = TensorIntegrity.scan(raw, floats: true).nonFinite
+            if bad > 0 { throw CheckpointError.nonFiniteValues(path: path, name: e.name, count: bad) }
+        }
+    }
+
     private static func write(_ file: SafeTensors, to path: String) throws {
         do {
             try AtomicFile.write(try file.serialized(), to: path)
@@ -160,14 +189,23 @@ public enum Checkpoint {
             }
         }
         let configuration = try decode(ModelConfiguration.self, "model_configuration")
-        do { try configuration.validate() } catch {
+        do {
+            try configuration.validate()
+            try configuration.checkSizeLimits()
+        } catch {
             throw CheckpointError.badMetadata(path: path, key: "model_configuration", reason: "\(error)")
         }
         let trainingState = meta["training_state"] == nil ? nil : try decode(TrainingState.self, "training_state")
+        if let trainingState, let problem = trainingState.problem {
+            throw CheckpointError.badMetadata(path: path, key: "training_state", reason: problem)
+        }
         guard let source = meta["source_vocabulary"], let target = meta["target_vocabulary"] else {
             throw CheckpointError.badMetadata(path: path, key: "source_vocabulary/target_vocabulary", reason: "missing")
         }
-        let parameters = ParameterBuffer(shapes: configuration.parameterShapes)
+        // Check the tensors against the configuration before allocating anything for it.
+        let layout = configuration.parameterShapes
+        try checkLayout(layout, of: file, prefix: "", path: path)
+        let parameters = ParameterBuffer(shapes: layout)
         try fill(parameters, from: file, prefix: "", path: path)
         let model = try Seq2SeqModel(configuration: configuration, adopting: parameters, copy: false)
 
@@ -182,6 +220,8 @@ public enum Checkpoint {
                 throw CheckpointError.optimizerMismatch(
                     path: optimizerPath, reason: "optimizer step \(step) but the model was saved at step \(trainingState.step)")
             }
+            try checkLayout(layout, of: file, prefix: "m.", path: optimizerPath)
+            try checkLayout(layout, of: file, prefix: "v.", path: optimizerPath)
             let adam = AdamOptimizer(layoutOf: model.parameters, beta1: trainingState?.options.beta1 ?? 0.9,
                                      beta2: trainingState?.options.beta2 ?? 0.999, epsilon: trainingState?.options.epsilon ?? 1e-8)
             adam.stepCount = step
@@ -209,10 +249,12 @@ public enum Checkpoint {
         let file: SafeTensors
         do { file = try SafeTensors(contentsOf: path) } catch let error as SafeTensorsError {
             switch error {
-            case .unreadable: throw CheckpointError.missingFile(path: path)
+            case .unreadable(_, let reason): throw CheckpointError.unreadable(path: path, reason: reason)
             case .badHeader(_, let reason): throw CheckpointError.badMagic(path: path, reason: reason)
             case .badTensor(_, let name, let reason):
                 throw CheckpointError.badMetadata(path: path, key: name, reason: reason)
+            case .checksumMismatch(_, let name):
+                throw CheckpointError.corrupt(path: path, reason: "\(name) does not match its checksum")
             }
         }
         guard file.metadata["format"] == format else {
@@ -225,17 +267,30 @@ public enum Checkpoint {
         return file
     }
 
-    /// Copies tensors `prefix + name` into `buffer`, checking names, dtypes and shapes.
-    private static func fill(_ buffer: ParameterBuffer, from file: SafeTensors, prefix: String, path: String,
-                             allowOthers: Bool = false) throws {
-        for e in buffer.entries {
-            let name = prefix + e.name
+    /// Checks that `file` holds tensors `prefix + name` of these shapes, as F32 and finite.
+    private static func checkLayout(_ layout: [(name: String, shape: [Int])], of file: SafeTensors, prefix: String,
+                                    path: String) throws {
+        for (baseName, shape) in layout {
+            let name = prefix + baseName
             guard let t = file.tensors[name] else { throw CheckpointError.missingTensor(path: path, name: name) }
             guard t.dtype == .f32 else { throw CheckpointError.wrongDType(path: path, name: name, found: t.dtype.rawValue) }
-            guard t.shape == e.shape else {
-                throw CheckpointError.wrongShape(path: path, name: name, found: t.shape, expected: e.shape)
+            guard t.shape == shape else {
+                throw CheckpointError.wrongShape(path: path, name: name, found: t.shape, expected: shape)
             }
-            _ = t.copyFloats(into: buffer.pointer + e.offset, count: e.count)
+            if let bad = file.nonFiniteCounts[name], bad > 0 {
+                throw CheckpointError.nonFiniteValues(path: path, name: name, count: bad)
+            }
+        }
+    }
+
+    /// Copies tensors `prefix + name` into `buffer`, checking names, dtypes, shapes and finiteness.
+    private static func fill(_ buffer: ParameterBuffer, from file: SafeTensors, prefix: String, path: String,
+                             allowOthers: Bool = false) throws {
+        try checkLayout(buffer.entries.map { ($0.name, $0.shape) }, of: file, prefix: prefix, path: path)
+        for e in buffer.entries {
+            guard let t = file.tensors[prefix + e.name], t.copyFloats(into: buffer.pointer + e.offset, count: e.count) else {
+                throw CheckpointError.wrongShape(path: path, name: prefix + e.name, found: [], expected: e.shape)
+            }
         }
         if !allowOthers {
             let known = Set(buffer.entries.map { prefix + $0.name })

@@ -1,10 +1,13 @@
 import Foundation
+import Tokenize
 
 /// Errors from reading safetensors files.
 public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     case badHeader(path: String, reason: String)
     case badTensor(path: String, name: String, reason: String)
+    /// A stored checksum does not match the bytes (the file was altered after it was written).
+    case checksumMismatch(path: String, name: String)
 
     public var description: String {
         switch self {
@@ -14,6 +17,8 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
             return "\(path): not a valid safetensors file (\(reason)); the file is corrupt or of another format — re-create it"
         case .badTensor(let path, let name, let reason):
             return "\(path): tensor \(name) is invalid (\(reason)); the file is corrupt — re-create it"
+        case .checksumMismatch(let path, let name):
+            return "\(path): \(name) does not match its checksum; the file was damaged after it was written — use another copy or checkpoint"
         }
     }
 }
@@ -22,7 +27,18 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
 /// JSON (`name → {dtype, shape, data_offsets}` plus an optional string map
 /// `__metadata__`), then the raw little-endian row-major tensor bytes.
 /// Supports F32 and I64 tensors.
+///
+/// Integrity: `serialized()` stores a checksum of every tensor's bytes in the
+/// metadata key `tensor_checksums` (a JSON object name → 16 hex digits, algorithm
+/// named in `checksum_algorithm`) and one over the other metadata entries in
+/// `metadata_checksum`; reading verifies them when present (files written
+/// before checksums existed still load) and counts non-finite F32 values per
+/// tensor (`nonFiniteCounts`). The file stays a standard safetensors file.
 public struct SafeTensors: Sendable {
+    static let tensorChecksumsKey = "tensor_checksums"
+    static let metadataChecksumKey = "metadata_checksum"
+    static let checksumAlgorithmKey = "checksum_algorithm"
+
     public enum DType: String, Sendable { case f32 = "F32", i64 = "I64"
         var size: Int { self == .f32 ? 4 : 8 }
     }
@@ -94,22 +110,31 @@ public struct SafeTensors: Sendable {
 
     public var tensors: [String: Tensor]
     public var metadata: [String: String]
+    /// Number of NaN or infinite values in each F32 tensor read from a file.
+    public private(set) var nonFiniteCounts: [String: Int] = [:]
+    /// True when the file carried checksums and they were verified.
+    public private(set) var checksumsVerified = false
 
     public init(tensors: [String: Tensor] = [:], metadata: [String: String] = [:]) {
         self.tensors = tensors
         self.metadata = metadata
     }
 
-    /// Reads and validates a file (header length, JSON, dtypes, shapes vs byte ranges).
+    /// Reads and validates a file (header length, JSON, dtypes, shapes vs byte ranges, checksums).
     public init(contentsOf path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SafeTensorsError.unreadable(path: path, reason: "no such file or not readable")
+        let bytes: [UInt8]
+        do { bytes = try FileContents.read(path) } catch {
+            throw SafeTensorsError.unreadable(path: path, reason: error.reason)
         }
-        try self.init(data: data, path: path)
+        try self.init(bytes: bytes, path: path)
     }
 
     public init(data: Data, path: String = "<data>") throws {
-        let bytes = [UInt8](data)
+        try self.init(bytes: [UInt8](data), path: path)
+    }
+
+    /// Parses file bytes; every malformed input throws `SafeTensorsError` (none traps).
+    public init(bytes: [UInt8], path: String = "<data>") throws {
         guard bytes.count >= 8 else { throw SafeTensorsError.badHeader(path: path, reason: "shorter than 8 bytes") }
         var n: UInt64 = 0
         for k in 0..<8 { n |= UInt64(bytes[k]) << (8 * UInt64(k)) }
@@ -143,7 +168,7 @@ public struct SafeTensors: Sendable {
             }
             let (begin, end) = (offsets[0], offsets[1])
             guard shape.allSatisfy({ $0 >= 0 }), begin >= 0, begin <= end, end <= bufferSize,
-                  end - begin == shape.reduce(1, *) * dtype.size else {
+                  let byteCount = SafeTensors.byteCount(shape: shape, elementSize: dtype.size), end - begin == byteCount else {
                 throw SafeTensorsError.badTensor(
                     path: path, name: name,
                     reason: "shape \(shape) × \(dtype.size) bytes does not fit data_offsets [\(begin), \(end)] in a \(bufferSize)-byte buffer")
@@ -152,26 +177,82 @@ public struct SafeTensors: Sendable {
         }
         self.tensors = tensors
         self.metadata = metadata
+        try verifyIntegrity(path: path)
     }
 
-    /// The file's bytes: header sorted by name, padded with spaces to a multiple of 8.
+    /// Elements × element size, or nil when it overflows.
+    static func byteCount(shape: [Int], elementSize: Int) -> Int? {
+        var total = elementSize
+        for dimension in shape {
+            let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            total = product
+        }
+        return total
+    }
+
+    /// Checks the stored checksums (when present) and counts non-finite F32 values.
+    private mutating func verifyIntegrity(path: String) throws {
+        var expected: [String: String]?
+        if let text = metadata[SafeTensors.tensorChecksumsKey] {
+            guard let map = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] else {
+                throw SafeTensorsError.checksumMismatch(path: path, name: "the checksum list")
+            }
+            expected = map
+        }
+        if let stored = metadata[SafeTensors.metadataChecksumKey],
+           stored != SafeTensors.metadataChecksum(metadata) {
+            throw SafeTensorsError.checksumMismatch(path: path, name: "the metadata")
+        }
+        for (name, tensor) in tensors {
+            let (checksum, nonFinite) = tensor.bytes.withUnsafeBytes {
+                TensorIntegrity.scan($0, floats: tensor.dtype == .f32)
+            }
+            if tensor.dtype == .f32 { nonFiniteCounts[name] = nonFinite }
+            if let expected, expected[name] != TensorIntegrity.hex(checksum) {
+                throw SafeTensorsError.checksumMismatch(path: path, name: "tensor \(name)")
+            }
+        }
+        if let expected, let extra = expected.keys.first(where: { tensors[$0] == nil }) {
+            throw SafeTensorsError.checksumMismatch(path: path, name: "tensor \(extra) (listed but absent)")
+        }
+        checksumsVerified = expected != nil
+    }
+
+    /// Checksum over the metadata entries except itself, in key order.
+    static func metadataChecksum(_ metadata: [String: String]) -> String {
+        var bytes: [UInt8] = []
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) where key != metadataChecksumKey {
+            bytes += Array(key.utf8) + [0] + Array(value.utf8) + [0]
+        }
+        return bytes.withUnsafeBytes { TensorIntegrity.hex(TensorIntegrity.scan($0, floats: false).checksum) }
+    }
+
+    /// The file's bytes: header sorted by name, padded with spaces to a multiple of 8, with
+    /// the checksums described on the type added to the metadata.
     public func serialized() throws -> Data {
         var header = [String: Any]()
         var offset = 0
-        let names = tensors.keys.sorted()
-        for name in names {
-            let t = tensors[name]!
+        let sorted = tensors.sorted { $0.key < $1.key }
+        var checksums: [String: String] = [:]
+        for (name, t) in sorted {
             header[name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]] as [String: Any]
             offset += t.bytes.count
+            checksums[name] = TensorIntegrity.hex(t.bytes.withUnsafeBytes { TensorIntegrity.scan($0, floats: false).checksum })
         }
-        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var metadata = self.metadata
+        let checksumJSON = try JSONSerialization.data(withJSONObject: checksums, options: [.sortedKeys])
+        metadata[SafeTensors.tensorChecksumsKey] = String(decoding: checksumJSON, as: UTF8.self)
+        metadata[SafeTensors.checksumAlgorithmKey] = TensorIntegrity.algorithm
+        metadata[SafeTensors.metadataChecksumKey] = SafeTensors.metadataChecksum(metadata)
+        header["__metadata__"] = metadata
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         while json.count % 8 != 0 { json.append(0x20) }
         var out = Data(capacity: 8 + json.count + offset)
         var n = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &n) { out.append(contentsOf: $0) }
         out.append(json)
-        for name in names { out.append(contentsOf: tensors[name]!.bytes) }
+        for (_, t) in sorted { out.append(contentsOf: t.bytes) }
         return out
     }
 }

@@ -16,17 +16,47 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var decayFactor: Float = 1
     public var decayEverySteps: Int = 0
     public var decayStartStep: Int = 0
+    /// Word dropout (Sennrich & Zhang 2019): each source token and each decoder input token
+    /// after `<s>` is replaced by `<unk>` with this probability during training (0 = off).
+    public var wordDropout: Float = 0
+    /// Linear warm-up: the rate grows from lr/warmupSteps to lr over the first steps (0 = off).
+    public var warmupSteps: Int = 0
 
     public init() {}
 
     /// The learning rate for update number `step` (1-based), times `scale`.
     public func learningRate(atStep step: Int, scale: Float = 1) -> Float {
         var lr = learningRate * scale
+        if warmupSteps > 0 && step < warmupSteps { lr *= Float(max(step, 1)) / Float(warmupSteps) }
         if decayEverySteps > 0, decayFactor != 1, step > decayStartStep {
             let k = (step - decayStartStep - 1) / decayEverySteps
             lr *= Float(pow(Double(decayFactor), Double(k)))
         }
         return lr
+    }
+}
+
+extension TrainingOptions {
+    enum CodingKeys: String, CodingKey {
+        case learningRate, beta1, beta2, epsilon, maxGradientNorm, labelSmoothing
+        case decayFactor, decayEverySteps, decayStartStep, wordDropout, warmupSteps
+    }
+
+    /// Decodes saved options; keys missing from older checkpoints keep their defaults.
+    public init(from decoder: any Swift.Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? learningRate
+        beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? beta1
+        beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? beta2
+        epsilon = try c.decodeIfPresent(Float.self, forKey: .epsilon) ?? epsilon
+        maxGradientNorm = try c.decodeIfPresent(Float.self, forKey: .maxGradientNorm)
+        labelSmoothing = try c.decodeIfPresent(Float.self, forKey: .labelSmoothing) ?? labelSmoothing
+        decayFactor = try c.decodeIfPresent(Float.self, forKey: .decayFactor) ?? decayFactor
+        decayEverySteps = try c.decodeIfPresent(Int.self, forKey: .decayEverySteps) ?? decayEverySteps
+        decayStartStep = try c.decodeIfPresent(Int.self, forKey: .decayStartStep) ?? decayStartStep
+        wordDropout = try c.decodeIfPresent(Float.self, forKey: .wordDropout) ?? wordDropout
+        warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? warmupSteps
     }
 }
 
@@ -71,11 +101,18 @@ public final class Trainer {
     public var nextLearningRate: Float { options.learningRate(atStep: step + 1, scale: learningRateScale) }
 
     /// One update on `batch`: gradients, clipping, Adam.
+    /// - Throws: `TrainingDivergence` (before touching the weights) when the loss or
+    ///   the gradient norm is NaN or infinite.
     @discardableResult
     public func train(on batch: Batch) throws -> TrainingStepResult {
+        let batch = options.wordDropout > 0
+            ? batch.droppingWords(probability: options.wordDropout, unknown: 1, random: &random) : batch
         let loss = try model.computeGradients(for: batch, labelSmoothing: options.labelSmoothing, random: &random)
         let (norm, coefficient) = PhaseTimer.measure("clip") { options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
             ?? (model.gradients.l2Norm(), 1) }
+        guard loss.loss.isFinite, norm.isFinite else {
+            throw TrainingDivergence(step: step + 1, loss: loss.loss, gradientNorm: norm)
+        }
         let lr = nextLearningRate
         PhaseTimer.measure("adam") {
             optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)

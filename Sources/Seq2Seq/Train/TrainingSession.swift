@@ -19,6 +19,17 @@ public struct TrainingSessionOptions: Sendable {
     public var layerCount = 1
     /// Architecture of a new model (a resumed run keeps its own).
     public var architecture = ModelArchitecture.original
+    /// Output layer shares the target embedding table (needs embedding size = hidden size).
+    public var tieEmbeddings = false
+    /// Probability of replacing an input token by `<unk>` during training.
+    public var wordDropout: Float = 0
+    /// Linear learning-rate warm-up over this many steps (0: none).
+    public var warmupSteps = 0
+    /// Keep the model of the last N validations in `checkpoints/` for `seq2seq average` (0: none).
+    public var keepCheckpoints = 0
+    /// Multiply the learning rate by this factor at every validation without a better dev chrF
+    /// (1: never; the scale is saved with the checkpoint, so `--resume` continues it).
+    public var plateauDecay: Float = 1
     public var dropout: Float = 0.3
     /// Sentences per batch (used when `batchTokens` is nil).
     public var batchSize = 64
@@ -39,6 +50,10 @@ public struct TrainingSessionOptions: Sendable {
     public var threads = 2
     public var outputPath = "model"
     public var resume = false
+    /// Replace what an earlier run left in `outputPath` (otherwise a non-empty folder is refused).
+    public var force = false
+    /// `--resume` on a training or dev file other than the one the run started with.
+    public var allowDataChange = false
     /// Validate every this many steps (0: only at epoch ends).
     public var validateEvery = 500
     /// Stop after this many validations without a better dev chrF, spanning at
@@ -49,6 +64,8 @@ public struct TrainingSessionOptions: Sendable {
     public var devFraction = 0.02
     /// Dev sentences translated (greedily) for BLEU/chrF at each validation.
     public var devTranslateLimit = 1000
+    /// The command line that started this run, recorded in `run.json` for `seq2seq report`.
+    public var commandLine: [String] = []
 
     public init(trainPath: String) { self.trainPath = trainPath }
 }
@@ -74,7 +91,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .noTrainingPairs(let file, let long):
             return "\(file): no usable training pairs (\(long) longer than --max-length); check the file or raise --max-length"
         case .nothingToResume(let path):
-            return "\(path): no checkpoint to resume (missing last/\(Checkpoint.modelFileName)); start without --resume"
+            return "\(path): no checkpoint to resume (missing last/\(Checkpoint.modelFileName)); start a new run with --force instead of --resume"
         case .resumeMismatch(let path, let reason):
             return "\(path): cannot resume: \(reason)"
         case .outputExists(let path):
@@ -83,24 +100,15 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// Position and bookkeeping saved with `last/` so that `--resume` continues exactly.
-struct SessionState: Codable {
-    var epoch: Int
-    var batchIndex: Int
-    var bestChrF: Double
-    var bestStep: Int
-    var validationsWithoutImprovement: Int
-    var validations: Int
-}
-
-/// One validation result (a line of `training-log.jsonl`).
+/// One validation result (a line of `training-log.jsonl`). Losses are null when
+/// there is nothing to measure (no step since the last validation, no dev pairs).
 public struct ValidationRecord: Codable, Sendable {
     public var step: Int
     public var epoch: Int
     public var seconds: Double
-    public var trainLoss: Double
-    public var devLoss: Double
-    public var devPerplexity: Double
+    public var trainLoss: Double?
+    public var devLoss: Double?
+    public var devPerplexity: Double?
     public var bleu: Double
     public var chrF: Double
     public var bleuChar: Double?
@@ -137,22 +145,24 @@ public final class TrainingSession {
         let started = monotonicSeconds()
         setBLASThreadCount(options.threads)
         let fileManager = FileManager.default
-        if !options.resume,
-           fileManager.fileExists(atPath: directory.lastCheckpoint + "/" + Checkpoint.modelFileName) {
-            throw TrainingError.outputExists(path: directory.path)
-        }
+        for note in try directory.prepareForTraining(resume: options.resume, force: options.force) { log(note) }
         if options.resume,
            !fileManager.fileExists(atPath: directory.lastCheckpoint + "/" + Checkpoint.modelFileName) {
             throw TrainingError.nothingToResume(path: directory.path)
         }
 
-        // Corpus and dev split.
-        let corpus = try TSVCorpus.read(path: options.trainPath, strict: options.strict)
+        // Corpus and dev split. Each file is read once (it may be a pipe).
+        let corpusBytes = try TSVCorpus.readBytes(path: options.trainPath)
+        let trainingData = DataIdentity(path: options.trainPath, bytes: corpusBytes)
+        let corpus = try TSVCorpus.parse(corpusBytes, file: options.trainPath, strict: options.strict)
         if !corpus.skipped.isEmpty { log("warning: \(corpus.skipped)") }
         var trainPairs = corpus.pairs.map { options.reverse ? ($0.target, $0.source) : ($0.source, $0.target) }
         var devPairs: [(String, String)] = []
+        var devData: DataIdentity?
         if let devPath = options.devPath {
-            let dev = try TSVCorpus.read(path: devPath, strict: options.strict)
+            let devBytes = try TSVCorpus.readBytes(path: devPath)
+            devData = DataIdentity(path: devPath, bytes: devBytes)
+            let dev = try TSVCorpus.parse(devBytes, file: devPath, strict: options.strict)
             if !dev.skipped.isEmpty { log("warning: \(dev.skipped)") }
             devPairs = dev.pairs.map { options.reverse ? ($0.target, $0.source) : ($0.source, $0.target) }
         } else if trainPairs.count >= 2 {
@@ -166,10 +176,22 @@ public final class TrainingSession {
             log("held out \(devCount) of \(corpus.pairs.count) pairs (\(Int(options.devFraction * 100))%) as dev set")
         }
 
-        // Vocabulary (kept in column order of the corpus) and manifest.
-        try fileManager.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        // A resumed run must continue on the data it started with.
+        var savedSession: SessionState?
+        if options.resume {
+            let session = try SessionState.load(from: directory.sessionPath)
+            for warning in try session.checkData(training: trainingData, dev: devData, allowChange: options.allowDataChange,
+                                                 folder: directory.lastCheckpoint) {
+                log("warning: \(warning)")
+            }
+            savedSession = session
+        }
+
+        // Vocabulary (kept in column order of the corpus) and manifest; a new model's files are
+        // written only once the data turned out usable (`writeNewModelFiles`).
         let vocabulary: VocabularyPair
         var manifest: ModelManifest
+        var writeNewModelFiles: () throws -> Void = {}
         if options.resume {
             manifest = try directory.readManifest()
             vocabulary = try VocabularyPair.load(from: directory.vocabularyPrefix)
@@ -188,14 +210,20 @@ public final class TrainingSession {
                 log(String(format: "learned vocabularies in %.1f s: source %d, target %d tokens",
                            monotonicSeconds() - t0, vocabulary.size(of: .source), vocabulary.size(of: .target)))
             }
-            try vocabulary.save(to: directory.vocabularyPrefix)
             manifest = ModelManifest(reverse: options.reverse,
                                      sourceLanguage: guessLanguage(trainPairs.prefix(2000).map(\.0)),
                                      targetLanguage: guessLanguage(trainPairs.prefix(2000).map(\.1)),
                                      vocabularyIdentity: vocabulary.identity,
                                      sourceOrderReversed: options.reverseSourceOrder,
                                      architecture: options.architecture)
-            try directory.writeManifest(manifest)
+            // Refuse a configuration the machine cannot hold before anything is written.
+            try trainingMemory(configuration: freshConfiguration(vocabulary: vocabulary, manifest: manifest),
+                               pairs: corpus.pairs).require(for: "training this model", advice: memoryAdvice)
+            writeNewModelFiles = { [directory, manifest] in
+                try Folder.create(directory.path)
+                try vocabulary.save(to: directory.vocabularyPrefix)
+                try directory.writeManifest(manifest)
+            }
         }
         let sourceTokenizer = try vocabulary.tokenizer(for: manifest.sourceSide)
         let targetTokenizer = try vocabulary.tokenizer(for: manifest.targetSide)
@@ -223,6 +251,7 @@ public final class TrainingSession {
                 + (empty > 0 ? " and \(empty) that normalize to nothing" : ""))
         }
         guard !examples.isEmpty else { throw TrainingError.noTrainingPairs(file: options.trainPath, skippedTooLong: tooLong) }
+        try writeNewModelFiles()
         let devExamples = devPairs.map { Example(source: encodeSource($0.0, limit: options.maxLength),
                                                  target: Array(targetTokenizer.encode($0.1).prefix(options.maxLength))) }
         let devReferences = devPairs.map(\.1)
@@ -232,78 +261,95 @@ public final class TrainingSession {
         trainingOptions.learningRate = options.learningRate
         trainingOptions.maxGradientNorm = options.clip
         trainingOptions.labelSmoothing = options.labelSmoothing
+        trainingOptions.wordDropout = options.wordDropout
+        trainingOptions.warmupSteps = options.warmupSteps
         let trainer: Trainer
         var state: SessionState
-        if options.resume {
+        if options.resume, let saved = savedSession {
             let checkpoint = try Checkpoint.load(from: directory.lastCheckpoint, loadOptimizer: true)
             try directory.checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
             try directory.checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
-            guard let data = fileManager.contents(atPath: directory.sessionPath),
-                  let saved = try? JSONDecoder().decode(SessionState.self, from: data) else {
-                throw ModelDirectoryError.incomplete(path: directory.path, missing: "last/session.json")
-            }
+            try saved.check(against: checkpoint, folder: directory.lastCheckpoint)
+            try trainingMemory(configuration: checkpoint.metadata.configuration, pairs: corpus.pairs)
+                .require(for: "continuing this model", advice: "lower --batch-size or --max-length")
             trainer = Trainer(resuming: checkpoint, options: trainingOptions)
             state = saved
             log("resuming at step \(trainer.step), epoch \(state.epoch + 1), batch \(state.batchIndex)")
+            if let maxSteps = options.maxSteps, trainer.step >= maxSteps {
+                log("the run is already at step \(trainer.step) ≥ --max-steps \(maxSteps): nothing to do; raise --max-steps to train on")
+                return .stepLimit
+            }
         } else {
-            let configuration = ModelConfiguration(
-                sourceVocabularySize: vocabulary.size(of: manifest.sourceSide),
-                targetVocabularySize: vocabulary.size(of: manifest.targetSide),
-                embeddingSize: options.embeddingSize, hiddenSize: options.hiddenSize,
-                layerCount: options.layerCount, dropout: options.dropout,
-                cell: options.architecture.cell, encoder: options.architecture.encoder,
-                attention: options.architecture.attention, inputFeeding: options.architecture.inputFeeding)
+            let configuration = freshConfiguration(vocabulary: vocabulary, manifest: manifest)
             try configuration.validate()
+            try configuration.checkSizeLimits()
             let model = try Seq2SeqModel(configuration: configuration, seed: options.seed)
             trainer = Trainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
-            state = SessionState(epoch: 0, batchIndex: 0, bestChrF: -1, bestStep: 0, validationsWithoutImprovement: 0,
-                                 validations: 0)
+            state = SessionState.fresh
             try? fileManager.removeItem(atPath: directory.logPath)
         }
+        state.trainingData = trainingData
+        state.devData = devData
         let configuration = trainer.model.configuration
         log("model: \(configuration.architectureSummary); embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
             + "layers \(configuration.layerCount), vocabularies \(configuration.sourceVocabularySize)/"
             + "\(configuration.targetVocabularySize), \(trainer.model.parameters.count) parameters; "
             + "\(examples.count) training pairs, \(devExamples.count) dev pairs; \(options.threads) threads")
+        let runLog = try TrainingRunLog.begin(in: directory, options: options, trainingPairs: examples.count,
+                                              devPairs: devPairs, skippedPairs: tooLong + empty, step: trainer.step)
 
         let translator = Translator(model: trainer.model, sourceTokenizer: sourceTokenizer,
                                     targetTokenizer: targetTokenizer)
         translator.options.greedy = true
-        Interrupt.install()
+        Interrupt.installCooperative()
+        var lastSavedStep: Int? = options.resume ? trainer.step : nil
 
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         // Statistics since the last validation.
         var lossSum = 0.0, tokenSum = 0, lastNorm: Float = 0
         func saveLast() throws {
-            try trainer.saveCheckpoint(to: directory.lastCheckpoint, sourceVocabulary: sourceTag,
-                                       targetVocabulary: targetTag, epoch: state.epoch, dataPosition: state.batchIndex)
-            try AtomicFile.write(try encoder.encode(state), to: directory.sessionPath)
+            state.step = trainer.step
+            try Interrupt.deferred {
+                try CheckpointGenerations.replace(directory.lastCheckpoint) { folder in
+                    try trainer.saveCheckpoint(to: folder, sourceVocabulary: sourceTag,
+                                               targetVocabulary: targetTag, epoch: state.epoch, dataPosition: state.batchIndex)
+                    try AtomicFile.write(try encoder.encode(state), to: folder + "/session.json")
+                }
+            }
+            lastSavedStep = trainer.step
+            try runLog.save(step: trainer.step)
         }
         func validate() throws {
             let record = try validation(trainer: trainer, translator: translator, dev: devExamples,
                                         references: devReferences, targetLanguage: manifest.targetLanguage,
-                                        state: &state, trainLoss: tokenSum > 0 ? lossSum / Double(tokenSum) : .nan,
+                                        state: &state, trainLoss: tokenSum > 0 ? lossSum / Double(tokenSum) : nil,
                                         gradientNorm: lastNorm, seconds: monotonicSeconds() - started)
             lossSum = 0; tokenSum = 0
             if record.isBest {
-                try Checkpoint.save(to: directory.bestCheckpoint, model: trainer.model,
-                                    sourceVocabulary: sourceTag, targetVocabulary: targetTag,
-                                    trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.batchIndex))
+                try Interrupt.deferred {
+                    try Checkpoint.save(to: directory.bestCheckpoint, model: trainer.model,
+                                        sourceVocabulary: sourceTag, targetVocabulary: targetTag,
+                                        trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.batchIndex))
+                }
+            }
+            if options.keepCheckpoints > 0 {
+                try directory.keepCheckpoint(of: trainer.model, step: trainer.step, keeping: options.keepCheckpoints,
+                                             sourceVocabulary: sourceTag, targetVocabulary: targetTag)
             }
             try saveLast()
             var logText = (try? String(contentsOfFile: directory.logPath, encoding: .utf8)) ?? ""
             logText += String(decoding: try encoder.encode(record), as: UTF8.self) + "\n"
             try AtomicFile.write(logText, to: directory.logPath)
             var line = String(format: "validation step %d: dev loss %.3f ppl %.2f BLEU %.2f chrF %.2f",
-                              record.step, record.devLoss, record.devPerplexity, record.bleu, record.chrF)
+                              record.step, record.devLoss ?? .nan, record.devPerplexity ?? .nan, record.bleu, record.chrF)
             if let charBLEU = record.bleuChar { line += String(format: " BLEU(char) %.2f", charBLEU) }
             log(line + (record.isBest ? " (best, saved)" : String(format: " (best chrF %.2f)", state.bestChrF)))
         }
 
         var outcome = TrainingOutcome.finishedEpochs
         let budget = options.timeBudget ?? .infinity
-        var lastValidatedStep = -1
+        var lastValidatedStep = options.resume ? trainer.step : -1   // a resumed checkpoint needs no new validation
         func shouldStopEarly() -> Bool {
             state.validationsWithoutImprovement >= options.patience
                 && trainer.step - state.bestStep >= options.patience * options.validateEvery
@@ -320,11 +366,17 @@ public final class TrainingSession {
                 if let maxSteps = options.maxSteps, trainer.step >= maxSteps { outcome = .stepLimit; break training }
                 let chosen = batches[state.batchIndex].map { examples[$0] }
                 let batch = try Batch(sources: chosen.map(\.source), targets: chosen.map(\.target))
-                let result = try trainer.train(on: batch)
+                let result: TrainingStepResult
+                do { result = try trainer.train(on: batch) } catch var divergence as TrainingDivergence {
+                    divergence.lastSavedStep = lastSavedStep
+                    divergence.folder = directory.path
+                    throw divergence
+                }
                 state.batchIndex += 1
                 lossSum += Double(result.loss) * Double(result.tokenCount)
                 tokenSum += result.tokenCount
                 epochTokens += result.tokenCount
+                runLog.targetTokens += result.tokenCount
                 lastNorm = result.gradientNorm
                 let rate = Double(epochTokens) / max(1e-9, monotonicSeconds() - epochStart)
                 bar.update(done: state.batchIndex, fields: String(
@@ -395,7 +447,7 @@ public final class TrainingSession {
     }
 
     func validation(trainer: Trainer, translator: Translator, dev: [Example], references: [String],
-                    targetLanguage: String, state: inout SessionState, trainLoss: Double,
+                    targetLanguage: String, state: inout SessionState, trainLoss: Double?,
                     gradientNorm: Float, seconds: Double) throws -> ValidationRecord {
         var devLoss = Double.nan
         var bleu = 0.0, chrF = 0.0
@@ -443,9 +495,11 @@ public final class TrainingSession {
             state.validationsWithoutImprovement = 0
         } else {
             state.validationsWithoutImprovement += 1
+            if options.plateauDecay < 1 { trainer.learningRateScale *= options.plateauDecay }
         }
-        return ValidationRecord(step: trainer.step, epoch: state.epoch, seconds: seconds, trainLoss: trainLoss,
-                                devLoss: devLoss, devPerplexity: exp(devLoss), bleu: bleu, chrF: chrF,
+        func finite(_ value: Double?) -> Double? { value.flatMap { $0.isFinite ? $0 : nil } }
+        return ValidationRecord(step: trainer.step, epoch: state.epoch, seconds: seconds, trainLoss: finite(trainLoss),
+                                devLoss: finite(devLoss), devPerplexity: finite(exp(devLoss)), bleu: bleu, chrF: chrF,
                                 bleuChar: bleuChar, learningRate: Double(trainer.nextLearningRate),
                                 gradientNorm: Double(gradientNorm), isBest: isBest, translated: translated)
     }

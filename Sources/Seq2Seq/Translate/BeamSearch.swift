@@ -114,14 +114,18 @@ public struct BeamSearch: Sendable {
     public var beginOfSentence: Int32
     /// Token that finishes a hypothesis.
     public var endOfSentence: Int32
+    /// Repeated n-gram blocking (size 0: off).
+    public var blocking = RepeatedNGramBlocking(size: 0)
 
     public init(beamSize: Int = 5, nBest: Int = 1, lengthPenalty: LengthPenalty = .none,
-                beginOfSentence: Int32, endOfSentence: Int32) {
+                beginOfSentence: Int32, endOfSentence: Int32,
+                blocking: RepeatedNGramBlocking = RepeatedNGramBlocking(size: 0)) {
         self.beamSize = beamSize
         self.nBest = nBest
         self.lengthPenalty = lengthPenalty
         self.beginOfSentence = beginOfSentence
         self.endOfSentence = endOfSentence
+        self.blocking = blocking
     }
 
     /// Decodes every sentence the scorer holds a row for.
@@ -198,6 +202,10 @@ public struct BeamSearch: Sendable {
                 let maxLength = maxOutputLengths[s]
                 heap.reset(size: min(2 * k, g.count * V))
                 for b in 0..<g.count {
+                    if blocking.size > 0 {
+                        blocking.block(history: tokens(upTo: rowNode[g.start + b]), row: logProbabilities.baseAddress! + (g.start + b) * V,
+                                       vocabularySize: V)
+                    }
                     heap.scan(row: lp + (g.start + b) * V, count: V, base: rowLogP[g.start + b], beam: Int32(b))
                 }
                 heap.sortedCandidates(into: &ranked)

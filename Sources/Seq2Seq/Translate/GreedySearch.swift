@@ -14,11 +14,15 @@ public struct GreedySearch: Sendable {
     public var beginOfSentence: Int32
     /// Token that finishes a hypothesis.
     public var endOfSentence: Int32
+    /// Repeated n-gram blocking (size 0: off).
+    public var blocking = RepeatedNGramBlocking(size: 0)
 
-    public init(lengthPenalty: LengthPenalty = .none, beginOfSentence: Int32, endOfSentence: Int32) {
+    public init(lengthPenalty: LengthPenalty = .none, beginOfSentence: Int32, endOfSentence: Int32,
+                blocking: RepeatedNGramBlocking = RepeatedNGramBlocking(size: 0)) {
         self.lengthPenalty = lengthPenalty
         self.beginOfSentence = beginOfSentence
         self.endOfSentence = endOfSentence
+        self.blocking = blocking
     }
 
     /// Decodes every sentence the scorer holds a row for.
@@ -63,6 +67,7 @@ public struct GreedySearch: Sendable {
             for r in 0..<R {
                 let s = active[r]
                 let row = logProbabilities.baseAddress! + r * V
+                if blocking.size > 0 { blocking.block(history: outputs[s], row: row, vocabularySize: V) }
                 // Compare cumulative log-probs, as beam search does, so that float
                 // rounding ties resolve identically (lower token id).
                 let base = logP[s]

@@ -19,13 +19,21 @@ public struct TranslationOptions: Sendable, Equatable {
     public var reverseSourceOrder = false
     /// Also return the attention matrix of the best translation (models with attention only).
     public var alignment = false
+    /// Forbid repeating any n-gram of this size within a translation (0: off).
+    public var noRepeatNgram = 0
 
     public init() {}
 
-    /// The most target tokens a source of `sourceLength` tokens may produce.
+    /// The most target tokens a source of `sourceLength` tokens may produce
+    /// (at most `maximumOutputLength`, also for a non-finite or huge ratio).
     public func maxOutputLength(sourceLength: Int) -> Int {
-        Int((maxLengthRatio * Double(sourceLength)).rounded(.up)) + 10
+        let length = (maxLengthRatio * Double(sourceLength)).rounded(.up)
+        guard length.isFinite, length >= 0 else { return 10 }
+        return Int(min(length, Double(TranslationOptions.maximumOutputLength - 10))) + 10
     }
+
+    /// Upper bound of `maxOutputLength`: no output is longer than this many tokens.
+    public static let maximumOutputLength = 100_000
 }
 
 /// One translated sentence.
@@ -79,19 +87,36 @@ struct ModelStepScorer: StepScorer {
     }
 }
 
-/// Source text → translations with a trained model: tokenize, encode once,
-/// search (beam or greedy) over all sentences of a batch together, detokenize.
+/// One further model of an ensemble: its weights and whether its encoder reads sources reversed.
+public struct EnsembleMember {
+    public let model: Seq2SeqModel
+    public let sourceOrderReversed: Bool
+
+    public init(model: Seq2SeqModel, sourceOrderReversed: Bool) {
+        self.model = model
+        self.sourceOrderReversed = sourceOrderReversed
+    }
+}
+
+/// Source text → translations with a trained model (or an ensemble of models with the same
+/// vocabularies): tokenize, encode once, search (beam or greedy) over all sentences of a batch
+/// together, detokenize. An ensemble scores each step by the mean of its models'
+/// log-probabilities.
 ///
 /// Not thread-safe (it owns tokenizers with ICU iterators).
 public final class Translator {
+    /// The (first) model; its source order (`options.reverseSourceOrder`) defines the input ids.
     public let model: Seq2SeqModel
+    /// Further models of an ensemble.
+    public let ensemble: [EnsembleMember]
     public var options: TranslationOptions
     let sourceTokenizer: Tokenizer
     let targetTokenizer: Tokenizer
 
     public init(model: Seq2SeqModel, sourceTokenizer: Tokenizer, targetTokenizer: Tokenizer,
-                options: TranslationOptions = TranslationOptions()) {
+                options: TranslationOptions = TranslationOptions(), ensemble: [EnsembleMember] = []) {
         self.model = model
+        self.ensemble = ensemble
         self.sourceTokenizer = sourceTokenizer
         self.targetTokenizer = targetTokenizer
         self.options = options
@@ -106,9 +131,9 @@ public final class Translator {
         return (ids, truncated)
     }
 
-    /// Translates already tokenized sources; returns per sentence the n-best
-    /// list (tokens without `<s>`/`</s>`, score), best first. Empty sources give
-    /// one empty hypothesis with score 0.
+    /// Translates already tokenized sources (in the first model's encoder order); returns per
+    /// sentence the n-best list (tokens without `<s>`/`</s>`, score), best first. Empty sources
+    /// give one empty hypothesis with score 0.
     public func decode(sources: [[Int32]]) throws -> [[Hypothesis]] {
         var results = [[Hypothesis]](repeating: [Hypothesis(tokens: [], score: 0, logProbability: 0,
                                                              reachedEndOfSentence: true)],
@@ -116,32 +141,66 @@ public final class Translator {
         let live = sources.indices.filter { !sources[$0].isEmpty }
         if live.isEmpty { return results }
         let liveSources = live.map { sources[$0] }
-        let encoded = try model.encode(sources: liveSources)
         let maxLengths = liveSources.map { options.maxOutputLength(sourceLength: $0.count) }
         let bos = SubwordModel.beginId, eos = SubwordModel.endId
         let penalty = LengthPenalty(alpha: options.lengthPenalty)
+        let blocking = RepeatedNGramBlocking(size: options.noRepeatNgram)
+        let capacity = options.greedy ? live.count : live.count * max(1, options.beamSize)
+        var scorer = try makeScorer(sources: liveSources, capacity: capacity)
         if options.greedy {
-            var scorer = ModelStepScorer(state: try model.makeDecoderState(for: encoded))
-            let best = try GreedySearch(lengthPenalty: penalty, beginOfSentence: bos, endOfSentence: eos)
+            let best = try GreedySearch(lengthPenalty: penalty, beginOfSentence: bos, endOfSentence: eos, blocking: blocking)
                 .search(&scorer, maxOutputLengths: maxLengths)
             for (i, hypothesis) in zip(live, best) { results[i] = [hypothesis] }
         } else {
             let k = max(1, options.beamSize)
-            var scorer = ModelStepScorer(state: try model.makeDecoderState(for: encoded, capacity: live.count * k))
             let search = BeamSearch(beamSize: k, nBest: min(options.nBest, k), lengthPenalty: penalty,
-                                    beginOfSentence: bos, endOfSentence: eos)
+                                    beginOfSentence: bos, endOfSentence: eos, blocking: blocking)
             let lists = try search.search(&scorer, maxOutputLengths: maxLengths)
             for (i, list) in zip(live, lists) { results[i] = list }
         }
         return results
     }
 
+    /// The model's decoder rows, or an ensemble of every member's (each member encodes the
+    /// sources in its own order).
+    private func makeScorer(sources: [[Int32]], capacity: Int) throws -> EnsembleStepScorer {
+        var members = [ModelStepScorer(state: try model.makeDecoderState(for: try model.encode(sources: sources), capacity: capacity))]
+        for member in ensemble {
+            let ordered = member.sourceOrderReversed == options.reverseSourceOrder ? sources : sources.map { $0.reversed() }
+            members.append(ModelStepScorer(state: try member.model.makeDecoderState(
+                for: try member.model.encode(sources: ordered), capacity: capacity)))
+        }
+        return EnsembleStepScorer(members: members)
+    }
+
     /// Model output can hold stray word-boundary marks (a mark token with no
     /// word after it); they detokenize to spaces. Drop spaces at both ends and
     /// merge runs of spaces, which no well-formed output contains.
+    ///
+    /// A barely trained model can also emit byte tokens of control characters
+    /// (ESC, NUL, a newline that would split the output line): line and tab
+    /// breaks (C0 and C1, U+2028/U+2029) become spaces, every other C0/C1
+    /// control character and DEL is dropped. The result never contains a control
+    /// character, so one input line always gives exactly one output line.
     static func tidy(_ text: String) -> String {
+        var text = text
+        if text.unicodeScalars.contains(where: isControlOrLineBreak) {
+            var scalars = String.UnicodeScalarView()
+            for scalar in text.unicodeScalars {
+                switch scalar.value {
+                case 0x09...0x0D, 0x85, 0x2028, 0x2029: scalars.append(" ")
+                case 0x00...0x1F, 0x7F...0x9F: continue
+                default: scalars.append(scalar)
+                }
+            }
+            text = String(scalars)
+        }
         guard text.contains(" ") else { return text }
         return text.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+    }
+
+    private static func isControlOrLineBreak(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
     }
 
     /// Translates a batch of lines; one result per line, in order.
@@ -160,6 +219,7 @@ public final class Translator {
     /// The attention matrices of the best hypotheses (teacher-forced through the decoder),
     /// with columns in the input text's order.
     func alignments(sources: [[Int32]], best: [Hypothesis]) throws -> [TranslationAlignment] {
+        // An ensemble shows the first model's attention.
         let weights = try model.attentionWeights(sources: sources, outputs: best.map(\.tokens),
                                                  endedWithEOS: best.map(\.reachedEndOfSentence),
                                                  bos: SubwordModel.beginId)

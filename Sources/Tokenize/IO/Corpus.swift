@@ -117,16 +117,21 @@ public struct CorpusContents: Sendable {
 public enum TSVCorpus {
     /// Reads the whole file. Throws `CorpusError` for a missing, unreadable or
     /// empty file, for the first bad line when `strict`, and when no line is usable.
+    /// The file is read once, whole, so a pipe, `/dev/stdin`, a FIFO or `<(…)` works too.
     public static func read(path: String, strict: Bool = false) throws -> CorpusContents {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CorpusError.fileNotFound(file: path)
+        try parse(readBytes(path: path), file: path, strict: strict)
+    }
+
+    /// The bytes of a corpus file (read once; works for pipes), with `CorpusError`s.
+    public static func readBytes(path: String) throws -> [UInt8] {
+        do {
+            return try FileContents.read(path)
+        } catch {
+            switch error {
+            case .notFound: throw CorpusError.fileNotFound(file: path)
+            case .isFolder, .unreadable: throw CorpusError.unreadable(file: path, reason: error.reason)
+            }
         }
-        guard !isDirectory.boolValue else { throw CorpusError.unreadable(file: path, reason: "it is a folder") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CorpusError.unreadable(file: path, reason: "permission denied or I/O error")
-        }
-        return try parse(Array(data), file: path, strict: strict)
     }
 
     /// Parses file contents already in memory; `file` names it in messages.

@@ -7,12 +7,13 @@ import Darwin
 /// Errors from the line reader/writer.
 public enum LineIOError: Error, CustomStringConvertible, Equatable {
     case readFailed(reason: String)
-    case writeFailed(reason: String)
+    case writeFailed(destination: String, reason: String)
 
     public var description: String {
         switch self {
         case .readFailed(let reason): return "cannot read input: \(reason)"
-        case .writeFailed(let reason): return "cannot write output: \(reason)"
+        case .writeFailed(let destination, let reason):
+            return "\(destination): cannot write (\(reason)); check free disk space, or that the program reading the pipe is still running"
         }
     }
 }
@@ -36,6 +37,25 @@ public final class LineReader {
 
     /// A reader over `fileDescriptor` (not closed by the reader).
     public init(fileDescriptor: Int32 = 0) { fd = fileDescriptor }
+
+    /// True when `nextLine()` would return without waiting: a whole line is
+    /// buffered, the input has ended, or bytes arrive within `milliseconds`.
+    /// A regular file is always ready; a pipe or terminal that stays silent
+    /// for that long is not (the caller can then act on what it has, e.g.
+    /// translate the lines read so far).
+    public func isReady(waitingAtMost milliseconds: Int32) -> Bool {
+        if atEnd { return true }
+        let hasLine = buffer.withUnsafeBufferPointer { b in
+            b[(start + scanned)...].contains(0x0A)
+        }
+        if hasLine { return true }
+        var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        while true {
+            let n = poll(&descriptor, 1, milliseconds)
+            if n < 0 && errno == EINTR { continue }
+            return n != 0   // data, end of input, or an error that `nextLine()` will report
+        }
+    }
 
     /// The next line, or nil at the end of input.
     public func nextLine() throws -> String? {
@@ -111,15 +131,18 @@ public final class LineReader {
 /// Writes lines to a file descriptor (stdout by default). When the output is
 /// a terminal, pipe or socket every line is written at once (streaming);
 /// otherwise lines are buffered and written in 64 KiB blocks. Call `flush()`
-/// at the end.
+/// at the end: every write error (a full disk, a closed pipe, an I/O error)
+/// throws `LineIOError.writeFailed` naming the destination.
 public final class LineWriter {
     private let fd: Int32
+    private let name: String
     private var buffer: [UInt8] = []
     private let flushEachLine: Bool
 
-    /// A writer over `fileDescriptor` (not closed by the writer).
-    public init(fileDescriptor: Int32 = 1) {
+    /// A writer over `fileDescriptor` (not closed by the writer); `name` names it in errors.
+    public init(fileDescriptor: Int32 = 1, name: String = "standard output") {
         fd = fileDescriptor
+        self.name = name
         var info = stat()
         if fstat(fileDescriptor, &info) == 0 {
             let type = info.st_mode & S_IFMT
@@ -128,6 +151,11 @@ public final class LineWriter {
             flushEachLine = true
         }
         buffer.reserveCapacity(1 << 16)
+    }
+
+    /// A writer over an opened output (its name is used in errors).
+    public convenience init(output: OutputFile) {
+        self.init(fileDescriptor: output.fileDescriptor, name: output.name)
     }
 
     deinit { try? flush() }
@@ -147,7 +175,7 @@ public final class LineWriter {
             let n = buffer.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw LineIOError.writeFailed(reason: String(cString: strerror(errno)))
+                throw LineIOError.writeFailed(destination: name, reason: String(cString: strerror(errno)))
             }
             offset += n
         }

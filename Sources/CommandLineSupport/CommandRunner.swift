@@ -1,0 +1,45 @@
+import ArgumentParser
+
+import Seq2Seq
+import Tokenize
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// Standard output could not be written (a full disk, a closed pipe, an I/O error).
+public struct StandardOutputError: Error, CustomStringConvertible {
+    public var reason: String
+    public var description: String {
+        "cannot write to standard output (\(reason)); check free disk space, or that the program reading the pipe is still running"
+    }
+}
+
+/// The `main` of both executables: signals first, then parse and run, and
+/// only then report success — after checking that everything printed to
+/// standard output really got there (`print` buffers, and its errors are
+/// otherwise lost, so `… > /dev/full` would exit 0).
+public enum CommandRunner {
+    public static func main<Command: ParsableCommand>(_ command: Command.Type) -> Never {
+        Interrupt.installImmediate()
+        do {
+            var parsed = try Command.parseAsRoot()
+            try parsed.run()
+            try flushStandardOutput()
+        } catch {
+            // Whatever was printed before the error still goes out; its own failure is secondary.
+            fflush(stdout)
+            Command.exit(withError: error)
+        }
+        exit(0)
+    }
+
+    /// Flushes `stdout`; throws `StandardOutputError` if it or an earlier write failed.
+    public static func flushStandardOutput() throws {
+        if fflush(stdout) != 0 || ferror(stdout) != 0 {
+            let reason = errno != 0 ? String(cString: strerror(errno)) : "write error"
+            clearerr(stdout)
+            throw StandardOutputError(reason: reason)
+        }
+    }
+}

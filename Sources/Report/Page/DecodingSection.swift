@@ -1,0 +1,23 @@
+/// Section 5: greedy and beam outputs (or language-model samples) of a few
+/// inputs, with the reference and each output's sentence chrF.
+enum DecodingSection {
+    static func html(_ section: ReportSection<[DecodingExample]>, languages: LanguagePair) -> String {
+        switch section {
+        case .omitted(let reason):
+            return ReportPage.note(reason)
+        case .shown(let examples):
+            if examples.isEmpty { return ReportPage.note("No sentences to translate.") }
+            var s = "<table class=\"decoding\"><tr><th></th><th>text</th><th>chrF</th></tr>"
+            for example in examples {
+                s += "<tr class=\"first\"><td class=\"label\">source</td><td>\(ReportPage.text(example.source, language: languages.source))</td><td></td></tr>"
+                if let reference = example.reference {
+                    s += "<tr><td class=\"label\">reference</td><td>\(ReportPage.text(reference, language: languages.target))</td><td></td></tr>"
+                }
+                for output in example.outputs {
+                    s += "<tr><td class=\"label\">\(HTML.escape(output.label))</td><td>\(ReportPage.text(output.text, language: languages.target))</td><td class=\"score\">\(output.chrF == nil ? "" : HTML.number(output.chrF, digits: 1))</td></tr>"
+                }
+            }
+            return s + "</table>"
+        }
+    }
+}

@@ -1,0 +1,67 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a file could not be read.
+public enum FileReadError: Error, Equatable, CustomStringConvertible {
+    case notFound(path: String)
+    case isFolder(path: String)
+    case unreadable(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .notFound(let path): return "\(path): no such file; check the path"
+        case .isFolder(let path): return "\(path): is a folder, not a file"
+        case .unreadable(let path, let reason): return "\(path): cannot read (\(reason))"
+        }
+    }
+
+    /// The reason alone (for errors that name the file themselves).
+    public var reason: String {
+        switch self {
+        case .notFound: return "no such file"
+        case .isFolder: return "it is a folder"
+        case .unreadable(_, let reason): return reason
+        }
+    }
+}
+
+/// Reads a whole file into memory with plain `read(2)` calls until the end,
+/// so that anything that can be read once works: regular files, pipes,
+/// `/dev/stdin`, FIFOs and process substitution (`<(…)`). Errors carry the
+/// system's reason (permission denied, I/O error) rather than a guess.
+public enum FileContents {
+    /// The bytes of `path`.
+    public static func read(_ path: String) throws(FileReadError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT || errno == ENOTDIR { throw .notFound(path: path) }
+            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var info = stat()
+        var capacity = 1 << 16
+        if fstat(fd, &info) == 0 {
+            if info.st_mode & S_IFMT == S_IFDIR { throw .isFolder(path: path) }
+            if info.st_mode & S_IFMT == S_IFREG { capacity = max(capacity, Int(info.st_size) + 1) }
+        }
+        var bytes = [UInt8](repeating: 0, count: capacity)
+        var count = 0
+        while true {
+            if count == bytes.count { bytes.append(contentsOf: repeatElement(0, count: bytes.count)) }
+            let n = bytes.withUnsafeMutableBytes { raw in
+                Glibc.read(fd, raw.baseAddress! + count, raw.count - count)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            count += n
+        }
+        bytes.removeLast(bytes.count - count)
+        return bytes
+    }
+}
