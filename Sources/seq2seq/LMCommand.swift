@@ -37,8 +37,8 @@ struct LMTrainCommand: ParsableCommand {
             and subword models compare) and perplexity, logged to OUTPUT/training-log.jsonl. Keeps the \
             model with the lowest dev loss in OUTPUT/best and a resumable checkpoint in OUTPUT/last (with \
             the carried stream states); stops early after --patience validations without improvement. \
-            Ctrl-C or SIGTERM saves and exits with status 130; --resume continues bit-exactly (same \
-            --threads).
+            Ctrl-C or SIGTERM saves and exits with status 130 (143); --resume continues bit-exactly (same \
+            --threads). A second Ctrl-C more than a second later quits without saving.
             """)
 
     @Argument(help: "Training text (UTF-8; any kind: prose, source code, Korean).")
@@ -56,84 +56,93 @@ struct LMTrainCommand: ParsableCommand {
     @Option(help: "subword: vocabulary prefix from `seq2seq vocab --output` (default: learn one from the text).")
     var vocab: String?
 
-    @Option(help: "subword: tokens of the learned vocabulary.")
+    @Option(parsing: .unconditional, help: "subword: tokens of the learned vocabulary.")
     var vocabSize = 8000
 
-    @Option(help: "char/jamo: characters seen fewer times in the text become <unk>.")
+    @Option(parsing: .unconditional, help: "char/jamo: characters seen fewer times in the text become <unk>.")
     var minCount = 1
 
     @Option(help: "Recurrent cell: rnn (vanilla tanh RNN), gru or lstm.")
     var cell: CellKind?
 
-    @Option(help: "Recurrent layers L (default 2).")
+    @Option(parsing: .unconditional, help: "Recurrent layers L (default 2).")
     var layers: Int?
 
-    @Option(help: "Hidden size H (default 512).")
+    @Option(parsing: .unconditional, help: "Hidden size H (default 512).")
     var hidden: Int?
 
-    @Option(help: "Embedding size E (default 64).")
+    @Option(parsing: .unconditional, help: "Embedding size E (default 64).")
     var embedding: Int?
 
-    @Option(help: "Dropout on embeddings, between layers and before the output layer (default 0).")
+    @Option(parsing: .unconditional, help: "Dropout on embeddings, between layers and before the output layer (default 0).")
     var dropout: Float?
 
-    @Option(help: "Truncated BPTT length: steps per chunk (default 100).")
+    @Option(parsing: .unconditional, help: "Truncated BPTT length: steps per chunk (default 100).")
     var bptt: Int?
 
-    @Option(help: "Parallel streams over the text (rows of a chunk; default 64).")
+    @Option(parsing: .unconditional, help: "Parallel streams over the text (rows of a chunk; default 64).")
     var batchSize: Int?
 
-    @Option(help: "Passes over the text (default: 50, or no limit with --time-budget).")
+    @Option(parsing: .unconditional, help: "Passes over the text (default: 50, or no limit with --time-budget).")
     var epochs: Int?
 
     @Option(help: "Stop after this much wall-clock time, e.g. 90s, 10m, 1h30m (the best model is kept).")
     var timeBudget: String?
 
-    @Option(help: "Stop after this many optimizer steps in total (counting steps before --resume).")
+    @Option(parsing: .unconditional, help: "Stop after this many optimizer steps in total (counting steps before --resume).")
     var maxSteps: Int?
 
-    @Option(help: "Adam learning rate.")
+    @Option(parsing: .unconditional, help: "Adam learning rate.")
     var learningRate: Float = 2e-3
 
-    @Option(help: "Clip the global gradient norm to this value (0 disables).")
+    @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value (0 disables).")
     var clip: Float = 1.0
 
-    @Option(help: "Random seed (initialization and dropout).")
+    @Option(parsing: .unconditional, help: "Random seed (initialization and dropout).")
     var seed: UInt64 = 1
 
-    @Option(help: "CPU threads for matrix products.")
+    @Option(parsing: .unconditional, help: "CPU threads for matrix products.")
     var threads = 2
 
     @Flag(help: "Continue the run saved in --output exactly where it stopped.")
     var resume = false
 
-    @Option(help: "Validate every N steps and at the end (0: at each epoch end instead).")
+    @Option(parsing: .unconditional, help: "Validate every N steps and at the end (0: at each epoch end instead).")
     var validateEvery = 200
 
-    @Option(help: "Stop after this many validations without a lower dev loss.")
+    @Option(parsing: .unconditional, help: "Stop after this many validations without a lower dev loss.")
     var patience = 5
 
-    @Option(help: "Streams the dev text is read in, each carrying its state (1 = the whole text as one stream).")
+    @Option(parsing: .unconditional, help: "Streams the dev text is read in, each carrying its state (1 = the whole text as one stream).")
     var evalStreams = 64
+
+    @Flag(help: "Replace the language model in --output (its lm.json, vocab.*, best/, last/ and log) instead of refusing.")
+    var force = false
 
     func validate() throws {
         if resume && (units != nil || cell != nil || layers != nil || hidden != nil || embedding != nil || dropout != nil || vocab != nil) {
             throw ValidationError("--resume continues the model in --output with its own units and sizes: drop --units/--cell/--layers/--hidden/--embedding/--dropout/--vocab")
         }
+        if resume && force { throw ValidationError("--resume continues the model in --output and --force replaces it: give one of them") }
         if vocab != nil && units != .subword { throw ValidationError("--vocab gives subword units: add --units subword") }
-        for (name, value) in [("--layers", layers), ("--hidden", hidden), ("--embedding", embedding), ("--bptt", bptt),
-                              ("--batch-size", batchSize), ("--epochs", epochs), ("--max-steps", maxSteps)] {
-            if let value, value < 1 { throw ValidationError("\(name) must be at least 1") }
-        }
-        if let dropout, !(0..<1).contains(dropout) { throw ValidationError("--dropout must be in [0, 1)") }
-        if minCount < 1 { throw ValidationError("--min-count must be at least 1") }
-        if vocabSize < 262 { throw ValidationError("--vocab-size must be at least 262") }
-        if !(learningRate > 0) { throw ValidationError("--learning-rate must be positive") }
-        if clip < 0 { throw ValidationError("--clip must be ≥ 0") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if patience < 1 { throw ValidationError("--patience must be at least 1") }
-        if validateEvery < 0 { throw ValidationError("--validate-every must be ≥ 0") }
-        if evalStreams < 1 { throw ValidationError("--eval-streams must be at least 1") }
+        if output.isEmpty { throw ValidationError("--output is empty; give the model folder to write, e.g. --output lm") }
+        let count = 1...OptionCheck.maximumCount
+        if let layers { try OptionCheck.require(layers, in: 1...ModelConfiguration.maximumLayerCount, "--layers") }
+        if let hidden { try OptionCheck.require(hidden, in: count, "--hidden") }
+        if let embedding { try OptionCheck.require(embedding, in: count, "--embedding") }
+        if let bptt { try OptionCheck.require(bptt, in: count, "--bptt") }
+        if let batchSize { try OptionCheck.require(batchSize, in: count, "--batch-size") }
+        if let epochs { try OptionCheck.require(epochs, in: count, "--epochs") }
+        if let maxSteps { try OptionCheck.require(maxSteps, in: 1...Int.max, "--max-steps") }
+        if let dropout { try OptionCheck.require(dropout, in: 0...1, "--dropout", excludingUpperBound: true) }
+        try OptionCheck.require(minCount, in: count, "--min-count")
+        try OptionCheck.require(vocabSize, in: 262...OptionCheck.maximumCount, "--vocab-size")
+        try OptionCheck.require(learningRate, in: 0...1e6, "--learning-rate", excludingLowerBound: true)
+        try OptionCheck.require(clip, in: 0...1e30, "--clip")
+        try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
+        try OptionCheck.require(patience, in: count, "--patience")
+        try OptionCheck.require(validateEvery, in: 0...OptionCheck.maximumCount, "--validate-every")
+        try OptionCheck.require(evalStreams, in: count, "--eval-streams")
         if let timeBudget, parseDuration(timeBudget) == nil {
             throw ValidationError("--time-budget '\(timeBudget)' is not a duration; use e.g. 90s, 10m or 1h30m")
         }
@@ -165,8 +174,9 @@ struct LMTrainCommand: ParsableCommand {
         options.validateEvery = validateEvery
         options.patience = patience
         options.evaluationStreams = evalStreams
+        options.force = force
         let outcome = try LanguageModelSession(options: options, log: printError).run()
-        if outcome == .interrupted { throw ExitCode(130) }
+        if outcome == .interrupted { throw ExitCode(Interrupt.exitStatus) }
     }
 }
 
@@ -186,26 +196,26 @@ struct LMSampleCommand: ParsableCommand {
     @Option(help: "Text to start from (default: as at the beginning of a line).")
     var prime = ""
 
-    @Option(help: "Characters to generate after the prime.")
+    @Option(parsing: .unconditional, help: "Characters to generate after the prime.")
     var length = 500
 
-    @Option(help: "Softmax temperature T ≥ 0 (0 = argmax).")
+    @Option(parsing: .unconditional, help: "Softmax temperature T ≥ 0 (0 = argmax).")
     var temperature: Float = 1
 
-    @Option(help: "Draw only among the K most likely units.")
+    @Option(parsing: .unconditional, help: "Draw only among the K most likely units.")
     var topK: Int?
 
-    @Option(help: "Random seed of the draws.")
+    @Option(parsing: .unconditional, help: "Random seed of the draws.")
     var seed: UInt64 = 1
 
-    @Option(help: "CPU threads for matrix products.")
+    @Option(parsing: .unconditional, help: "CPU threads for matrix products.")
     var threads = 1
 
     func validate() throws {
-        if length < 0 { throw ValidationError("--length must be ≥ 0") }
-        if !(temperature >= 0) || !temperature.isFinite { throw ValidationError("--temperature must be a number ≥ 0") }
-        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        try OptionCheck.require(length, in: 0...OptionCheck.maximumCount, "--length")
+        try OptionCheck.require(temperature, in: 0...1e6, "--temperature")
+        if let topK { try OptionCheck.require(topK, in: 1...OptionCheck.maximumCount, "--top-k") }
+        try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
     }
 
     func run() throws {
@@ -264,17 +274,19 @@ struct LMEvalCommand: ParsableCommand {
     @Argument(help: "Text to evaluate (UTF-8).")
     var text: String
 
-    @Option(help: "Parallel streams (each carries its state; 1 = exact, slower).")
+    @Option(parsing: .unconditional, help: "Parallel streams (each carries its state; 1 = exact, slower).")
     var streams = 64
 
-    @Option(help: "Steps per chunk.")
+    @Option(parsing: .unconditional, help: "Steps per chunk.")
     var bptt = 100
 
-    @Option(help: "CPU threads for matrix products.")
+    @Option(parsing: .unconditional, help: "CPU threads for matrix products.")
     var threads = 2
 
     func validate() throws {
-        if streams < 1 || bptt < 1 || threads < 1 { throw ValidationError("--streams, --bptt and --threads must be at least 1") }
+        try OptionCheck.require(streams, in: 1...OptionCheck.maximumCount, "--streams")
+        try OptionCheck.require(bptt, in: 1...OptionCheck.maximumCount, "--bptt")
+        try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
     }
 
     func run() throws {
@@ -321,16 +333,16 @@ struct LMStatesCommand: ParsableCommand {
     @Option(help: "Output format (jsonl).")
     var format = "jsonl"
 
-    @Option(help: "Layer to show, 0 = bottom (default: the top layer).")
+    @Option(parsing: .unconditional, help: "Layer to show, 0 = bottom (default: the top layer).")
     var layer: Int?
 
-    @Option(help: "CPU threads for matrix products.")
+    @Option(parsing: .unconditional, help: "CPU threads for matrix products.")
     var threads = 1
 
     func validate() throws {
         if format != "jsonl" { throw ValidationError("--format \(format) is not supported; use jsonl") }
-        if let layer, layer < 0 { throw ValidationError("--layer must be ≥ 0") }
-        if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let layer { try OptionCheck.require(layer, in: 0...OptionCheck.maximumCount, "--layer") }
+        try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
     }
 
     func run() throws {

@@ -86,24 +86,28 @@ struct LanguageModelCLITests {
         let a = try Self.run(sample + ["--seed", "3"]), b = try Self.run(sample + ["--seed", "3"]), c = try Self.run(sample + ["--seed", "4"])
         #expect(a.status == 0 && a.output.hasPrefix("The ") && a.output.unicodeScalars.count >= 84, "\(a.errors)")
         #expect(a.output == b.output && a.output != c.output)
+        // The folder is not overwritten by accident; --force replaces it.
+        let again = ["train", text, "--output", w.path("lm"), "--hidden", "16", "--bptt", "20", "--batch-size", "8",
+                     "--max-steps", "2", "--threads", "1"]
+        let refused = try Self.run(again)
+        #expect(refused.status != 0 && refused.errors.contains("--force"), "\(refused.errors)")
+        let forced = try Self.run(again + ["--force"])
+        #expect(forced.status == 0, "\(forced.errors)")
+        #expect(forced.errors.contains("hidden 16"))
     }
 
     /// Ctrl-C saves a resumable checkpoint and exits 130; --resume continues from it.
     @Test func interruptSavesAndResumes() throws {
         let w = try Workspace()
         let text = try w.write(String(repeating: try Self.prose(), count: 4), to: "prose.txt")
-        // The test runner's threads block SIGINT, and a spawned process inherits the mask of the
-        // thread that starts it; unblock it here so the child sees Ctrl-C as from a shell.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+        // (The test runner's threads block SIGINT and the child inherits that mask: `Interrupt`
+        // unblocks it, so this also checks Ctrl-C reaches a process started that way.)
         let process = Process()
         process.executableURL = try BinaryRunner.locate("seq2seq")
         process.arguments = ["lm", "train", text, "--output", w.path("lm"), "--hidden", "32", "--embedding", "8",
                              "--bptt", "20", "--batch-size", "8", "--validate-every", "100000", "--threads", "1"]
         let errors = w.path("stderr.txt")
-        FileManager.default.createFile(atPath: errors, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
         process.standardOutput = FileHandle.nullDevice
         try process.run()

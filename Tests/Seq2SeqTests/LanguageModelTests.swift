@@ -185,6 +185,20 @@ func copyState(_ s: RecurrentState, _ c: LanguageModelConfiguration) throws -> R
         #expect(again != (try sampler.sample(prime: "a", options: SamplingOptions(temperature: 1, length: 200, seed: 12))))
     }
 
+    /// A non-finite loss stops the step before the weights change.
+    @Test func divergenceLeavesTheWeightsAlone() throws {
+        let model = try tinyLanguageModel(.lstm)
+        model.parameters.view("out_bias")[2] = .nan
+        let before = model.parameters.allValues
+        let trainer = LanguageModelTrainer(model: model)
+        let chunk = try TokenChunk(inputs: [[1, 2, 3]], targets: [[2, 3, 4]])
+        #expect(throws: TrainingDivergence.self) {
+            try trainer.train(on: chunk, state: RecurrentState(configuration: model.configuration, rows: 1))
+        }
+        #expect(trainer.step == 0)
+        #expect(zip(model.parameters.allValues, before).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+    }
+
     // MARK: The lecture example
 
     /// A vanilla RNN LM on "hello" (vocabulary h, e, l, o) learns to predict e, l, l, o after h:

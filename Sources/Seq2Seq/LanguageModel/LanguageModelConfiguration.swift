@@ -122,7 +122,7 @@ public enum LanguageModelError: Error, CustomStringConvertible, Equatable {
         case .badModelDirectory(let path, let reason):
             return "\(path): \(reason)"
         case .outputExists(let path):
-            return "\(path): a trained language model is already there; use --resume to continue it or choose another --output"
+            return "\(path): a trained model is already there; use --resume to continue it, --force to replace a language model, or another --output"
         case .nothingToResume(let path):
             return "\(path): no checkpoint to resume (missing last/model.safetensors); start without --resume"
         case .resumeMismatch(let path, let reason):

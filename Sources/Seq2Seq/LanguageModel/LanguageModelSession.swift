@@ -37,6 +37,8 @@ public struct LanguageModelSessionOptions: Sendable {
     public var threads = 2
     public var outputPath = "lm"
     public var resume = false
+    /// Replace a language model already in `outputPath` (its own files only).
+    public var force = false
     /// Validate every this many steps (0: at each epoch end instead); always at the end of training.
     public var validateEvery = 200
     /// Stop after this many validations without a lower dev loss.
@@ -150,21 +152,26 @@ public final class LanguageModelSession {
             + "(\(data.trainCharacters) characters), \(data.devUnits.count) dev units; \(state.streams) streams × bptt "
             + "\(state.chunkLength) = \(streams.chunkCount) chunks per epoch; \(options.threads) threads")
         if options.resume { log("resuming at step \(trainer.step), epoch \(state.epoch + 1), chunk \(state.chunk)") }
-        Interrupt.install()
+        Interrupt.installCooperative()
         let run = LanguageModelTrainingRun(session: self, data: data, trainer: trainer, state: state, streams: streams,
                                            carried: carried, started: started)
         return try run.train()
     }
 
-    /// Refuses to overwrite a model, or to resume none.
+    /// Refuses to overwrite a model (unless `force`, which removes a language model's own files
+    /// — never a translation model), or to resume none.
     private func checkOutput() throws {
         let files = FileManager.default
         let hasLast = files.fileExists(atPath: directory.lastCheckpoint + "/" + LanguageModelCheckpoint.modelFileName)
         if options.resume && !hasLast { throw LanguageModelError.nothingToResume(path: directory.path) }
-        if !options.resume && (hasLast || files.fileExists(atPath: directory.manifestPath)
-                               || files.fileExists(atPath: directory.path + "/model.json")) {
+        if files.fileExists(atPath: directory.path + "/model.json") {
             throw LanguageModelError.outputExists(path: directory.path)
         }
+        guard !options.resume, hasLast || files.fileExists(atPath: directory.manifestPath) else { return }
+        guard options.force else { throw LanguageModelError.outputExists(path: directory.path) }
+        for name in ["lm.json", "best", "last", "training-log.jsonl"] { try? files.removeItem(atPath: directory.path + "/" + name) }
+        let vocabulary = (try? files.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasPrefix("vocab.") } ?? []
+        for name in vocabulary { try? files.removeItem(atPath: directory.path + "/" + name) }
     }
 
     /// The texts of a run as units.
@@ -329,6 +336,8 @@ private final class LanguageModelTrainingRun {
     // Since the last validation:
     var lossSum = 0.0, unitSum = 0, lastNorm: Float = 0, sinceValidation = monotonicSeconds()
     var lastValidatedStep: Int
+    /// Step of the newest `last/` (nil: none saved by this run).
+    var lastSavedStep: Int?
 
     init(session: LanguageModelSession, data: LanguageModelSession.PreparedData, trainer: LanguageModelTrainer,
          state: LanguageModelSessionState, streams: TextStreams, carried: RecurrentState, started: Double) {
@@ -343,6 +352,7 @@ private final class LanguageModelTrainingRun {
         self.started = started
         encoder.outputFormatting = [.sortedKeys]
         lastValidatedStep = session.options.resume ? trainer.step : -1
+        lastSavedStep = session.options.resume ? trainer.step : nil
     }
 
     var model: LanguageModel { trainer.model }
@@ -389,7 +399,12 @@ private final class LanguageModelTrainingRun {
             if Interrupt.isRequested { return .interrupted }
             if monotonicSeconds() - started >= budget { return .timeBudget }
             if let maxSteps = options.maxSteps, trainer.step >= maxSteps { return .stepLimit }
-            let result = try trainer.train(on: streams.chunk(state.chunk), state: carried)
+            let result: TrainingStepResult
+            do { result = try trainer.train(on: streams.chunk(state.chunk), state: carried) } catch var divergence as TrainingDivergence {
+                divergence.lastSavedStep = lastSavedStep
+                divergence.folder = directory.path
+                throw divergence
+            }
             state.chunk += 1
             lossSum += Double(result.loss) * Double(result.tokenCount)
             unitSum += result.tokenCount
@@ -408,8 +423,13 @@ private final class LanguageModelTrainingRun {
         return nil
     }
 
-    /// `last/`: weights, optimizer, carried stream states, session.json.
+    /// `last/`: weights, optimizer, carried stream states, session.json (never cut short by Ctrl-C).
     func saveLast() throws {
+        try Interrupt.deferred { try writeLast() }
+        lastSavedStep = trainer.step
+    }
+
+    private func writeLast() throws {
         state.step = trainer.step
         try LanguageModelCheckpoint.save(to: directory.lastCheckpoint, model: model, units: data.units.identity,
                                          trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.chunk),
@@ -433,8 +453,10 @@ private final class LanguageModelTrainingRun {
             state.bestDevLoss = evaluation.loss
             state.bestStep = trainer.step
             state.validationsWithoutImprovement = 0
-            try LanguageModelCheckpoint.save(to: directory.bestCheckpoint, model: model, units: data.units.identity,
-                                             trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.chunk))
+            try Interrupt.deferred {
+                try LanguageModelCheckpoint.save(to: directory.bestCheckpoint, model: model, units: data.units.identity,
+                                                 trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.chunk))
+            }
         } else {
             state.validationsWithoutImprovement += 1
         }

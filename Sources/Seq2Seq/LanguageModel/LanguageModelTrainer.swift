@@ -37,6 +37,8 @@ public final class LanguageModelTrainer {
     public var nextLearningRate: Float { options.learningRate(atStep: step + 1, scale: learningRateScale) }
 
     /// One update on `chunk` from `state` (which then holds the chunk's final states).
+    /// - Throws: `TrainingDivergence` (before touching the weights) when the loss or the
+    ///   gradient norm is NaN or infinite.
     @discardableResult
     public func train(on chunk: TokenChunk, state: RecurrentState) throws -> TrainingStepResult {
         let parts = min(blasThreadCount(), chunk.rowCount)
@@ -45,6 +47,9 @@ public final class LanguageModelTrainer {
                              : try model.computeGradients(on: chunk, state: state, random: &random)
         let (norm, coefficient) = options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
             ?? (model.gradients.l2Norm(), 1)
+        guard loss.loss.isFinite, norm.isFinite else {
+            throw TrainingDivergence(step: step + 1, loss: loss.loss, gradientNorm: norm)
+        }
         let lr = nextLearningRate
         optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)
         step += 1
