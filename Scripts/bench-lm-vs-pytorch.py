@@ -7,7 +7,8 @@ Data: unit ids uniform in [0, V), B streams of one long text (stream b is one co
 piece), chunks of T steps; the (h, c) state is carried from chunk to chunk and detached.
 A step: zero_grad, forward, backward, clip_grad_norm_(1.0), Adam(lr 2e-3) -- on one chunk
 of B*T characters.  Prints one JSON line; chars_per_s_median is median(B*T / step time)
-over the timed steps after the warm-up.
+over the timed steps after the warm-up, chars_per_cpu_s_median the same per second of CPU
+time of the whole process (all threads; time.process_time).
 
   python Scripts/bench-lm-vs-pytorch.py [--emb 64 --hidden 512 --layers 2 --vocab 100
                                          --batch 64 --bptt 100 --steps 10 --warmup 3 --threads 2]
@@ -69,12 +70,12 @@ def main():
     inputs = torch.stack([streams[b * S:(b + 1) * S] for b in range(B)], dim=1)        # [S, B]
     targets = torch.stack([streams[b * S + 1:(b + 1) * S + 1] for b in range(B)], dim=1)
     state = (torch.zeros(L, B, H), torch.zeros(L, B, H))
-    times = []
+    times, step_cpu = [], []
     loss = torch.tensor(0.0)
     before = cpu_times()
     for k in range(a.warmup + a.steps):
         x, y = inputs[k * T:(k + 1) * T].contiguous(), targets[k * T:(k + 1) * T].contiguous()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         opt.zero_grad(set_to_none=True)
         state = (state[0].detach(), state[1].detach())                                 # truncation
         logits, state = model(x, state)
@@ -82,9 +83,10 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, time.process_time() - c0
         if k >= a.warmup:
             times.append(dt)
+            step_cpu.append(dc)
     after = cpu_times()
     busy, total, own = (after[i] - before[i] for i in range(3))
     med = statistics.median(times)
@@ -92,6 +94,7 @@ def main():
     print(json.dumps(dict(mode="bench-lm", torch_version=torch.__version__, threads=torch.get_num_threads(),
                           emb=a.emb, hidden=H, layers=L, vocab=V, batch=B, bptt=T, steps=a.steps,
                           median_step_s=med, chars_per_s_median=B * T / med, chars_per_s_best=B * T / min(times),
+                          chars_per_cpu_s_median=B * T / statistics.median(step_cpu),
                           gflops_median=B * T / med * 3 * fwd / 1e9, last_loss=loss.item(),
                           foreign_cpu_pct=round(100.0 * max(0, busy - own) / max(1, total), 1))))
 

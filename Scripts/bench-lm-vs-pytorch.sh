@@ -45,6 +45,7 @@ ours() {
   /usr/bin/time -f "%U %S" -o "$WORK/ours.time" "$BIN/seq2seq" bench lm --threads "$THREADS" $EXTRA >"$WORK/ours.out"
   after=$(cpu_jiffies)
   record ours "$(grep -m1 'train characters/s: ' "$WORK/ours.out" | sed -E 's/.*: ([0-9.]+).*/\1/')"
+  record ours.cpu "$(grep -m1 'train characters per CPU-second: ' "$WORK/ours.out" | sed -E 's/.*: ([0-9.]+).*/\1/')"
   # other processes' share of the machine's CPU while ours ran (busy − own) / total
   record ours.foreign "$(echo "$before $after $(cat "$WORK/ours.time")" | awk -v hz="$(getconf CLK_TCK)" \
     '{busy=$3-$1; total=$4-$2; own=($5+$6)*hz; f=100*(busy-own)/total; if (f<0) f=0; printf "%.1f", f}')"
@@ -57,6 +58,7 @@ theirs() {
   local line; line=$(grep -m1 '^{' "$WORK/torch.out")
   record torch "$(echo "$line" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["chars_per_s_median"])')"
   record torch.foreign "$(echo "$line" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["foreign_cpu_pct"])')"
+  record torch.cpu "$(echo "$line" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["chars_per_cpu_s_median"])')"
 }
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -78,6 +80,8 @@ print(f"Date: {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC; {cpu}, {subproces
 print(f"| char LSTM E64 H512 L2, B64, bptt 100, V100{' with ' + extra if extra else ''} | ours | PyTorch | ours / PyTorch |")
 print("|---|---:|---:|---:|")
 print(f"| training characters/s | {med('ours'):.0f} | {med('torch'):.0f} | {med('ours') / med('torch'):.2f}× |")
+print(f"| training characters per CPU-second (all threads) | {med('ours.cpu'):.0f} | {med('torch.cpu'):.0f} | "
+      f"{med('ours.cpu') / med('torch.cpu'):.2f}× |")
 print(f"\nPer round (ours, PyTorch): {', '.join(f'{a:.0f}/{b:.0f}' for a, b in zip(vals['ours'], vals['torch']))}")
 print(f"1-minute load average before the runs: {min(vals['load.ours'] + vals['load.torch']):.1f}–"
       f"{max(vals['load.ours'] + vals['load.torch']):.1f}. Other processes used "

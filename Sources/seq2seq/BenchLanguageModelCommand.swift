@@ -61,6 +61,7 @@ struct BenchLanguageModelCommand: ParsableCommand {
                                                  warmup: warmup, steps: steps, seed: seed)
         print("median step: \(String(format: "%.4f", r.medianStepSeconds)) s")
         print("train characters/s: \(String(format: "%.0f", r.charactersPerSecond)) char/s")
+        print("train characters per CPU-second: \(String(format: "%.0f", r.charactersPerCPUSecond)) char/CPU-s")
         print("MFLOP per character: \(String(format: "%.2f", c.trainingFLOPsPerUnit / 1e6)) MFLOP")
         print("effective GFLOP/s: \(String(format: "%.1f", r.gigaflopsPerSecond)) GFLOP/s")
         print("last loss: \(String(format: "%.4f", r.lastLoss))")

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Training throughput of a character language model on synthetic text, defined like
 /// `Scripts/bench-lm-vs-pytorch.py` (the PyTorch side): unit ids uniform in 0..<V, B streams
@@ -16,6 +19,9 @@ public enum LanguageModelBenchmark {
         public var gigaflopsPerSecond: Double
         /// Loss of the last step (sanity: finite, about log V for random text).
         public var lastLoss: Float
+        /// Median characters per second of CPU time used by the whole process (all threads): a
+        /// figure that other jobs on a shared machine disturb much less than the wall-clock rate.
+        public var charactersPerCPUSecond: Double
     }
 
     /// Trains `warmup + steps` consecutive chunks and times the last `steps`.
@@ -32,19 +38,29 @@ public enum LanguageModelBenchmark {
         options.maxGradientNorm = 1.0
         let trainer = LanguageModelTrainer(model: model, options: options, seed: seed)
         let state = RecurrentState(configuration: c, rows: B)
-        var times: [Double] = []
+        var times: [Double] = [], cpuTimes: [Double] = []
         var lastLoss: Float = 0
         for k in 0..<min(warmup + steps, text.chunkCount) {
             let chunk = text.chunk(k)
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = DispatchTime.now().uptimeNanoseconds, cpuStart = processCPUSeconds()
             lastLoss = try trainer.train(on: chunk, state: state).loss
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let cpu = processCPUSeconds() - cpuStart
             if k + 1 == warmup { PhaseTimer.reset() }
-            if k >= warmup { times.append(seconds) }
+            if k >= warmup { times.append(seconds); cpuTimes.append(cpu) }
         }
         let median = SyntheticBenchmark.median(times)
         let rate = Double(B * T) / max(median, 1e-12)
         return Result(charactersPerSecond: rate, medianStepSeconds: median,
-                      gigaflopsPerSecond: rate * c.trainingFLOPsPerUnit / 1e9, lastLoss: lastLoss)
+                      gigaflopsPerSecond: rate * c.trainingFLOPsPerUnit / 1e9, lastLoss: lastLoss,
+                      charactersPerCPUSecond: Double(B * T) / max(SyntheticBenchmark.median(cpuTimes), 1e-12))
+    }
+
+    /// User + system CPU seconds of this process so far (all threads).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) * 1e-6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }
