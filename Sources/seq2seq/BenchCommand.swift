@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
             runs both side by side. Every figure is printed as one `name: value unit` line.
             """,
         subcommands: [BenchTrainCommand.self, BenchDecodeCommand.self, BenchPeakCommand.self, BenchCheckCommand.self,
-                      BenchTokenizeCommand.self])
+                      BenchTokenizeCommand.self, BenchLanguageModelCommand.self])
 }
 
 /// Times normalize + word break + subword encoding over both columns of a TSV

@@ -1,0 +1,71 @@
+import ArgumentParser
+import CommandLineSupport
+import Foundation
+import Seq2Seq
+
+/// `seq2seq bench lm`: language-model training throughput on synthetic text.
+struct BenchLanguageModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lm",
+        abstract: "Language-model training throughput: characters/s (char LSTM, E64 H512 L2, B64, bptt 100, V100 by default).",
+        discussion: """
+            Synthetic text with unit ids uniform over the vocabulary, B streams, chunks of --bptt steps with \
+            the state carried from chunk to chunk; a step is forward, backward, clipping at norm 1.0 and Adam. \
+            Prints the median over the timed steps. Scripts/bench-lm-vs-pytorch.py times the same model in \
+            PyTorch; Scripts/bench-lm-vs-pytorch.sh runs both, interleaved.
+            """)
+
+    @Option(help: "Recurrent cell: rnn, gru or lstm.")
+    var cell: CellKind = .lstm
+    @Option(help: "Embedding size E.")
+    var embedding = 64
+    @Option(help: "Hidden size H.")
+    var hidden = 512
+    @Option(help: "Recurrent layers L.")
+    var layers = 2
+    @Option(help: "Vocabulary size V.")
+    var vocabulary = 100
+    @Option(help: "Parallel streams B (rows of a chunk).")
+    var batchSize = 64
+    @Option(help: "Steps per chunk T (truncated BPTT length).")
+    var bptt = 100
+    @Option(help: "Timed steps.")
+    var steps = 10
+    @Option(help: "Untimed warm-up steps before them.")
+    var warmup = 3
+    @Option(help: "CPU threads for matrix products.")
+    var threads = 2
+    @Option(help: "Seed for the synthetic text and the initial weights.")
+    var seed: UInt64 = 1
+    @Flag(help: "Also print the time spent in each phase (timed part only).")
+    var phases = false
+
+    func validate() throws {
+        for (name, value) in [("--embedding", embedding), ("--hidden", hidden), ("--layers", layers), ("--vocabulary", vocabulary),
+                              ("--batch-size", batchSize), ("--bptt", bptt), ("--steps", steps), ("--threads", threads)]
+        where value < 1 {
+            throw ValidationError("\(name) must be at least 1")
+        }
+        if warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
+    }
+
+    func run() throws {
+        ComputeThreads.configure(threads)
+        PhaseTimer.enable(phases)
+        let c = LanguageModelConfiguration(vocabularySize: vocabulary, embeddingSize: embedding, hiddenSize: hidden,
+                                           layerCount: layers, cell: cell)
+        print("config: \(c.summary), streams \(batchSize), bptt \(bptt)")
+        print("threads: \(threads)")
+        print("blas core: \(blasCoreName())")
+        let r = try LanguageModelBenchmark.train(configuration: c, streams: batchSize, chunkLength: bptt,
+                                                 warmup: warmup, steps: steps, seed: seed)
+        print("median step: \(String(format: "%.4f", r.medianStepSeconds)) s")
+        print("train characters/s: \(String(format: "%.0f", r.charactersPerSecond)) char/s")
+        print("train characters per CPU-second: \(String(format: "%.0f", r.charactersPerCPUSecond)) char/CPU-s")
+        print("MFLOP per character: \(String(format: "%.2f", c.trainingFLOPsPerUnit / 1e6)) MFLOP")
+        print("effective GFLOP/s: \(String(format: "%.1f", r.gigaflopsPerSecond)) GFLOP/s")
+        print("last loss: \(String(format: "%.4f", r.lastLoss))")
+        for (name, seconds) in PhaseTimer.report { print("phase \(name): \(String(format: "%.4f", seconds)) s") }
+        print("peak memory: \(String(format: "%.1f", Double(SyntheticBenchmark.peakMemoryBytes()) / 1_048_576)) MiB")
+    }
+}
