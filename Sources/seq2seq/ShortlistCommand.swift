@@ -18,7 +18,7 @@ struct ShortlistCommand: ParsableCommand {
 
             Examples:
               seq2seq shortlist --model model pairs.tsv
-              seq2seq shortlist --model model --frequent 500 --candidates 20 pairs.tsv
+              seq2seq shortlist --model model --frequent 300 --candidates 10 pairs.tsv
               translate --model model --shortlist < input.txt
             """)
 
@@ -29,10 +29,10 @@ struct ShortlistCommand: ParsableCommand {
     var pairs: String
 
     @Option(help: "N: the most frequent target tokens, in every sentence's shortlist.")
-    var frequent = 1000
+    var frequent = 500
 
     @Option(help: "K: per source token, the most associated target tokens (beyond the frequent ones).")
-    var candidates = 50
+    var candidates = 20
 
     @Option(help: "Ignore token pairs that occur together in fewer sentence pairs than this.")
     var minimumCooccurrence = 1

@@ -14,8 +14,9 @@ final class ShortlistedOutputLayer {
     /// U: tokens of the union.
     let count: Int
     private let H: Int, V: Int, capacity: Int
-    private let tokens: [Int32]                       // [U] union position → target id
-    private let members: [[Int32]]                    // [B][U_b] per sentence: its union positions
+    private let memberOffsets: [Int]                  // [B + 1] sentence b's members: offsets b ..< b + 1
+    private let memberPositions: UnsafeMutablePointer<Int32>  // [ΣU_b] union positions, per sentence ascending
+    private let memberTokens: UnsafeMutablePointer<Int32>     // [ΣU_b] their target ids
     private let weight: UnsafeMutablePointer<Float>   // [U, H] gathered rows of W_out
     private let bias: UnsafeMutablePointer<Float>     // [U]
     private let logits: UnsafeMutablePointer<Float>   // [cap, U]
@@ -29,8 +30,17 @@ final class ShortlistedOutputLayer {
          shortlist: BatchShortlist, capacity: Int, precision: DecodingPrecision) {
         let U = shortlist.tokens.count
         (count, self.H, self.V, self.capacity) = (U, H, V, capacity)
-        tokens = shortlist.tokens
-        members = shortlist.members
+        var offsets = [0]
+        for list in shortlist.members { offsets.append(offsets[offsets.count - 1] + list.count) }
+        memberOffsets = offsets
+        memberPositions = .allocate(capacity: max(offsets[offsets.count - 1], 1))
+        memberTokens = .allocate(capacity: max(offsets[offsets.count - 1], 1))
+        for (b, list) in shortlist.members.enumerated() {
+            for (i, u) in list.enumerated() {
+                memberPositions[offsets[b] + i] = u
+                memberTokens[offsets[b] + i] = shortlist.tokens[Int(u)]
+            }
+        }
         weight = .allocate(capacity: max(U * H, 1))
         bias = .allocate(capacity: max(U, 1))
         for (u, t) in shortlist.tokens.enumerated() {
@@ -47,6 +57,8 @@ final class ShortlistedOutputLayer {
         bias.deallocate()
         logits.deallocate()
         scratch.deallocate()
+        memberPositions.deallocate()
+        memberTokens.deallocate()
     }
 
     /// Log-probabilities `[n, V]` into `output` for the rows `input` `[n, H]`; row r belongs to
@@ -73,21 +85,23 @@ final class ShortlistedOutputLayer {
         Parallel.forEach(parts: parts) { part in
             let layer = this.value
             for r in part * n / parts..<(part + 1) * n / parts {
-                layer.normalize(row: r, members: layer.members[sources[r]], scratch: layer.scratch + part * 2 * U, into: out.pointer + r * layer.V)
+                layer.normalize(row: r, sentence: sources[r], scratch: layer.scratch + part * 2 * U, into: out.pointer + r * layer.V)
             }
         }
     }
 
-    /// Row r's log-softmax over its sentence's shortlist `members` (in token order, so the same
-    /// whatever the union), written to the full row `output` `[V]`, −∞ elsewhere.
-    private func normalize(row r: Int, members: [Int32], scratch: UnsafeMutablePointer<Float>,
+    /// Row r's log-softmax over its sentence's shortlist (in token order, so the same whatever
+    /// the union), written to the full row `output` `[V]`, −∞ elsewhere.
+    private func normalize(row r: Int, sentence b: Int, scratch: UnsafeMutablePointer<Float>,
                            into output: UnsafeMutablePointer<Float>) {
-        let z = logits + r * count, m = members.count
-        for (i, u) in members.enumerated() { scratch[i] = z[Int(u)] }
+        let z = logits + r * count, first = memberOffsets[b], m = memberOffsets[b + 1] - first
+        let (positions, targets) = (memberPositions + first, memberTokens + first)
+        for i in 0..<m { scratch[i] = z[Int(positions[i])] }
         let largest = Kernels.maximum(scratch, count: m)
         let sum = Kernels.expShifted(scratch, shift: largest, into: scratch + count, count: m)
         let shift = largest + Float(Double(sum).logValue)                   // log Σ_shortlist e^z
-        output.update(repeating: -.infinity, count: V)
-        for (i, u) in members.enumerated() { output[Int(tokens[Int(u)])] = scratch[i] - shift }
+        Kernels.zero(output, count: V)                                      // −∞ fill at the machine's
+        Kernels.subtract(.infinity, from: output, count: V)                 // width (a plain loop is SSE)
+        for i in 0..<m { output[Int(targets[i])] = scratch[i] - shift }
     }
 }

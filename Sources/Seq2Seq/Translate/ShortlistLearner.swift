@@ -1,13 +1,13 @@
 /// How `VocabularyShortlist.learn` builds a shortlist.
 public struct ShortlistSettings: Sendable, Equatable {
     /// N: the most frequent target tokens of the training targets, in every sentence's shortlist.
-    public var frequentCount = 1000
+    public var frequentCount = 500
     /// K: per source token, the most associated target tokens kept (beyond the frequent ones).
-    public var candidateCount = 50
+    public var candidateCount = 20
     /// A (source, target) token pair must occur together in at least this many sentence pairs.
     public var minimumCooccurrence = 1
 
-    public init(frequentCount: Int = 1000, candidateCount: Int = 50, minimumCooccurrence: Int = 1) {
+    public init(frequentCount: Int = 500, candidateCount: Int = 20, minimumCooccurrence: Int = 1) {
         self.frequentCount = frequentCount
         self.candidateCount = candidateCount
         self.minimumCooccurrence = minimumCooccurrence
