@@ -104,22 +104,21 @@ public func pearson(_ x: [Double], _ y: [Double]) -> Double? {
     return sxy / (sxx * syy).squareRoot()
 }
 
-/// Per unit of one LSTM layer, the fraction of positions where each gate is
-/// left-saturated (< 0.1) and right-saturated (> 0.9) — the scatter plot of
+/// Per unit of one LSTM (or GRU) layer, the fraction of positions where each gate
+/// is left-saturated (< 0.1) and right-saturated (> 0.9) — the scatter plot of
 /// Karpathy et al. (2015), Fig. 3.
 public struct GateSaturation: Sendable {
     public static let leftThreshold: Float = 0.1
     public static let rightThreshold: Float = 0.9
 
     public var layerName: String
-    /// Per gate (input, forget, output), per unit: (left fraction, right fraction). [3][U]
+    /// Per gate (LSTM input, forget, output; GRU reset, update), per unit:
+    /// (left fraction, right fraction). [G][U]
     public var gates: [(name: String, fractions: [(left: Double, right: Double)])]
 
     public init(gates: GateActivations) {
         layerName = gates.layerName
-        self.gates = [("input", gates.input), ("forget", gates.forget), ("output", gates.output)].map { name, values in
-            (name: name, fractions: GateSaturation.fractions(values))
-        }
+        self.gates = gates.gates.map { (name: $0.name, fractions: GateSaturation.fractions($0.values)) }
     }
 
     /// For each column of `values` `[P][U]`: the share of rows below 0.1 and above 0.9.
