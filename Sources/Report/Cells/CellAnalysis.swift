@@ -142,6 +142,8 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
     case notAModel(path: String, reason: String)
     case unreadableText(path: String, reason: String)
     case cannotWrite(path: String, reason: String)
+    /// An option that does not apply to this kind of model (the message says what to give instead).
+    case notApplicable(String)
 
     public var description: String {
         switch self {
@@ -150,11 +152,13 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
         case .statesUnavailable(let why):
             return why
         case .notAModel(let path, let reason):
-            return "\(path): not a model directory (\(reason)); pass a folder written by `seq2seq train --output`"
+            return "\(path): not a model directory (\(reason)); pass a folder written by `seq2seq train --output` or `seq2seq lm train --output`"
         case .unreadableText(let path, let reason):
             return "\(path): \(reason); give a UTF-8 text file to --text"
         case .cannotWrite(let path, let reason):
             return "cannot write the report \(path): \(reason)"
+        case .notApplicable(let why):
+            return why
         }
     }
 }
