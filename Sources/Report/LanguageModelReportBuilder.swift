@@ -122,7 +122,7 @@ public struct LanguageModelReportBuilder {
         if best == nil && last == nil {
             summary.notes.append("No checkpoint yet: training stopped before its first validation or save.")
         } else if best == nil {
-            summary.notes.append("No best/ checkpoint (training stopped before its first validation): hidden states and samples come from last/.")
+            summary.notes.append("No best/ checkpoint (training stopped before its first validation): last/ is read instead.")
         }
         if case .shown(let h) = history {
             summary.best = h.best

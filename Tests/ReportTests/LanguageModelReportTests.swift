@@ -137,6 +137,27 @@ import Testing
         #expect(!Self.close(trace.states[0].values[0], firstJamo))
     }
 
+    /// Subword units: one position per BPE piece, the boundary mark as a space and `</s>` as the
+    /// line break; an RNN has no gates, so no saturation picture (a note says so).
+    @Test func subwordRNNShowsPiecesAndNoGates() throws {
+        let folder = try Folder()
+        var options = LanguageModelSessionOptions(trainPath: try folder.file("text.txt", Synthetic.text(lines: 80)))
+        options.outputPath = folder.path + "/lm"
+        options.units = .subword; options.vocabularySize = 600; options.cell = .rnn; options.layerCount = 1
+        options.embeddingSize = 8; options.hiddenSize = 16; options.streams = 4; options.chunkLength = 12
+        options.devFraction = 0.2; options.evaluationStreams = 2; options.maxSteps = 3; options.validateEvery = 3
+        options.threads = 1
+        _ = try LanguageModelSession(options: options, log: { _ in }).run()
+        let content = try ModelReportBuilder(modelDirectory: options.outputPath).build()
+        guard case .shown(let analysis) = content.cells else { Issue.record("no cells: \(content.cells)"); return }
+        let pieces = analysis.trace.pieces
+        #expect(pieces.contains("\n") && !pieces.joined().contains("▁") && pieces.contains { $0.unicodeScalars.count > 1 })
+        #expect(analysis.trace.states.map(\.name) == ["layer 1 hidden h"] && analysis.saturation.isEmpty)
+        #expect(ReportPage.html(content).contains("No LSTM or GRU gate activations in this trace"))
+        guard case .shown(let samples) = content.decoding else { Issue.record("no samples"); return }
+        #expect(samples[0].outputs.allSatisfy { $0.text.unicodeScalars.count >= 200 })
+    }
+
     /// An interrupted run: no best/ and a log line cut by a kill give notes; without any
     /// checkpoint the cells and samples are left out with the reason; never an error.
     @Test func interruptedDirectoryGivesAReportWithNotes() throws {
