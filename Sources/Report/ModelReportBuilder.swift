@@ -37,10 +37,14 @@ public struct ModelReportBuilder {
         self.options = options
     }
 
-    /// Builds the report content.
+    /// Builds the report content; a language model's directory (`lm.json`) gets
+    /// a `LanguageModelReportBuilder`'s.
     /// - Throws: `ReportError.notAModel` when the folder holds nothing a training
     ///   run writes; `ReportError.unreadableText` for a bad `--text` or `--dev` file.
     public func build() throws -> ReportContent {
+        if LanguageModelReportBuilder.isLanguageModelDirectory(directory.path) {
+            return try LanguageModelReportBuilder(modelDirectory: directory.path, options: options).build()
+        }
         try checkIsModelDirectory()
         let textLines = try options.textPath.map(readText)   // fail early on a bad --text
         let manifest = try? directory.readManifest()
@@ -89,8 +93,11 @@ public struct ModelReportBuilder {
         }
     }
 
-    func readHistory() -> ReportSection<TrainingHistory> {
-        guard let data = FileManager.default.contents(atPath: directory.logPath) else {
+    func readHistory() -> ReportSection<TrainingHistory> { Self.history(logPath: directory.logPath) }
+
+    /// The curves of the log at `logPath`, or a note when there is none.
+    static func history(logPath: String) -> ReportSection<TrainingHistory> {
+        guard let data = FileManager.default.contents(atPath: logPath) else {
             return .omitted(reason: "No training-log.jsonl: no validation has run yet, so there are no curves.")
         }
         var history = TrainingLogReader.history(fromLog: String(decoding: data, as: UTF8.self))
@@ -101,7 +108,10 @@ public struct ModelReportBuilder {
     }
 
     /// Lines of a UTF-8 text file (at most `textLines` non-empty ones).
-    func readText(_ path: String) throws -> [String] {
+    func readText(_ path: String) throws -> [String] { try Self.readText(path, maxLines: options.textLines) }
+
+    /// Lines of a UTF-8 text file (at most `maxLines` non-empty ones).
+    static func readText(_ path: String, maxLines: Int) throws -> [String] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ReportError.unreadableText(path: path, reason: "cannot read the file")
         }
@@ -112,7 +122,7 @@ public struct ModelReportBuilder {
         let lines = text.split(whereSeparator: \.isNewline).map(String.init)
             .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         if lines.isEmpty { throw ReportError.unreadableText(path: path, reason: "the file has no text") }
-        return Array(lines.prefix(options.textLines))
+        return Array(lines.prefix(maxLines))
     }
 
     /// Byte offset of the first byte that is not part of valid UTF-8.

@@ -18,18 +18,30 @@ public struct ReportContent: Sendable {
     public var decoding: ReportSection<[DecodingExample]>
     /// Languages of source and target text (for `lang` attributes).
     public var languages: LanguagePair
+    /// What kind of model the page is about (headings, curves and section 5 differ).
+    public var model: ReportedModel
 
     public init(title: String, summary: RunSummary, curves: ReportSection<TrainingHistory>,
                 attention: ReportSection<[AttentionExample]>, cells: ReportSection<CellAnalysis>,
-                decoding: ReportSection<[DecodingExample]>, languages: LanguagePair = LanguagePair(source: nil, target: nil)) {
+                decoding: ReportSection<[DecodingExample]>, languages: LanguagePair = LanguagePair(source: nil, target: nil),
+                model: ReportedModel = .translation) {
         self.title = title
         self.languages = languages
+        self.model = model
         self.summary = summary
         self.curves = curves
         self.attention = attention
         self.cells = cells
         self.decoding = decoding
     }
+}
+
+/// The two kinds of model directory `seq2seq report` reads.
+public enum ReportedModel: Sendable, Equatable {
+    /// `seq2seq train`: an encoder-decoder (section 5 shows translations, curves BLEU/chrF).
+    case translation
+    /// `seq2seq lm train`: a language model (section 5 shows samples, curves bits per character).
+    case languageModel
 }
 
 /// A section either has something to draw or says in one line why not.
@@ -46,6 +58,15 @@ public struct RunSummary: Sendable {
     public var architecture: String
     /// Sizes from the checkpoint (nil if no checkpoint could be read).
     public var configuration: ModelConfiguration?
+    /// A language model's sizes (from `lm.json` or a checkpoint; nil for a translation model).
+    public var languageModel: LanguageModelConfiguration?
+    /// A language model's units, e.g. "char: 84 characters + <unk>".
+    public var units: String?
+    /// A language model's text: characters trained on per epoch, characters of the dev text.
+    public var trainingCharacters: Int?
+    public var devCharacters: Int?
+    /// Where a language model's dev text came from, e.g. "held out: the end of the training text".
+    public var devSource: String?
     /// "en → ko" and friends.
     public var direction: String?
     /// Source/target reading order note, e.g. "source read last token first".
@@ -61,6 +82,8 @@ public struct RunSummary: Sendable {
     public var trainingSeconds: Double?
     /// Target tokens per second of wall-clock training time (validation included).
     public var targetTokensPerSecond: Double?
+    /// A language model's training characters per second (median of the logged rates).
+    public var charactersPerSecond: Double?
     /// The best validation (the `best/` checkpoint).
     public var best: ValidationPoint?
     /// Command lines that trained the model, oldest first (one per `--resume`).
@@ -86,11 +109,18 @@ public struct ValidationPoint: Sendable, Equatable {
     public var chrF: Double?
     /// Character-level BLEU (Korean targets).
     public var characterBLEU: Double?
+    /// A language model's bits per character (over the original characters) on the training
+    /// chunks since the previous validation, and on the dev text.
+    public var trainBitsPerCharacter: Double?
+    public var devBitsPerCharacter: Double?
+    /// A language model's training characters per second since the previous validation.
+    public var charactersPerSecond: Double?
     /// True if this validation saved the `best/` checkpoint.
     public var isBest: Bool
 
     public init(step: Int, epoch: Int? = nil, seconds: Double? = nil, trainLoss: Double? = nil,
                 devLoss: Double? = nil, bleu: Double? = nil, chrF: Double? = nil, characterBLEU: Double? = nil,
+                trainBitsPerCharacter: Double? = nil, devBitsPerCharacter: Double? = nil, charactersPerSecond: Double? = nil,
                 isBest: Bool = false) {
         self.step = step
         self.epoch = epoch
@@ -100,6 +130,9 @@ public struct ValidationPoint: Sendable, Equatable {
         self.bleu = bleu
         self.chrF = chrF
         self.characterBLEU = characterBLEU
+        self.trainBitsPerCharacter = trainBitsPerCharacter
+        self.devBitsPerCharacter = devBitsPerCharacter
+        self.charactersPerSecond = charactersPerSecond
         self.isBest = isBest
     }
 }
@@ -120,7 +153,8 @@ public struct TrainingHistory: Sendable {
     public var best: ValidationPoint? { points.last(where: \.isBest) }
 }
 
-/// Section 5: one source sentence and what the model made of it.
+/// Section 5: one source sentence and what the model made of it (or a language
+/// model's prime and its samples).
 public struct DecodingExample: Sendable, Equatable {
     /// The input (a source sentence, or the prime of a language-model sample).
     public var source: String

@@ -175,7 +175,9 @@ struct LMTrainCommand: ParsableCommand {
         options.patience = patience
         options.evaluationStreams = evalStreams
         options.force = force
+        options.commandLine = CommandLine.arguments
         let outcome = try LanguageModelSession(options: options, log: printError).run()
+        printError("see what it learned: seq2seq report \(shellQuoted(output)) -o \(shellQuoted(output + "/report.html"))")
         if outcome == .interrupted { throw ExitCode(Interrupt.exitStatus) }
     }
 }

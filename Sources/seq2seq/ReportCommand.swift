@@ -17,21 +17,26 @@ struct ReportCommand: ParsableCommand {
             hidden units that best follow simple text properties (position in the line, \
             quotes, brackets, Hangul vs Latin, word starts, sentence ends), drawn as coloured \
             text, and the LSTM gate-saturation plot; greedy and beam translations of dev sentences.
+            For a language model (`seq2seq lm train`): its units and sizes, loss and bits per \
+            character, no attention, the interpretable cells over --text (default: the end of the \
+            dev text recorded in run.json), the LSTM or GRU gate saturation, and samples at \
+            temperatures 0.5 and 1.0.
             It needs no network to view (inline CSS and SVG, no scripts) and prints on paper.
             A model directory from an interrupted run gives a report of what it has.
 
             Examples:
               seq2seq report model -o model/report.html
               seq2seq report model-ko-en --dev dev.tsv --text sample.txt -o report.html
+              seq2seq report lm --text snippet.txt -o lm/report.html
             """)
 
-    @Argument(help: "Model directory written by `seq2seq train`.")
+    @Argument(help: "Model directory written by `seq2seq train` or `seq2seq lm train`.")
     var model: String
 
-    @Option(help: "Dev pairs (source<TAB>target, corpus column order) to translate and draw (default: the dev sample saved in the model's run.json).")
+    @Option(help: "Translation models: dev pairs (source<TAB>target, corpus column order) to translate and draw (default: the dev sample saved in the model's run.json).")
     var dev: String?
 
-    @Option(help: "UTF-8 text, one sentence per line, to read hidden states from for the interpretable-cell view (default: the dev sources).")
+    @Option(help: "UTF-8 text to read hidden states from for the interpretable-cell view (default: the dev sources; for a language model the end of its dev text).")
     var text: String?
 
     @Option(name: [.customShort("o"), .long], help: "HTML file to write.")
@@ -40,7 +45,7 @@ struct ReportCommand: ParsableCommand {
     @Option(help: "Dev sentences shown with greedy and beam translations.")
     var examples = 6
 
-    @Option(help: "Lines of --text (or dev sources) read for the interpretable-cell view.")
+    @Option(help: "Lines of --text (or dev sources) read for the interpretable-cell view (a language model reads at most 1,200 characters of them).")
     var textLines = 60
 
     @Option(help: "CPU threads for matrix products.")

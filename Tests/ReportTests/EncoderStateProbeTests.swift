@@ -52,7 +52,10 @@ struct EncoderStateProbeTests {
                 || trace.pieces.joined().replacingOccurrences(of: " ", with: "")
                     == Self.lines.joined(separator: "\n").replacingOccurrences(of: " ", with: "") + "\n")
         // Gates are probabilities.
-        for gate in trace.gates { #expect(gate.forget.allSatisfy { $0.allSatisfy { $0 > 0 && $0 < 1 } }) }
+        for layer in trace.gates {
+            #expect(layer.gates.map(\.name) == ["input", "forget", "output"])
+            for gate in layer.gates { #expect(gate.values.allSatisfy { $0.allSatisfy { $0 > 0 && $0 < 1 } }) }
+        }
     }
 
     /// A GRU encoder: states of every layer from the prefixes, `h` only, and a note instead of gates.

@@ -111,6 +111,64 @@ struct ReportBrowserTests {
         #expect(curves.greyVariance > Self.blankVariance, "curves: variance \(curves.greyVariance)")
     }
 
+    /// A language model trained by `seq2seq lm train` (a fraction of a second), reported by
+    /// `seq2seq report` and seen in the browser: its own headings, curves, coloured text, gate
+    /// scatter of both layers, samples, and a first screen that is not blank.
+    @Test(.enabled(if: chromiumInstalled, "needs Debian's chromium (apt-get install chromium)"))
+    func reportOfALanguageModelInChromium() throws {
+        let w = try Workspace()
+        try w.write(Synthetic.text(lines: 150), to: "text.txt")
+        let training = try Command.run(["lm", "train", w.path("text.txt"), "--output", w.path("lm"), "--hidden", "24",
+                                        "--embedding", "12", "--layers", "2", "--batch-size", "8", "--bptt", "32",
+                                        "--max-steps", "12", "--validate-every", "4", "--threads", "1", "--seed", "3"])
+        try #require(training.status == 0, "lm train failed: \(training.errors)")
+        #expect(training.errors.contains("seq2seq report \(w.path("lm")) -o \(w.path("lm/report.html"))"))
+        let report = try Command.run(["report", w.path("lm"), "-o", w.path("lm.html")])
+        try #require(report.status == 0, "report failed: \(report.errors)")
+
+        let browser = try HeadlessChromium(width: 1280, height: 1000)
+        defer { browser.shutdown() }
+        try browser.load(URL(fileURLWithPath: w.path("lm.html")))
+        #expect(browser.errors.isEmpty, "console errors: \(browser.errors)")
+        #expect(browser.requestedURLs.allSatisfy { $0.hasPrefix("file://") || $0.hasPrefix("data:") },
+                "the page asked the network for \(browser.requestedURLs)")
+        let headings = try #require(try browser.evaluate("[...document.querySelectorAll('h2')].map(h => h.textContent)") as? [String])
+        #expect(headings == ReportPage.headings(for: .languageModel).enumerated().map { "\($0.offset + 1). \($0.element)" })
+
+        // Curves: train and dev loss and bits per character against steps and time, each line drawn.
+        let drawnLines = try browser.evaluate("""
+            [...document.querySelectorAll('#curves svg polyline.series')]
+              .filter(p => p.points.numberOfItems >= 2 && p.getBBox().width > 0).length
+            """) as? Int
+        #expect(drawnLines == 8, "drawn curve lines: \(String(describing: drawnLines))")
+        let titles = try #require(try browser.evaluate("[...document.querySelectorAll('#curves svg.chart > title')].map(t => t.textContent)") as? [String])
+        #expect(titles == ["Loss per unit (nats)", "Bits per character", "Loss per unit (nats)", "Bits per character"])
+
+        // No attention: a note and nothing drawn.
+        #expect(try browser.evaluate("document.querySelectorAll('#attention svg').length") as? Int == 0)
+        let attentionNote = try browser.evaluate("document.querySelector('#attention p.note').textContent") as? String
+        #expect(attentionNote?.contains("no attention") == true)
+
+        // Cells: coloured characters, and one dot per unit and gate of both LSTM layers.
+        let coloured = try browser.evaluate("""
+            [...document.querySelectorAll('#cells .activation-text span')]
+              .filter(s => getComputedStyle(s).backgroundColor !== 'rgb(255, 255, 255)').length
+            """) as? Int
+        #expect((coloured ?? 0) > 20, "coloured pieces: \(String(describing: coloured))")
+        #expect((try browser.evaluate("document.querySelectorAll('#cells svg.scatter circle.unit').length") as? Int) == 2 * 3 * 24)
+
+        // Samples: the prime row and one sample per temperature, each at least 200 characters.
+        let samples = try #require(try browser.evaluate("[...document.querySelectorAll('#samples td.sample')].map(t => t.textContent)") as? [String])
+        #expect(samples.count == 2 && samples.allSatisfy { $0.unicodeScalars.count >= 200 } && samples[0] != samples[1])
+
+        let screen = try Self.picture(browser.screenshot(), name: "lm-first-screen")
+        #expect(screen.greyVariance > Self.blankVariance && screen.distinctColors > 20,
+                "first screen: variance \(screen.greyVariance), \(screen.distinctColors) colours")
+        let curves = try Self.picture(browser.screenshot(clip: try Self.boundingBox(of: "#curves .figures", in: browser)),
+                                      name: "lm-curves")
+        #expect(curves.greyVariance > Self.blankVariance, "curves: variance \(curves.greyVariance)")
+    }
+
     @Test(.enabled(if: chromiumInstalled, "needs Debian's chromium (apt-get install chromium)"))
     func syntheticAttentionAndCellsInChromium() throws {
         let content = try Synthetic.content()

@@ -78,8 +78,8 @@ struct ReportPageTests {
         var trace = Synthetic.trace(text: Synthetic.text(lines: 60), units: 256)
         trace.pieces = Array(trace.pieces.prefix(1200))
         trace.states = trace.states.map { NamedActivations(name: $0.name, values: Array($0.values.prefix(1200))) }
-        trace.gates = trace.gates.map { GateActivations(layerName: $0.layerName, input: Array($0.input.prefix(1200)),
-                                                        forget: Array($0.forget.prefix(1200)), output: Array($0.output.prefix(1200))) }
+        trace.gates = trace.gates.map { GateActivations(layerName: $0.layerName,
+                                                        gates: $0.gates.map { ($0.name, Array($0.values.prefix(1200))) }) }
         content.cells = .shown(try CellAnalysis.analyse(trace))
         let html = ReportPage.html(content)
         #expect(html.utf8.count < 2_000_000, "\(html.utf8.count) bytes")

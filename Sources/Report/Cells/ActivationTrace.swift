@@ -15,7 +15,7 @@ public struct ActivationTrace: Sendable {
     /// Named state matrices, each `[P][U]`, e.g. "layer 1 cell c", "layer 1 hidden h".
     /// Every matrix is searched for units that explain a text property.
     public var states: [NamedActivations]
-    /// LSTM gate activations per layer (empty for other cells or when unknown).
+    /// Gate activations per layer (LSTM or GRU; empty for an RNN or when unknown).
     public var gates: [GateActivations]
     /// Where the numbers come from, shown with the section (one line).
     public var origin: String
@@ -32,9 +32,8 @@ public struct ActivationTrace: Sendable {
     public var shapeProblem: String? {
         if pieces.isEmpty { return "the text sample is empty" }
         var matrices = states.map { ($0.name, $0.values) }
-        for g in gates {
-            matrices += [("\(g.layerName) input gate", g.input), ("\(g.layerName) forget gate", g.forget),
-                         ("\(g.layerName) output gate", g.output)]
+        for layer in gates {
+            matrices += layer.gates.map { ("\(layer.layerName) \($0.name) gate", $0.values) }
         }
         if matrices.isEmpty { return "no activations were given" }
         for (name, values) in matrices {
@@ -58,18 +57,22 @@ public struct NamedActivations: Sendable {
     }
 }
 
-/// The sigmoid gates of one LSTM layer at every position, each `[P][U]` with
-/// values in (0, 1) (PyTorch's i, f, o; the candidate g is not a gate).
+/// The sigmoid gates of one recurrent layer at every position, each `[P][U]` with values in
+/// (0, 1): an LSTM's input, forget and output gates (PyTorch's i, f, o), a GRU's reset and
+/// update gates (r, z). Candidates (an LSTM's g, a GRU's n) are tanh values, not gates.
 public struct GateActivations: Sendable {
     /// E.g. "layer 1".
     public var layerName: String
-    public var input: [[Float]]
-    public var forget: [[Float]]
-    public var output: [[Float]]
-    public init(layerName: String, input: [[Float]], forget: [[Float]], output: [[Float]]) {
+    /// Gates by name, in the cell's order, each `[P][U]`.
+    public var gates: [(name: String, values: [[Float]])]
+
+    public init(layerName: String, gates: [(name: String, values: [[Float]])]) {
         self.layerName = layerName
-        self.input = input
-        self.forget = forget
-        self.output = output
+        self.gates = gates
+    }
+
+    /// An LSTM layer's gates.
+    public init(layerName: String, input: [[Float]], forget: [[Float]], output: [[Float]]) {
+        self.init(layerName: layerName, gates: [("input", input), ("forget", forget), ("output", output)])
     }
 }

@@ -104,22 +104,21 @@ public func pearson(_ x: [Double], _ y: [Double]) -> Double? {
     return sxy / (sxx * syy).squareRoot()
 }
 
-/// Per unit of one LSTM layer, the fraction of positions where each gate is
-/// left-saturated (< 0.1) and right-saturated (> 0.9) — the scatter plot of
+/// Per unit of one LSTM (or GRU) layer, the fraction of positions where each gate
+/// is left-saturated (< 0.1) and right-saturated (> 0.9) — the scatter plot of
 /// Karpathy et al. (2015), Fig. 3.
 public struct GateSaturation: Sendable {
     public static let leftThreshold: Float = 0.1
     public static let rightThreshold: Float = 0.9
 
     public var layerName: String
-    /// Per gate (input, forget, output), per unit: (left fraction, right fraction). [3][U]
+    /// Per gate (LSTM input, forget, output; GRU reset, update), per unit:
+    /// (left fraction, right fraction). [G][U]
     public var gates: [(name: String, fractions: [(left: Double, right: Double)])]
 
     public init(gates: GateActivations) {
         layerName = gates.layerName
-        self.gates = [("input", gates.input), ("forget", gates.forget), ("output", gates.output)].map { name, values in
-            (name: name, fractions: GateSaturation.fractions(values))
-        }
+        self.gates = gates.gates.map { (name: $0.name, fractions: GateSaturation.fractions($0.values)) }
     }
 
     /// For each column of `values` `[P][U]`: the share of rows below 0.1 and above 0.9.
@@ -143,6 +142,8 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
     case notAModel(path: String, reason: String)
     case unreadableText(path: String, reason: String)
     case cannotWrite(path: String, reason: String)
+    /// An option that does not apply to this kind of model (the message says what to give instead).
+    case notApplicable(String)
 
     public var description: String {
         switch self {
@@ -151,11 +152,13 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
         case .statesUnavailable(let why):
             return why
         case .notAModel(let path, let reason):
-            return "\(path): not a model directory (\(reason)); pass a folder written by `seq2seq train --output`"
+            return "\(path): not a model directory (\(reason)); pass a folder written by `seq2seq train --output` or `seq2seq lm train --output`"
         case .unreadableText(let path, let reason):
             return "\(path): \(reason); give a UTF-8 text file to --text"
         case .cannotWrite(let path, let reason):
             return "cannot write the report \(path): \(reason)"
+        case .notApplicable(let why):
+            return why
         }
     }
 }

@@ -1,10 +1,10 @@
-/// The gate-saturation scatter plot of one LSTM layer (Karpathy et al. 2015,
+/// The gate-saturation scatter plot of one LSTM or GRU layer (Karpathy et al. 2015,
 /// Fig. 3): one dot per unit and gate at (fraction of positions with the gate
 /// below 0.1, fraction above 0.9).
 struct SaturationScatter {
     var saturation: GateSaturation
 
-    static let colors = ["input": "#2b8cbe", "forget": "#e6550d", "output": "#31a354"]
+    static let colors = ["input": "#2b8cbe", "forget": "#e6550d", "output": "#31a354", "reset": "#756bb1", "update": "#e6550d"]
     static let size = 300.0, margin = 44.0
 
     func svg() -> String {

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Reads `training-log.jsonl` (one `ValidationRecord` per line) leniently:
+/// Reads `training-log.jsonl` (one `ValidationRecord` per line, or one
+/// `LanguageModelValidationRecord` for a language model) leniently:
 /// a record is kept if it has a step; missing or non-finite numbers become
 /// gaps in the curves; unreadable lines are skipped with a note (a truncated
 /// last line, left by a kill in the middle of a write, is the common case).
@@ -47,6 +48,9 @@ public enum TrainingLogReader {
                                trainLoss: number(object["trainLoss"]), devLoss: number(object["devLoss"]),
                                bleu: number(object["bleu"]), chrF: number(object["chrF"]),
                                characterBLEU: number(object["bleuChar"]),
+                               trainBitsPerCharacter: number(object["trainBitsPerCharacter"]),
+                               devBitsPerCharacter: number(object["devBitsPerCharacter"]),
+                               charactersPerSecond: number(object["charactersPerSecond"]),
                                isBest: (object["isBest"] as? Bool) ?? false)
     }
 

@@ -1,5 +1,5 @@
 /// Section 4: for each text property the unit that follows it best, drawn as
-/// coloured text, then the gate-saturation scatter of each LSTM layer.
+/// coloured text, then the gate-saturation scatter of each LSTM or GRU layer.
 enum CellsSection {
     static func html(_ section: ReportSection<CellAnalysis>) -> String {
         guard case .shown(let analysis) = section else {
@@ -31,7 +31,7 @@ enum CellsSection {
         }
         s += "<h3>Gate saturation</h3>"
         if analysis.saturation.isEmpty {
-            s += ReportPage.note("No LSTM gate activations in this trace, so there is no saturation picture.")
+            s += ReportPage.note("No LSTM or GRU gate activations in this trace, so there is no saturation picture.")
         } else {
             s += "<p class=\"note\">One dot per unit and gate: the fraction of positions where the gate is below 0.1 (left-saturated, x) and above 0.9 (right-saturated, y), as in Karpathy, Johnson &amp; Fei-Fei (2015). Dots near the top-left corner are gates that are almost always open; near the diagonal, gates that switch between saturated states.</p>"
             s += "<div class=\"figures\">"

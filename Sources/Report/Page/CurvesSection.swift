@@ -1,10 +1,11 @@
 /// Section 2: loss and score curves against steps and wall-clock time, with
-/// the best checkpoint marked on each.
+/// the best checkpoint marked on each. A translation model's scores are dev
+/// BLEU/chrF; a language model's are bits per character.
 enum CurvesSection {
     static let trainColor = "#1f77b4", devColor = "#d62728"
     static let bleuColor = "#2ca02c", chrFColor = "#9467bd", charColor = "#ff7f0e"
 
-    static func html(_ section: ReportSection<TrainingHistory>) -> String {
+    static func html(_ section: ReportSection<TrainingHistory>, model: ReportedModel = .translation) -> String {
         guard case .shown(let history) = section else {
             if case .omitted(let reason) = section { return ReportPage.note(reason) }
             return ""
@@ -27,20 +28,27 @@ enum CurvesSection {
                 return values.contains(where: { $0.y != nil }) ? .init(name: name, color: color, points: values, dashed: dashed) : nil
             }
             let marker = best.flatMap { b in x(b).map { (x: $0, label: "best") } }
-            let loss = LineChart(title: "Loss per target token", xLabel: xLabel,
+            let loss = LineChart(title: model == .translation ? "Loss per target token" : "Loss per unit (nats)", xLabel: xLabel,
                                  series: [series("train", trainColor, \.trainLoss), series("dev", devColor, \.devLoss)].compactMap { $0 },
                                  marker: marker)
-            let scores = LineChart(title: "Dev scores (greedy)", xLabel: xLabel,
-                                   series: [series("chrF", chrFColor, \.chrF), series("BLEU", bleuColor, \.bleu),
-                                            series("char BLEU", charColor, dashed: true, \.characterBLEU)].compactMap { $0 },
-                                   marker: marker, yFromZero: true)
+            let scores = model == .translation
+                ? LineChart(title: "Dev scores (greedy)", xLabel: xLabel,
+                            series: [series("chrF", chrFColor, \.chrF), series("BLEU", bleuColor, \.bleu),
+                                     series("char BLEU", charColor, dashed: true, \.characterBLEU)].compactMap { $0 },
+                            marker: marker, yFromZero: true)
+                : LineChart(title: "Bits per character", xLabel: xLabel,
+                            series: [series("train", trainColor, dashed: true, \.trainBitsPerCharacter),
+                                     series("dev", devColor, \.devBitsPerCharacter)].compactMap { $0 },
+                            marker: marker)
             charts += [loss, scores]
         }
         s += "<div class=\"figures\">"
         for chart in charts { s += "<figure>\(chart.svg())</figure>" }
         s += "</div>"
         if let best {
-            s += "<p class=\"note\">The dashed red line marks the best checkpoint (<code>best/</code>): step \(HTML.count(best.step)), dev chrF \(HTML.number(best.chrF)). \(points.count) validations.</p>"
+            let score = model == .translation ? "dev chrF \(HTML.number(best.chrF))"
+                                              : "dev \(HTML.number(best.devBitsPerCharacter, digits: 3)) bits per character"
+            s += "<p class=\"note\">The dashed red line marks the best checkpoint (<code>best/</code>): step \(HTML.count(best.step)), \(score). \(points.count) validations.</p>"
         }
         return s
     }

@@ -3,13 +3,23 @@ import Foundation
 /// Turns `ReportContent` into one self-contained HTML document: inline CSS
 /// and SVG, no scripts, no external resources, every data string escaped.
 public enum ReportPage {
-    /// Section headings, in page order (tests look for these).
-    public static let headings = ["Run summary", "Training curves", "Attention", "Interpretable cells", "Translations"]
-    static let anchors = ["summary", "curves", "attention", "cells", "translations"]
+    /// Section headings of a translation model's page, in page order (tests look for these).
+    public static let headings = headings(for: .translation)
+
+    /// Section headings of a page about `model`, in page order.
+    public static func headings(for model: ReportedModel) -> [String] {
+        ["Run summary", "Training curves", "Attention", "Interpretable cells",
+         model == .translation ? "Translations" : "Samples"]
+    }
+
+    static func anchors(for model: ReportedModel) -> [String] {
+        ["summary", "curves", "attention", "cells", model == .translation ? "translations" : "samples"]
+    }
 
     /// The complete HTML document.
     public static func html(_ content: ReportContent, generatedAt: Date = Date()) -> String {
         let stamp = ISO8601DateFormatter().string(from: generatedAt)
+        let (headings, anchors) = (headings(for: content.model), anchors(for: content.model))
         var page = """
         <!DOCTYPE html>
         <html lang="en">
@@ -30,10 +40,10 @@ public enum ReportPage {
         """
         let bodies = [
             SummarySection.html(content.summary),
-            CurvesSection.html(content.curves),
+            CurvesSection.html(content.curves, model: content.model),
             AttentionSection.html(content.attention, languages: content.languages),
             CellsSection.html(content.cells),
-            DecodingSection.html(content.decoding, languages: content.languages),
+            DecodingSection.html(content.decoding, languages: content.languages, model: content.model),
         ]
         for (index, body) in bodies.enumerated() {
             page += "<section id=\"\(anchors[index])\">\n<h2>\(index + 1). \(headings[index])</h2>\n\(body)\n</section>\n"

@@ -55,6 +55,8 @@ enum ReportStyle {
     table.decoding td.label{color:var(--muted);white-space:nowrap}
     table.decoding td.score{font-variant-numeric:tabular-nums;white-space:nowrap}
     table.decoding tr.first td{border-top:2px solid var(--line)}
+    table.decoding .sample{white-space:pre-wrap;font-family:"DejaVu Sans Mono","Noto Sans Mono CJK KR","Noto Sans Mono",Menlo,Consolas,monospace;font-size:13px}
+    .muted{color:var(--muted)}
     @media (max-width:700px){body{padding:12px}}
     @media print{
     html{font-size:10.5pt}

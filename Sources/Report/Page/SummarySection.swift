@@ -1,3 +1,5 @@
+import Foundation
+
 /// Section 1: a table of facts about the run and the commands that made it.
 enum SummarySection {
     static func html(_ summary: RunSummary) -> String {
@@ -8,6 +10,15 @@ enum SummarySection {
         if let c = summary.configuration {
             rows.append(("Sizes", "embedding \(c.embeddingSize), hidden \(c.hiddenSize), \(c.layerCount) layer\(c.layerCount == 1 ? "" : "s"), dropout \(HTML.number(Double(c.dropout), digits: 2)) · \(HTML.count(c.parameterCount)) parameters"))
             rows.append(("Vocabularies", "source \(HTML.count(c.sourceVocabularySize)), target \(HTML.count(c.targetVocabularySize)) tokens"))
+        }
+        if let c = summary.languageModel {
+            rows.append(("Sizes", "embedding \(c.embeddingSize), hidden \(c.hiddenSize), \(c.layerCount) layer\(c.layerCount == 1 ? "" : "s"), dropout \(HTML.number(Double(c.dropout), digits: 2)) · \(HTML.count(c.parameterCount)) parameters"))
+        }
+        if let units = summary.units { rows.append(("Units", HTML.escape(units))) }
+        if summary.trainingCharacters != nil || summary.devCharacters != nil {
+            var text = "\(HTML.count(summary.trainingCharacters)) training characters, \(HTML.count(summary.devCharacters)) dev characters"
+            if let source = summary.devSource { text += " (\(HTML.escape(source)))" }
+            rows.append(("Text", text))
         }
         if let direction = summary.direction { rows.append(("Direction", HTML.escape(direction))) }
         if let order = summary.sourceOrder { rows.append(("Source order", HTML.escape(order))) }
@@ -24,7 +35,14 @@ enum SummarySection {
         if let rate = summary.targetTokensPerSecond {
             rows.append(("Speed", "\(HTML.count(Int(rate.rounded()))) target tokens/s (wall clock, validation included)"))
         }
-        if let best = summary.best {
+        if let rate = summary.charactersPerSecond {
+            rows.append(("Speed", "\(HTML.count(Int(rate.rounded()))) characters/s (training, median over the validation intervals)"))
+        }
+        if let best = summary.best, let bits = best.devBitsPerCharacter {
+            var scores = "dev \(HTML.number(bits, digits: 3)) bits per character"
+            if let loss = best.devLoss { scores += ", dev loss \(HTML.number(loss, digits: 3)) nats per unit (perplexity \(HTML.number(exp(loss), digits: 2)))" }
+            rows.append(("Best checkpoint", scores + " at step \(HTML.count(best.step))"))
+        } else if let best = summary.best {
             var scores = "dev chrF \(HTML.number(best.chrF)), BLEU \(HTML.number(best.bleu))"
             if let charBLEU = best.characterBLEU { scores += ", character BLEU \(HTML.number(charBLEU))" }
             if let loss = best.devLoss { scores += ", dev loss \(HTML.number(loss, digits: 3))" }
@@ -34,7 +52,7 @@ enum SummarySection {
         for (label, value) in rows { s += "<tr><th>\(label)</th><td>\(value)</td></tr>" }
         s += "</table>\n"
         if summary.commandLines.isEmpty {
-            s += ReportPage.note("The command line was not recorded (the model was trained before run.json existed).")
+            s += ReportPage.note("The command line was not recorded (no readable run.json: the model was trained before it existed).")
         } else {
             s += "<h3>Trained by</h3>"
             for line in summary.commandLines { s += "<pre class=\"command\">\(HTML.escape(line))</pre>" }

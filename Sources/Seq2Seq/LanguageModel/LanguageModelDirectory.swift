@@ -31,6 +31,7 @@ public struct LanguageModelManifest: Codable, Equatable, Sendable {
 /// DIR/last/                     latest weights, optimizer.safetensors, session.json and
 ///                               streams.safetensors (the carried states): resumable
 /// DIR/training-log.jsonl        one JSON record per validation
+/// DIR/run.json                  LanguageModelRunRecord: command lines, texts, time, the dev text's end
 /// ```
 public struct LanguageModelDirectory: Sendable {
     public let path: String

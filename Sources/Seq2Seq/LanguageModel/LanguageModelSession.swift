@@ -47,6 +47,8 @@ public struct LanguageModelSessionOptions: Sendable {
     public var devFraction = 0.02
     /// Streams the dev text is read in (each carrying its state).
     public var evaluationStreams = 64
+    /// The command line that started the run, recorded in `run.json` for `seq2seq report`.
+    public var commandLine: [String] = []
 
     public static let defaultChunkLength = 100
     public static let defaultStreams = 64
@@ -152,9 +154,12 @@ public final class LanguageModelSession {
             + "(\(data.trainCharacters) characters), \(data.devUnits.count) dev units; \(state.streams) streams × bptt "
             + "\(state.chunkLength) = \(streams.chunkCount) chunks per epoch; \(options.threads) threads")
         if options.resume { log("resuming at step \(trainer.step), epoch \(state.epoch + 1), chunk \(state.chunk)") }
+        let runLog = try LanguageModelRunLog.begin(in: directory, options: options, devTail: data.devTail,
+                                                   devCharacters: data.devCharacters + 1, trainingCharacters: data.trainCharacters,
+                                                   step: trainer.step, started: started)
         Interrupt.installCooperative()
         let run = LanguageModelTrainingRun(session: self, data: data, trainer: trainer, state: state, streams: streams,
-                                           carried: carried, started: started)
+                                           carried: carried, runLog: runLog, started: started)
         return try run.train()
     }
 
@@ -169,7 +174,7 @@ public final class LanguageModelSession {
         }
         guard !options.resume, hasLast || files.fileExists(atPath: directory.manifestPath) else { return }
         guard options.force else { throw LanguageModelError.outputExists(path: directory.path) }
-        for name in ["lm.json", "best", "last", "training-log.jsonl"] { try? files.removeItem(atPath: directory.path + "/" + name) }
+        for name in ["lm.json", "best", "last", "training-log.jsonl", "run.json"] { try? files.removeItem(atPath: directory.path + "/" + name) }
         let vocabulary = (try? files.contentsOfDirectory(atPath: directory.path))?.filter { $0.hasPrefix("vocab.") } ?? []
         for name in vocabulary { try? files.removeItem(atPath: directory.path + "/" + name) }
     }
@@ -182,6 +187,8 @@ public final class LanguageModelSession {
         let trainCharacters: Int
         /// Characters the predicted dev units spell (all but the first).
         let devCharacters: Int
+        /// The end of the dev text, kept in `run.json` for the report.
+        let devTail: String
         var unitsPerCharacter: Double { Double(trainUnits.count) / Double(max(trainCharacters, 1)) }
     }
 
@@ -231,7 +238,8 @@ public final class LanguageModelSession {
         }
         notes.forEach(log)
         return PreparedData(units: units, manifest: manifest, trainUnits: trainUnits, devUnits: devUnits,
-                            trainCharacters: LanguageModelText.characterCount(trainText), devCharacters: devCharacters)
+                            trainCharacters: LanguageModelText.characterCount(trainText), devCharacters: devCharacters,
+                            devTail: LanguageModelRunLog.tail(of: devText, characters: LanguageModelRunLog.devTailLength))
     }
 
     /// A new model and trainer, or the ones saved in `last/`.
@@ -331,6 +339,8 @@ private final class LanguageModelTrainingRun {
     var state: LanguageModelSessionState
     let streams: TextStreams
     let carried: RecurrentState
+    /// `run.json`, brought up to date with every save of `last/`.
+    let runLog: LanguageModelRunLog
     let started: Double
     let encoder = JSONEncoder()
     // Since the last validation:
@@ -340,7 +350,8 @@ private final class LanguageModelTrainingRun {
     var lastSavedStep: Int?
 
     init(session: LanguageModelSession, data: LanguageModelSession.PreparedData, trainer: LanguageModelTrainer,
-         state: LanguageModelSessionState, streams: TextStreams, carried: RecurrentState, started: Double) {
+         state: LanguageModelSessionState, streams: TextStreams, carried: RecurrentState, runLog: LanguageModelRunLog,
+         started: Double) {
         options = session.options
         log = session.log
         directory = session.directory
@@ -349,6 +360,7 @@ private final class LanguageModelTrainingRun {
         self.state = state
         self.streams = streams
         self.carried = carried
+        self.runLog = runLog
         self.started = started
         encoder.outputFormatting = [.sortedKeys]
         lastValidatedStep = session.options.resume ? trainer.step : -1
@@ -425,7 +437,10 @@ private final class LanguageModelTrainingRun {
 
     /// `last/`: weights, optimizer, carried stream states, session.json (never cut short by Ctrl-C).
     func saveLast() throws {
-        try Interrupt.deferred { try writeLast() }
+        try Interrupt.deferred {
+            try writeLast()
+            try runLog.save(step: trainer.step)
+        }
         lastSavedStep = trainer.step
     }
 

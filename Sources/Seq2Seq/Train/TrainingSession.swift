@@ -406,10 +406,13 @@ public final class TrainingSession {
                 epochTokens += result.tokenCount
                 runLog?.targetTokens += result.tokenCount
                 lastNorm = result.gradientNorm
-                let rate = Double(epochTokens) / max(1e-9, monotonicSeconds() - epochStart)
+                let now = monotonicSeconds()
+                let rate = Double(epochTokens) / max(1e-9, now - epochStart)
+                // The bar's ETA is the epoch's; with a budget, also say when training stops.
+                let left = budget.isFinite ? " budget left " + formatDuration(max(0, budget - (now - started))) : ""
                 bar.update(done: state.batchIndex, fields: String(
                     format: "step %d loss %.3f ppl %.1f gnorm %.2f %.0f tok/s",
-                    trainer.step, result.loss, exp(Double(result.loss)), result.gradientNorm, rate))
+                    trainer.step, result.loss, exp(Double(result.loss)), result.gradientNorm, rate) + left)
                 if options.validateEvery > 0 && trainer.step % options.validateEvery == 0 {
                     bar.finish()
                     try validate()
