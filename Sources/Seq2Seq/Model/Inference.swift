@@ -307,7 +307,8 @@ public final class DecoderState {
     }
 
     /// Feeds `tokens[i]` to row i and returns log-probabilities `[rowCount, V]`
-    /// (row-major) of the next token. The buffer stays valid until the next `step`.
+    /// (row-major) of the next token; with a shortlist, −∞ outside the row's sentence's list.
+    /// The buffer stays valid until the next `step`.
     /// - Throws: `ModelError.mismatchedBatch` if `tokens.count != rowCount`, `.tokenOutOfRange`.
     public func step(tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
         let out: UnsafeMutablePointer<Float>
