@@ -30,6 +30,9 @@ public struct DecodingOptions: ParsableArguments {
     @Option(help: "Arithmetic of the decoder's products: fp32 (as trained) or int8 (weights and inputs in 8-bit integers with per-row scales; faster, within a few tenths of a chrF point).")
     public var precision: DecodingPrecision = .fp32
 
+    @Flag(help: "Score only each sentence's shortlisted target tokens (the model directory's shortlist.safetensors, built by `seq2seq shortlist`): frequent tokens plus the likely translations of its source tokens. Faster; see the README for the measured quality.")
+    public var shortlist = false
+
     @Option(parsing: .unconditional, help: "Never repeat an n-gram of this many tokens within a translation (0: off).")
     public var noRepeatNgram = 0
 

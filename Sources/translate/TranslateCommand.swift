@@ -93,7 +93,7 @@ struct TranslateCommand: ParsableCommand {
         var options = decoding.translationOptions
         options.alignment = alignment
         let (translator, _) = try ModelDirectory(path: model).loadTranslator(
-            options: options, ensemble: models.dropFirst().map(ModelDirectory.init))
+            options: options, ensemble: models.dropFirst().map(ModelDirectory.init), shortlist: decoding.shortlist)
         if alignment && translator.model.configuration.attention == .none {
             throw ValidationError("\(model): --alignment needs a model trained with --attention dot or general; this one has no attention")
         }

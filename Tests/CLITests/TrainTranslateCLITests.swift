@@ -145,6 +145,49 @@ struct TrainTranslateCLITests {
         #expect(records.count == 3)
     }
 
+    /// `seq2seq shortlist` writes the model's shortlist; `translate --shortlist` (greedy, beam, an
+    /// ensemble) and `eval --shortlist` use it, batch-independently; a missing, corrupt or foreign
+    /// shortlist is one error line.
+    @Test func shortlistEndToEnd() throws {
+        let w = try Workspace()
+        try Self.train(w, into: "model", ["--epochs", "4"])
+        let built = try Self.run("seq2seq", ["shortlist", "--model", w.path("model"), "--frequent", "40", "--candidates", "5",
+                                             w.path("pairs.tsv")])
+        #expect(built.status == 0 && w.exists("model/shortlist.safetensors"), "\(built.errors)")
+        #expect(built.errors.contains("40 frequent target tokens"), "\(built.errors)")
+        let sentences = try w.read("pairs.tsv").split(separator: "\n").prefix(24).map { String($0.split(separator: "\t")[0]) }
+        let input = sentences.joined(separator: "\n") + "\n"
+        for mode in [["--greedy"], ["--beam-size", "4"], ["--greedy", "--precision", "int8"]] {
+            let batched = try Self.run("translate", ["--model", w.path("model"), "--shortlist", "--batch-size", "16"] + mode, stdin: input)
+            let alone = try Self.run("translate", ["--model", w.path("model"), "--shortlist", "--batch-size", "1"] + mode, stdin: input)
+            #expect(batched.status == 0 && alone.status == 0, "\(batched.errors)")
+            #expect(batched.lines.count == sentences.count)
+            #expect(batched.lines == alone.lines, "\(mode): batched output differs from one-at-a-time output")
+        }
+        let ensemble = try Self.run("translate", ["--model", w.path("model"), "--model", w.path("model"), "--shortlist"], stdin: input)
+        #expect(ensemble.status == 0 && ensemble.lines.count == sentences.count, "\(ensemble.errors)")
+        let eval = try Self.run("seq2seq", ["eval", "--model", w.path("model"), "--shortlist", "--greedy", w.path("test.tsv")])
+        #expect(eval.status == 0 && eval.output.contains("chrF2"), "\(eval.errors)")
+
+        func expectOneLineError(_ result: BinaryRunner.Result, mentioning text: String,
+                                sourceLocation: SourceLocation = #_sourceLocation) {
+            let lines = result.errors.split(separator: "\n")
+            #expect(result.status != 0, sourceLocation: sourceLocation)
+            #expect(lines.count == 1 && lines[0].hasPrefix("Error:") && lines[0].contains(text), "\(result.errors)",
+                    sourceLocation: sourceLocation)
+        }
+        // Another model's shortlist (another vocabulary), a corrupt file, no file.
+        try Self.train(w, into: "other", ["--epochs", "1", "--vocab-size", "280"])
+        try Self.run("seq2seq", ["shortlist", "--model", w.path("other"), w.path("pairs.tsv")])
+        try FileManager.default.removeItem(atPath: w.path("model/shortlist.safetensors"))
+        try FileManager.default.copyItem(atPath: w.path("other/shortlist.safetensors"), toPath: w.path("model/shortlist.safetensors"))
+        expectOneLineError(try Self.run("translate", ["--model", w.path("model"), "--shortlist", "hello"]), mentioning: "does not belong")
+        try w.write("seq2seq-shortlist\n1 2 3\n", to: "model/shortlist.safetensors")
+        expectOneLineError(try Self.run("translate", ["--model", w.path("model"), "--shortlist", "hello"]), mentioning: "shortlist.safetensors")
+        try FileManager.default.removeItem(atPath: w.path("model/shortlist.safetensors"))
+        expectOneLineError(try Self.run("translate", ["--model", w.path("model"), "--shortlist", "hello"]), mentioning: "seq2seq shortlist")
+    }
+
     @Test func outputDoesNotDependOnBatching() throws {
         let w = try Workspace()
         try Self.train(w, into: "model", ["--epochs", "4"])

@@ -63,15 +63,32 @@ extension Seq2SeqModel {
     /// (default: one row per sentence). `capacity` bounds the row count for
     /// later `select(rows:)` calls (default: the initial row count).
     /// With `precision: .int8` the recurrent and output-layer products of the steps run in int8
-    /// (`QuantizedMatrix`).
+    /// (`QuantizedMatrix`). With a `shortlist` (one member list per encoded sentence) the output
+    /// layer computes its union only, and each row's log-probabilities are those of its sentence's
+    /// shortlist (−∞ for every other token; `ShortlistedOutputLayer`).
     public func makeDecoderState(
-        for encoded: EncodedSources, sourceRows: [Int]? = nil, capacity: Int? = nil, precision: DecodingPrecision = .fp32
+        for encoded: EncodedSources, sourceRows: [Int]? = nil, capacity: Int? = nil, precision: DecodingPrecision = .fp32,
+        shortlist: BatchShortlist? = nil
     ) throws -> DecoderState {
         let rows = sourceRows ?? Array(0..<encoded.count)
         for s in rows where s < 0 || s >= encoded.count {
             throw ModelError.mismatchedBatch("decoder row starts from source \(s), but \(encoded.count) sources were encoded")
         }
-        return DecoderState(model: self, encoded: encoded, sourceRows: rows, capacity: capacity, precision: precision)
+        if let shortlist {
+            let V = configuration.targetVocabularySize
+            guard shortlist.members.count == encoded.count else {
+                throw ModelError.mismatchedBatch("a shortlist for \(shortlist.members.count) sentences, but \(encoded.count) sources were encoded")
+            }
+            if let bad = shortlist.tokens.first(where: { $0 < 0 || Int($0) >= V }) {
+                throw ModelError.tokenOutOfRange(side: "shortlisted target", id: bad, vocabularySize: V)
+            }
+            let U = shortlist.tokens.count
+            for list in shortlist.members where list.isEmpty || list.contains(where: { $0 < 0 || Int($0) >= U }) {
+                throw ModelError.mismatchedBatch("a sentence's shortlist is empty or points outside the batch's \(U) tokens")
+            }
+        }
+        return DecoderState(model: self, encoded: encoded, sourceRows: rows, capacity: capacity, precision: precision,
+                            shortlist: shortlist)
     }
 
     /// Attention weights of given outputs (teacher-forced): for each sentence, one row per
@@ -170,8 +187,11 @@ public final class DecoderState {
     private let quantizedLayers: [QuantizedMatrix]?, quantizedRecurrent: [QuantizedMatrix]?
     private let quantizedOutput: QuantizedMatrix?
     private let quantizationScratch: [QuantizationScratch]   // one per part
+    /// With a shortlist: the output layer over the batch's shortlisted tokens (replaces the full one).
+    private let shortlistedOutput: ShortlistedOutputLayer?
 
-    init(model: Seq2SeqModel, encoded: EncodedSources, sourceRows: [Int], capacity: Int?, precision: DecodingPrecision) {
+    init(model: Seq2SeqModel, encoded: EncodedSources, sourceRows: [Int], capacity: Int?, precision: DecodingPrecision,
+         shortlist: BatchShortlist?) {
         let cfg = model.configuration
         self.model = model
         cell = cfg.cell
@@ -218,13 +238,17 @@ public final class DecoderState {
             quantizedLayers = (0..<L).map { l in QuantizedMatrix(layerWeights[l], rows: GH, columns: widths[l], ldw: widths[l]) }
             quantizedRecurrent = cell.keepsRecurrentProjection
                 ? (0..<L).map { l in QuantizedMatrix(layers[l].wHH, rows: GH, columns: H, ldw: H) } : nil
-            quantizedOutput = QuantizedMatrix(model.decoder.outWeight, rows: V, columns: H, ldw: H)
+            quantizedOutput = shortlist == nil ? QuantizedMatrix(model.decoder.outWeight, rows: V, columns: H, ldw: H) : nil
         } else {
             quantizedLayers = nil
             quantizedRecurrent = nil
             quantizedOutput = nil
         }
         quantizationScratch = (0..<2).map { _ in QuantizationScratch() }
+        shortlistedOutput = shortlist.map {
+            ShortlistedOutputLayer(outWeight: model.decoder.outWeight, outBias: model.decoder.outBias, hiddenSize: H,
+                                   vocabularySize: V, shortlist: $0, capacity: cap, precision: precision)
+        }
         for l in 0..<L {
             for k in 0..<GH { bias[l * GH + k] = layers[l].bIH[k] + (concatenated ? layers[l].bHH[k] : 0) }
         }
@@ -283,7 +307,8 @@ public final class DecoderState {
     }
 
     /// Feeds `tokens[i]` to row i and returns log-probabilities `[rowCount, V]`
-    /// (row-major) of the next token. The buffer stays valid until the next `step`.
+    /// (row-major) of the next token; with a shortlist, −∞ outside the row's sentence's list.
+    /// The buffer stays valid until the next `step`.
     /// - Throws: `ModelError.mismatchedBatch` if `tokens.count != rowCount`, `.tokenOutOfRange`.
     public func step(tokens: [Int32]) throws -> UnsafeBufferPointer<Float> {
         let out: UnsafeMutablePointer<Float>
@@ -344,7 +369,14 @@ public final class DecoderState {
             }
         }
         let top = attention != nil ? hidden : h + (L - 1) * capacity * H                      // [n, H]
-        PhaseTimer.measure("decode.output") { logSoftmaxOutput(input: top, rows: n, parts: parts, into: output) }
+        PhaseTimer.measure("decode.output") {
+            if let shortlistedOutput {
+                shortlistedOutput.logSoftmax(input: top, rows: n, sources: source, parts: parts,
+                                             quantizationScratch: quantizationScratch, into: output)
+            } else {
+                logSoftmaxOutput(input: top, rows: n, parts: parts, into: output)
+            }
+        }
     }
 
     // MARK: Step phases

@@ -78,6 +78,7 @@ public enum ModelDirectoryError: Error, CustomStringConvertible, Equatable {
 /// DIR/best/model.safetensors  weights with the best dev chrF so far
 /// DIR/last/                   latest weights + optimizer.safetensors: resumable
 /// DIR/training-log.jsonl      one JSON record per validation
+/// DIR/shortlist.safetensors   optional vocabulary shortlist (`seq2seq shortlist`, `translate --shortlist`)
 /// ```
 public struct ModelDirectory: Sendable {
     public let path: String
@@ -89,6 +90,7 @@ public struct ModelDirectory: Sendable {
     public var lastCheckpoint: String { path + "/last" }
     public var logPath: String { path + "/training-log.jsonl" }
     public var sessionPath: String { lastCheckpoint + "/session.json" }
+    public var shortlistPath: String { path + "/" + VocabularyShortlist.fileName }
 
     /// The vocabulary strings a checkpoint stores for each side.
     public static func vocabularyTag(_ identity: String, side: TextSide) -> String { "\(identity)#\(side.rawValue)" }
@@ -136,8 +138,10 @@ public struct ModelDirectory: Sendable {
     /// Loads everything needed to translate: manifest, vocabulary, weights (checked against the
     /// vocabulary and the architecture), and a translator. With `ensemble`, the further model
     /// directories join as ensemble members; they must share this model's vocabulary and direction.
+    /// With `shortlist`, the translator decodes with the directory's `shortlist.safetensors`
+    /// (checked against the vocabulary).
     public func loadTranslator(options: TranslationOptions = TranslationOptions(),
-                               ensemble: [ModelDirectory] = []) throws -> (Translator, ModelManifest) {
+                               ensemble: [ModelDirectory] = [], shortlist: Bool = false) throws -> (Translator, ModelManifest) {
         let manifest = try readManifest()
         var options = options
         options.reverseSourceOrder = manifest.sourceOrderReversed
@@ -162,7 +166,25 @@ public struct ModelDirectory: Sendable {
                                     sourceTokenizer: try vocabulary.tokenizer(for: manifest.sourceSide),
                                     targetTokenizer: try vocabulary.tokenizer(for: manifest.targetSide),
                                     options: options, ensemble: members)
+        if shortlist { try translator.useShortlist(try loadShortlist(manifest: manifest, vocabulary: vocabulary)) }
         return (translator, manifest)
+    }
+
+    /// The vocabulary tags of the model's source and target sides (what a shortlist records).
+    public func vocabularyTags(_ manifest: ModelManifest) -> (source: String, target: String) {
+        (ModelDirectory.vocabularyTag(manifest.vocabularyIdentity, side: manifest.sourceSide),
+         ModelDirectory.vocabularyTag(manifest.vocabularyIdentity, side: manifest.targetSide))
+    }
+
+    /// `shortlist.safetensors`, checked against the model's vocabularies.
+    /// - Throws: `ShortlistError` (missing, malformed, another model's), `SafeTensorsError`.
+    public func loadShortlist(manifest: ModelManifest, vocabulary: VocabularyPair) throws -> VocabularyShortlist {
+        let shortlist = try VocabularyShortlist(contentsOf: shortlistPath)
+        let tags = vocabularyTags(manifest)
+        try shortlist.check(sourceVocabulary: tags.source, targetVocabulary: tags.target,
+                            sourceVocabularySize: vocabulary.size(of: manifest.sourceSide),
+                            targetVocabularySize: vocabulary.size(of: manifest.targetSide), path: shortlistPath)
+        return shortlist
     }
 
     /// The weights to translate with, checked against the manifest's architecture and the vocabulary.

@@ -78,11 +78,24 @@ public struct SafeTensors: Sendable {
         /// I64 values (empty for other dtypes).
         public var integers: [Int64] {
             guard dtype == .i64 else { return [] }
-            return (0..<bytes.count / 8).map { i in
-                var v: UInt64 = 0
-                for k in 0..<8 { v |= UInt64(bytes[bytes.startIndex + 8 * i + k]) << (8 * UInt64(k)) }
-                return Int64(bitPattern: v)
+            let n = bytes.count / 8
+            return [Int64](unsafeUninitializedCapacity: n) { out, initialized in
+                bytes.withUnsafeBytes { raw in
+                    for i in 0..<n { out[i] = Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
+                }
+                initialized = n
             }
+        }
+
+        /// An I64 tensor of `integers` (row-major, `shape`).
+        public init(integers: [Int64], shape: [Int]) {
+            dtype = .i64
+            self.shape = shape
+            bytes = ArraySlice([UInt8](unsafeUninitializedCapacity: 8 * integers.count) { out, initialized in
+                let raw = UnsafeMutableRawBufferPointer(out)
+                for (i, v) in integers.enumerated() { raw.storeBytes(of: v.littleEndian, toByteOffset: 8 * i, as: Int64.self) }
+                initialized = 8 * integers.count
+            })
         }
 
         public init(floats: [Float], shape: [Int]) {

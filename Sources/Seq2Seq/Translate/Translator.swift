@@ -114,6 +114,9 @@ public final class Translator {
     /// Further models of an ensemble.
     public let ensemble: [EnsembleMember]
     public var options: TranslationOptions
+    /// With a shortlist, each sentence's decoder scores only its shortlisted target tokens
+    /// (`VocabularyShortlist`); nil: the whole vocabulary. Set with `useShortlist(_:)`.
+    public private(set) var shortlist: VocabularyShortlist?
     let sourceTokenizer: Tokenizer
     let targetTokenizer: Tokenizer
 
@@ -124,6 +127,19 @@ public final class Translator {
         self.sourceTokenizer = sourceTokenizer
         self.targetTokenizer = targetTokenizer
         self.options = options
+    }
+
+    /// Decodes with `shortlist` from now on (nil: the whole vocabulary), for every model of an ensemble.
+    /// - Throws: `ShortlistError.mismatch` if its vocabulary sizes are not the model's.
+    public func useShortlist(_ shortlist: VocabularyShortlist?) throws {
+        let configuration = model.configuration
+        if let shortlist, shortlist.sourceVocabularySize != configuration.sourceVocabularySize
+            || shortlist.targetVocabularySize != configuration.targetVocabularySize {
+            throw ShortlistError.mismatch(
+                path: VocabularyShortlist.fileName,
+                reason: "vocabulary sizes \(shortlist.sourceVocabularySize)/\(shortlist.targetVocabularySize), the model's are \(configuration.sourceVocabularySize)/\(configuration.targetVocabularySize)")
+        }
+        self.shortlist = shortlist
     }
 
     /// Source ids of `text` in encoder order, cut to `maxInputLength` tokens.
@@ -150,7 +166,7 @@ public final class Translator {
         let penalty = LengthPenalty(alpha: options.lengthPenalty)
         let blocking = RepeatedNGramBlocking(size: options.noRepeatNgram)
         let capacity = options.greedy ? live.count : live.count * max(1, options.beamSize)
-        var scorer = try makeScorer(sources: liveSources, capacity: capacity)
+        var scorer = try makeScorer(sources: liveSources, capacity: capacity, shortlist: shortlist?.batch(sources: liveSources))
         if options.greedy {
             let best = try GreedySearch(lengthPenalty: penalty, beginOfSentence: bos, endOfSentence: eos, blocking: blocking)
                 .search(&scorer, maxOutputLengths: maxLengths)
@@ -166,14 +182,15 @@ public final class Translator {
     }
 
     /// The model's decoder rows, or an ensemble of every member's (each member encodes the
-    /// sources in its own order).
-    private func makeScorer(sources: [[Int32]], capacity: Int) throws -> EnsembleStepScorer {
+    /// sources in its own order; all score the same shortlisted tokens).
+    private func makeScorer(sources: [[Int32]], capacity: Int, shortlist: BatchShortlist?) throws -> EnsembleStepScorer {
         var members = [ModelStepScorer(state: try model.makeDecoderState(
-            for: try model.encode(sources: sources), capacity: capacity, precision: options.precision))]
+            for: try model.encode(sources: sources), capacity: capacity, precision: options.precision, shortlist: shortlist))]
         for member in ensemble {
             let ordered = member.sourceOrderReversed == options.reverseSourceOrder ? sources : sources.map { $0.reversed() }
             members.append(ModelStepScorer(state: try member.model.makeDecoderState(
-                for: try member.model.encode(sources: ordered), capacity: capacity, precision: options.precision)))
+                for: try member.model.encode(sources: ordered), capacity: capacity, precision: options.precision,
+                shortlist: shortlist)))
         }
         return EnsembleStepScorer(members: members)
     }
