@@ -170,6 +170,10 @@ public final class DynamicBatcher: @unchecked Sendable {
         let seconds = Date().timeIntervalSince(started)
         switch outcome {
         case .success(let translations):
+            // Report first: a client that reads /metrics right after its answer sees its batch.
+            let tokens = sentences.reduce(0) { $0 + translator.sourceIds($1).ids.count }
+            report(BatchReport(key: key, sentences: batch.count, sourceTokens: tokens,
+                               targetTokens: translations.reduce(0) { $0 + $1.outputTokenCount }, seconds: seconds))
             for ((job, index), translation) in zip(batch, translations) {
                 job.results[index] = translation
                 job.finished += 1
@@ -177,9 +181,6 @@ public final class DynamicBatcher: @unchecked Sendable {
                     job.continuation.resume(returning: job.results.compactMap { $0 })
                 }
             }
-            let tokens = sentences.reduce(0) { $0 + translator.sourceIds($1).ids.count }
-            report(BatchReport(key: key, sentences: batch.count, sourceTokens: tokens,
-                               targetTokens: translations.reduce(0) { $0 + $1.outputTokenCount }, seconds: seconds))
         case .failure(let error):
             for (job, _) in batch {
                 job.finished += 1
