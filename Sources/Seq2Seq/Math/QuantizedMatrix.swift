@@ -31,7 +31,9 @@ final class QuantizedMatrix {
             let scale = largest > 0 ? largest / 127 : 1
             scales[v] = scale
             let inverse = 1 / scale
-            for j in 0..<k { weights[v * k + j] = Int8(clamping: Int((row[j] * inverse).rounded())) }
+            // Ties to even and a float clamp: one vectorizable loop (schoolbook rounding through
+            // Int made quantizing an 8000-row output layer a visible part of translate's start-up).
+            for j in 0..<k { weights[v * k + j] = Int8(min(127, max(-127, (row[j] * inverse).rounded(.toNearestOrEven)))) }
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Tokenize
 
 // Seq2Seq: an LSTM encoder-decoder with hand-written forward and backward passes
 // over OpenBLAS.
@@ -25,6 +26,7 @@ func allocateZeroedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
     guard let raw = calloc(max(count, 1), MemoryLayout<Float>.stride) else {
         fatalError("out of memory allocating \(count) floats")
     }
+    MemoryAdvice.preferHugePages(raw, byteCount: max(count, 1) * MemoryLayout<Float>.stride)
     return raw.bindMemory(to: Float.self, capacity: max(count, 1))
 }
 

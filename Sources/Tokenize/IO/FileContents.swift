@@ -55,6 +55,7 @@ public enum FileContents {
             if bytes.count == capacity { capacity *= 2 }
             let before = bytes.count
             var grown = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, initialized in
+                MemoryAdvice.preferHugePages(UnsafeMutableRawPointer(buffer.baseAddress!), byteCount: capacity)
                 if before > 0 { _ = bytes.withUnsafeBytes { memcpy(buffer.baseAddress!, $0.baseAddress!, before) } }
                 var count = before
                 while count < capacity {
