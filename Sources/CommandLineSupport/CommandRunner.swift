@@ -10,6 +10,7 @@ import Tokenize
 /// Standard output could not be written (a full disk, a closed pipe, an I/O error).
 public struct StandardOutputError: Error, CustomStringConvertible {
     public var reason: String
+    public init(reason: String) { self.reason = reason }
     public var description: String {
         "cannot write to standard output (\(reason)); check free disk space, or that the program reading the pipe is still running"
     }

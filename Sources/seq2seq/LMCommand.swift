@@ -233,27 +233,36 @@ struct LMSampleCommand: ParsableCommand {
         let text = try sampler.sample(prime: prepared, options: SamplingOptions(
             temperature: temperature, topK: topK, length: length, seed: seed)) { out.write($0) }
         if !text.hasSuffix("\n") { out.write("\n") }
-        out.flush()
+        try out.finish()
     }
 }
 
-/// Standard output that shows each piece at once on a terminal and buffers otherwise.
+/// Standard output that shows each piece at once on a terminal and buffers otherwise. A failed
+/// write (a full disk, a closed pipe) stops further writes and is thrown by `finish()`.
 final class StreamingOutput {
     private let immediate = isatty(STDOUT_FILENO) != 0
     private var buffer: [UInt8] = []
+    private var failure: String?
 
     func write(_ text: String) {
+        guard failure == nil else { return }
         buffer.append(contentsOf: text.utf8)
         if immediate || buffer.count >= 1 << 16 { flush() }
     }
 
-    func flush() {
+    /// Writes what is buffered; throws `StandardOutputError` if this or an earlier write failed.
+    func finish() throws {
+        flush()
+        if let failure { throw StandardOutputError(reason: failure) }
+    }
+
+    private func flush() {
         var offset = 0
-        while offset < buffer.count {
+        while offset < buffer.count && failure == nil {
             let n = buffer.withUnsafeBufferPointer { Glibc.write(STDOUT_FILENO, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            offset += n
+            if n < 0 { failure = String(cString: strerror(errno)) } else if n == 0 { failure = "nothing was written" }
+            else { offset += n }
         }
         buffer.removeAll(keepingCapacity: true)
     }

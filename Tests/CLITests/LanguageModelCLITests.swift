@@ -173,4 +173,28 @@ struct LanguageModelCLITests {
         try expectFailure(["train", short, "--vocab", "v"], mentions: ["--units subword"], usageHint: true)
         try expectFailure(["states", "--model", translation, short], mentions: ["translation model"])
     }
+
+    /// A size the machine cannot hold is refused with the estimate before anything is written
+    /// (no half-made directory that a second try would call "a trained model"), and every
+    /// command that prints reports a full standard output with a non-zero exit.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/dev/full")))
+    func hugeSizesAndFullOutputsAreRefused() throws {
+        let w = try Workspace()
+        let text = try w.write(try Self.prose(), to: "prose.txt")
+        let huge = try Self.run(["train", text, "--output", w.path("huge"), "--hidden", "1000000", "--max-steps", "1"])
+        #expect(huge.status != 0)
+        #expect(huge.errors.contains("memory") && huge.errors.contains("--hidden"), "\(huge.errors)")
+        #expect(!FileManager.default.fileExists(atPath: w.path("huge")), "a refused run left files behind")
+        let small = try Self.run(["train", text, "--output", w.path("m"), "--hidden", "8", "--embedding", "4",
+                                  "--layers", "1", "--bptt", "8", "--batch-size", "2", "--max-steps", "2", "--threads", "1"])
+        #expect(small.status == 0, "\(small.errors)")
+        for arguments in [["lm", "sample", "--model", w.path("m"), "--length", "50"],
+                          ["lm", "states", "--model", w.path("m"), text, "--format", "jsonl"],
+                          ["lm", "eval", "--model", w.path("m"), text]] {
+            let result = try ReliabilityCLITests.runIntoFullDevice("seq2seq", arguments)
+            #expect(result.status != 0, "\(arguments) > /dev/full exited 0")
+            #expect(result.errors.contains("No space left on device") && result.errors.contains("cannot write"),
+                    "\(arguments): \(result.errors)")
+        }
+    }
 }

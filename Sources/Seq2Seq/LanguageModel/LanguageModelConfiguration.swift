@@ -47,6 +47,31 @@ public struct LanguageModelConfiguration: Codable, Equatable, Hashable, Sendable
         guard dropout >= 0, dropout < 1 else {
             throw LanguageModelError.invalidConfiguration("dropout must be in [0, 1), got \(dropout)")
         }
+        let limits: [(String, Int, Int)] = [
+            ("vocabulary size", vocabularySize, ModelConfiguration.maximumVocabularySize),
+            ("embedding size", embeddingSize, ModelConfiguration.maximumWidth),
+            ("hidden size", hiddenSize, ModelConfiguration.maximumWidth),
+            ("layer count", layerCount, ModelConfiguration.maximumLayerCount),
+        ]
+        for (name, value, limit) in limits where value > limit {
+            throw LanguageModelError.invalidConfiguration("\(name) \(value) exceeds the limit \(limit)")
+        }
+    }
+
+    /// Memory to train on chunks of `streams` × `chunkLength` units split over `parts` replicas
+    /// (estimated in floating point, before anything is allocated): the weights, Adam's two
+    /// moments and one gradient buffer per part; per packed unit, each layer's gates and their
+    /// gradient [G·H] twice, its states and input [H or E] a few times, and the logits and their
+    /// gradient [V] (dev evaluation reads fewer rows at a time and fits in the same room).
+    /// Valid sizes only (call `validate()` first).
+    public func trainingMemory(streams: Int, chunkLength: Int, parts: Int) -> MemoryEstimate {
+        let (E, H, G, V, L) = (Double(embeddingSize), Double(hiddenSize), Double(cell.gateCount),
+                               Double(vocabularySize), Double(layerCount))
+        let parameters = V * E + L * G * H * (max(E, H) + H + 2) + V * (H + 1)
+        let perUnit = L * (2 * G * H + 6 * H) + 2 * E + 2 * V
+        let units = Double(streams) * Double(chunkLength)
+        return MemoryEstimate(parameters: 4 * parameters * Double(3 + max(1, parts)),
+                              activations: 4 * perUnit * units + 4 * Double(streams) * L * H * 4)
     }
 
     /// Name prefix of the recurrent layers: the cell's name (`lstm.l0.weight_ih`, …).

@@ -204,13 +204,14 @@ public final class LanguageModelSession {
         let manifest: LanguageModelManifest
         if options.resume {
             manifest = try directory.readManifest()
+            try checkMemory(manifest.configuration)
             units = try directory.loadUnits(manifest)
         } else {
             units = try makeUnits(trainText, notes: &notes)
             let configuration = LanguageModelConfiguration(
                 vocabularySize: units.count, embeddingSize: options.embeddingSize, hiddenSize: options.hiddenSize,
                 layerCount: options.layerCount, dropout: options.dropout, cell: options.cell)
-            try configuration.validate()
+            try checkMemory(configuration)                     // before anything is written
             manifest = LanguageModelManifest(units: units, configuration: configuration)
         }
         let trainUnits = units.encode(trainText)
@@ -257,6 +258,17 @@ public final class LanguageModelSession {
             textIdentity: textIdentity, bestDevLoss: nil, bestStep: 0, validationsWithoutImprovement: 0, validations: 0)
         try? FileManager.default.removeItem(atPath: directory.logPath)
         return (trainer, state)
+    }
+
+    /// Refuses a configuration whose training would not fit in the machine's available memory.
+    private func checkMemory(_ configuration: LanguageModelConfiguration) throws {
+        try configuration.validate()
+        let streams = options.streams ?? LanguageModelSessionOptions.defaultStreams
+        try configuration.trainingMemory(
+            streams: streams, chunkLength: options.chunkLength ?? LanguageModelSessionOptions.defaultChunkLength,
+            parts: min(max(1, options.threads), streams)
+        ).require(for: "training a language model (\(configuration.summary))",
+                  advice: "lower --hidden, --layers, --embedding, --batch-size or --bptt")
     }
 
     /// FNV-1a 64 over the units' values and their count, as hex.
