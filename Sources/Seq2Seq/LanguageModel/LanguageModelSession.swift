@@ -434,10 +434,13 @@ private final class LanguageModelTrainingRun {
             unitSum += result.tokenCount
             epochUnits += result.tokenCount
             lastNorm = result.gradientNorm
-            let rate = Double(epochUnits) / data.unitsPerCharacter / max(1e-9, monotonicSeconds() - epochStart)
+            let now = monotonicSeconds()
+            let rate = Double(epochUnits) / data.unitsPerCharacter / max(1e-9, now - epochStart)
+            // The bar's ETA is the epoch's; with a budget, also say when training stops.
+            let left = budget.isFinite ? " budget left " + formatDuration(max(0, budget - (now - started))) : ""
             bar.update(done: state.chunk, fields: String(
                 format: "step %d loss %.3f (%.3f bits/char) gnorm %.2f %.0f char/s",
-                trainer.step, result.loss, Double(result.loss) / ln2 * data.unitsPerCharacter, result.gradientNorm, rate))
+                trainer.step, result.loss, Double(result.loss) / ln2 * data.unitsPerCharacter, result.gradientNorm, rate) + left)
             if options.validateEvery > 0 && trainer.step % options.validateEvery == 0 {
                 bar.finish()
                 try validate()
