@@ -122,7 +122,10 @@ public struct LanguageModelReportBuilder {
         if best == nil && last == nil {
             summary.notes.append("No checkpoint yet: training stopped before its first validation or save.")
         } else if best == nil {
-            summary.notes.append("No best/ checkpoint (training stopped before its first validation): last/ is read instead.")
+            let bestPath = directory.bestCheckpoint + "/" + LanguageModelCheckpoint.modelFileName
+            summary.notes.append(FileManager.default.fileExists(atPath: bestPath)
+                ? "best/ holds an unreadable checkpoint (damaged or cut short): sizes and steps come from last/."
+                : "No best/ checkpoint (training stopped before its first validation): last/ is read instead.")
         }
         if case .shown(let h) = history {
             summary.best = h.best
