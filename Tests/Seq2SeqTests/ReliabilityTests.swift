@@ -114,6 +114,29 @@ import Tokenize
         #expect(throws: CheckpointError.nonFiniteValues(path: path, name: "out_bias", count: 10)) { try Checkpoint.load(from: folder.path) }
     }
 
+    /// Language-model checkpoints share the same file checks: NaN weights are not saved, and
+    /// a file holding ∞ is refused by value (the LM loader used to copy whatever it found).
+    @Test func languageModelCheckpointsWithNonFiniteWeightsAreNeitherSavedNorLoaded() throws {
+        let folder = Folder()
+        let model = try LanguageModel(configuration: LanguageModelConfiguration(
+            vocabularySize: 6, embeddingSize: 3, hiddenSize: 4, layerCount: 1), seed: 1)
+        model.parameters.pointer[2] = .nan
+        let path = folder.path + "/model.safetensors"
+        #expect(throws: CheckpointError.nonFiniteValues(path: path, name: "embedding", count: 1)) {
+            try LanguageModelCheckpoint.save(to: folder.path, model: model, units: "u")
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        model.parameters.pointer[2] = 0
+        try LanguageModelCheckpoint.save(to: folder.path, model: model, units: "u")
+        var file = try SafeTensors(contentsOf: path)
+        let bias = try #require(file.tensors["out_bias"])
+        file.tensors["out_bias"] = .init(floats: [Float](repeating: .infinity, count: 6), shape: bias.shape)
+        try Self.withoutChecksums(try file.serialized()).write(to: URL(fileURLWithPath: path))
+        #expect(throws: CheckpointError.nonFiniteValues(path: path, name: "out_bias", count: 6)) {
+            try LanguageModelCheckpoint.load(from: folder.path)
+        }
+    }
+
     /// A configuration in the metadata far larger than the tensors (or absurd) is refused
     /// before the loader allocates anything for it.
     @Test func hugeConfigurationsInAFileAreRefusedBeforeAllocating() throws {

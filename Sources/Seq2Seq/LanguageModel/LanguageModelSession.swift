@@ -468,7 +468,7 @@ private final class LanguageModelTrainingRun {
         let shape = [carried.layerCount, carried.rowCount, carried.hiddenSize]
         file.tensors["h"] = .init(floats: carried.hidden, shape: shape)
         file.tensors["c"] = .init(floats: carried.cellState, shape: shape)
-        try LanguageModelCheckpoint.write(file, to: directory.streamsPath)
+        try CheckpointFile.write(file, to: directory.streamsPath)
         try AtomicFile.write(try encoder.encode(state), to: directory.sessionPath)
     }
 

@@ -123,181 +123,41 @@ public enum Checkpoint {
         to directory: String, model: Seq2SeqModel, sourceVocabulary: String, targetVocabulary: String,
         trainingState: TrainingState? = nil, optimizer: AdamOptimizer? = nil
     ) throws {
-        try requireFinite(model.parameters, path: directory + "/" + modelFileName)
-        if let optimizer {
-            try requireFinite(optimizer.m, path: directory + "/" + optimizerFileName)
-            try requireFinite(optimizer.v, path: directory + "/" + optimizerFileName)
-        }
-        do {
-            try Folder.create(directory)
-        } catch {
-            throw CheckpointError.writeFailed(path: directory, reason: "\(error)")
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
         var metadata = [
-            "format": format, "format_version": formatVersion,
-            "model_configuration": try json(model.configuration),
+            "model_configuration": try CheckpointFile.json(model.configuration),
             "source_vocabulary": sourceVocabulary, "target_vocabulary": targetVocabulary,
         ]
-        if let trainingState { metadata["training_state"] = try json(trainingState) }
-
-        if let optimizer {
-            var file = SafeTensors(metadata: ["format": format, "format_version": formatVersion,
-                                              "adam_step": String(optimizer.stepCount)])
-            for e in optimizer.m.entries {
-                file.tensors["m." + e.name] = .init(floats: optimizer.m.pointer + e.offset, count: e.count, shape: e.shape)
-                file.tensors["v." + e.name] = .init(floats: optimizer.v.pointer + e.offset, count: e.count, shape: e.shape)
-            }
-            try write(file, to: directory + "/" + optimizerFileName)
-        }
-        var file = SafeTensors(metadata: metadata)
-        for e in model.parameters.entries {
-            file.tensors[e.name] = .init(floats: model.parameters.pointer + e.offset, count: e.count, shape: e.shape)
-        }
-        try write(file, to: directory + "/" + modelFileName)
-    }
-
-    /// Throws `nonFiniteValues` naming the first tensor of `buffer` holding NaN or ±∞.
-    static func requireFinite(_ buffer: ParameterBuffer, path: String) throws {
-        for e in buffer.entries {
-            let raw = UnsafeRawBufferPointer(start: buffer.pointer + e.offset, count: 4 * e.count)
-            let bad = TensorIntegrity.scan(raw, floats: true).nonFinite
-            if bad > 0 { throw CheckpointError.nonFiniteValues(path: path, name: e.name, count: bad) }
-        }
-    }
-
-    private static func write(_ file: SafeTensors, to path: String) throws {
-        do {
-            try AtomicFile.write(try file.serialized(), to: path)
-        } catch let error as AtomicFileError {
-            throw CheckpointError.writeFailed(path: path, reason: error.description)
-        }
+        if let trainingState { metadata["training_state"] = try CheckpointFile.json(trainingState) }
+        try CheckpointFile.save(to: directory, format: format, version: formatVersion, parameters: model.parameters,
+                                metadata: metadata, optimizer: optimizer)
     }
 
     /// Loads a checkpoint saved by `save`, checking format, version, names, shapes and dtypes.
     /// - Parameter loadOptimizer: also load `optimizer.safetensors` if present.
     public static func load(from directory: String, loadOptimizer: Bool = true) throws -> LoadedCheckpoint {
         let path = directory + "/" + modelFileName
-        let file = try read(path)
-        let meta = file.metadata
-        func decode<T: Decodable>(_ type: T.Type, _ key: String) throws -> T {
-            guard let text = meta[key] else { throw CheckpointError.badMetadata(path: path, key: key, reason: "missing") }
-            do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
-                throw CheckpointError.badMetadata(path: path, key: key, reason: "\(error)")
-            }
-        }
-        let configuration = try decode(ModelConfiguration.self, "model_configuration")
+        let file = try CheckpointFile.read(path, format: format, version: formatVersion)
+        let configuration = try CheckpointFile.decode(ModelConfiguration.self, "model_configuration", of: file, path: path)
         do {
             try configuration.validate()
             try configuration.checkSizeLimits()
         } catch {
             throw CheckpointError.badMetadata(path: path, key: "model_configuration", reason: "\(error)")
         }
-        let trainingState = meta["training_state"] == nil ? nil : try decode(TrainingState.self, "training_state")
-        if let trainingState, let problem = trainingState.problem {
-            throw CheckpointError.badMetadata(path: path, key: "training_state", reason: problem)
-        }
-        guard let source = meta["source_vocabulary"], let target = meta["target_vocabulary"] else {
+        let trainingState = try CheckpointFile.trainingState(of: file, path: path)
+        guard let source = file.metadata["source_vocabulary"], let target = file.metadata["target_vocabulary"] else {
             throw CheckpointError.badMetadata(path: path, key: "source_vocabulary/target_vocabulary", reason: "missing")
         }
-        // Check the tensors against the configuration before allocating anything for it.
-        let layout = configuration.parameterShapes
-        try checkLayout(layout, of: file, prefix: "", path: path)
-        let parameters = ParameterBuffer(shapes: layout)
-        try fill(parameters, from: file, prefix: "", path: path)
+        let parameters = try CheckpointFile.parameters(configuration.parameterShapes, from: file, path: path)
         let model = try Seq2SeqModel(configuration: configuration, adopting: parameters, copy: false)
-
-        var optimizer: AdamOptimizer?
-        let optimizerPath = directory + "/" + optimizerFileName
-        if loadOptimizer, FileManager.default.fileExists(atPath: optimizerPath) {
-            let file = try read(optimizerPath)
-            guard let stepText = file.metadata["adam_step"], let step = Int(stepText), step >= 0 else {
-                throw CheckpointError.badMetadata(path: optimizerPath, key: "adam_step", reason: "missing or not a count")
-            }
-            if let trainingState, trainingState.step != step {
-                throw CheckpointError.optimizerMismatch(
-                    path: optimizerPath, reason: "optimizer step \(step) but the model was saved at step \(trainingState.step)")
-            }
-            try checkLayout(layout, of: file, prefix: "m.", path: optimizerPath)
-            try checkLayout(layout, of: file, prefix: "v.", path: optimizerPath)
-            let adam = AdamOptimizer(layoutOf: model.parameters, beta1: trainingState?.options.beta1 ?? 0.9,
-                                     beta2: trainingState?.options.beta2 ?? 0.999, epsilon: trainingState?.options.epsilon ?? 1e-8)
-            adam.stepCount = step
-            for e in parameters.entries {
-                guard file.tensors["m." + e.name] != nil, file.tensors["v." + e.name] != nil else {
-                    throw CheckpointError.optimizerMismatch(path: optimizerPath, reason: "no moments for \(e.name)")
-                }
-            }
-            try fill(adam.m, from: file, prefix: "m.", path: optimizerPath, allowOthers: true)
-            try fill(adam.v, from: file, prefix: "v.", path: optimizerPath, allowOthers: true)
-            if file.tensors.count != 2 * parameters.entries.count {
-                throw CheckpointError.optimizerMismatch(path: optimizerPath, reason: "\(file.tensors.count) tensors for \(parameters.entries.count) parameters")
-            }
-            optimizer = adam
-        }
+        let optimizer = loadOptimizer
+            ? try CheckpointFile.optimizer(in: directory, format: format, version: formatVersion,
+                                           parameters: parameters, trainingState: trainingState)
+            : nil
         return LoadedCheckpoint(
             model: model, optimizer: optimizer,
             metadata: CheckpointMetadata(configuration: configuration, sourceVocabulary: source,
                                          targetVocabulary: target, trainingState: trainingState))
-    }
-
-    /// Reads a file and checks it is a safetensors file of this format and version.
-    private static func read(_ path: String) throws -> SafeTensors {
-        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missingFile(path: path) }
-        let file: SafeTensors
-        do { file = try SafeTensors(contentsOf: path) } catch let error as SafeTensorsError {
-            switch error {
-            case .unreadable(_, let reason): throw CheckpointError.unreadable(path: path, reason: reason)
-            case .badHeader(_, let reason): throw CheckpointError.badMagic(path: path, reason: reason)
-            case .badTensor(_, let name, let reason):
-                throw CheckpointError.badMetadata(path: path, key: name, reason: reason)
-            case .checksumMismatch(_, let name):
-                throw CheckpointError.corrupt(path: path, reason: "\(name) does not match its checksum")
-            }
-        }
-        guard file.metadata["format"] == format else {
-            throw CheckpointError.badMagic(path: path, reason: "metadata format is \(file.metadata["format"].map { "\"\($0)\"" } ?? "missing"), expected \"\(format)\"")
-        }
-        let version = file.metadata["format_version"] ?? "missing"
-        guard version == formatVersion else {
-            throw CheckpointError.badVersion(path: path, found: version, expected: formatVersion)
-        }
-        return file
-    }
-
-    /// Checks that `file` holds tensors `prefix + name` of these shapes, as F32 and finite.
-    private static func checkLayout(_ layout: [(name: String, shape: [Int])], of file: SafeTensors, prefix: String,
-                                    path: String) throws {
-        for (baseName, shape) in layout {
-            let name = prefix + baseName
-            guard let t = file.tensors[name] else { throw CheckpointError.missingTensor(path: path, name: name) }
-            guard t.dtype == .f32 else { throw CheckpointError.wrongDType(path: path, name: name, found: t.dtype.rawValue) }
-            guard t.shape == shape else {
-                throw CheckpointError.wrongShape(path: path, name: name, found: t.shape, expected: shape)
-            }
-            if let bad = file.nonFiniteCounts[name], bad > 0 {
-                throw CheckpointError.nonFiniteValues(path: path, name: name, count: bad)
-            }
-        }
-    }
-
-    /// Copies tensors `prefix + name` into `buffer`, checking names, dtypes, shapes and finiteness.
-    private static func fill(_ buffer: ParameterBuffer, from file: SafeTensors, prefix: String, path: String,
-                             allowOthers: Bool = false) throws {
-        try checkLayout(buffer.entries.map { ($0.name, $0.shape) }, of: file, prefix: prefix, path: path)
-        for e in buffer.entries {
-            guard let t = file.tensors[prefix + e.name], t.copyFloats(into: buffer.pointer + e.offset, count: e.count) else {
-                throw CheckpointError.wrongShape(path: path, name: prefix + e.name, found: [], expected: e.shape)
-            }
-        }
-        if !allowOthers {
-            let known = Set(buffer.entries.map { prefix + $0.name })
-            if let extra = file.tensors.keys.sorted().first(where: { !known.contains($0) }) {
-                throw CheckpointError.unexpectedTensor(path: path, name: extra)
-            }
-        }
     }
 }
 
