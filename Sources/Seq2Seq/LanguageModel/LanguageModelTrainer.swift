@@ -48,16 +48,11 @@ public final class LanguageModelTrainer {
         lastPartCount = max(parts, 1)
         let loss = parts > 1 ? try computeGradients(on: chunk, state: state, parts: parts)
                              : try model.computeGradients(on: chunk, state: state, random: &random)
-        let (norm, coefficient) = options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
-            ?? (model.gradients.l2Norm(), 1)
-        guard loss.loss.isFinite, norm.isFinite else {
-            throw TrainingDivergence(step: step + 1, loss: loss.loss, gradientNorm: norm)
-        }
-        let lr = nextLearningRate
-        optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)
+        let result = try optimizer.clipAndUpdate(parameters: model.parameters, gradients: model.gradients, loss: loss,
+                                                 maxGradientNorm: options.maxGradientNorm, learningRate: nextLearningRate,
+                                                 step: step + 1)
         step += 1
-        return TrainingStepResult(loss: loss.loss, tokenCount: loss.tokenCount, gradientNorm: norm,
-                                  clipCoefficient: coefficient, learningRate: lr)
+        return result
     }
 
     /// Forward and backward of the streams of `chunk` split into `parts` row ranges, one per

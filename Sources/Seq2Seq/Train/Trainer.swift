@@ -121,23 +121,35 @@ public final class Trainer {
             model.gradients.zero()
         }
         if let gradientReducer { loss = try gradientReducer(model.gradients, loss) }
-        let (norm, coefficient) = PhaseTimer.measure("clip") { options.maxGradientNorm.map { GradientClipping.clip(model.gradients, maxNorm: $0) }
-            ?? (model.gradients.l2Norm(), 1) }
-        guard loss.loss.isFinite, norm.isFinite else {
-            throw TrainingDivergence(step: step + 1, loss: loss.loss, gradientNorm: norm)
-        }
-        let lr = nextLearningRate
-        PhaseTimer.measure("adam") {
-            optimizer.update(parameters: model.parameters, gradients: model.gradients, learningRate: lr)
-        }
+        let result = try optimizer.clipAndUpdate(parameters: model.parameters, gradients: model.gradients, loss: loss,
+                                                 maxGradientNorm: options.maxGradientNorm, learningRate: nextLearningRate,
+                                                 step: step + 1)
         step += 1
-        return TrainingStepResult(loss: loss.loss, tokenCount: loss.tokenCount, gradientNorm: norm,
-                                  clipCoefficient: coefficient, learningRate: lr)
+        return result
     }
 
     /// Forward-only mean cross-entropy (no dropout, no label smoothing), e.g. on
     /// validation batches; `exp(loss)` is the perplexity.
     public func evaluate(_ batch: Batch) throws -> LossResult {
         try model.loss(for: batch)
+    }
+}
+
+extension AdamOptimizer {
+    /// The update every trainer applies after its backward pass: global-norm clipping of
+    /// `gradients` (when `maxGradientNorm` is set), a check that the loss and the gradient norm
+    /// are finite (`TrainingDivergence` for update number `step`, before any weight changes),
+    /// then one Adam step at `learningRate`.
+    func clipAndUpdate(parameters: ParameterBuffer, gradients: ParameterBuffer, loss: LossResult,
+                       maxGradientNorm: Float?, learningRate: Float, step: Int) throws -> TrainingStepResult {
+        let (norm, coefficient) = PhaseTimer.measure("clip") {
+            maxGradientNorm.map { GradientClipping.clip(gradients, maxNorm: $0) } ?? (gradients.l2Norm(), 1)
+        }
+        guard loss.loss.isFinite, norm.isFinite else {
+            throw TrainingDivergence(step: step, loss: loss.loss, gradientNorm: norm)
+        }
+        PhaseTimer.measure("adam") { update(parameters: parameters, gradients: gradients, learningRate: learningRate) }
+        return TrainingStepResult(loss: loss.loss, tokenCount: loss.tokenCount, gradientNorm: norm,
+                                  clipCoefficient: coefficient, learningRate: learningRate)
     }
 }
