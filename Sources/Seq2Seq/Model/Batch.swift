@@ -21,6 +21,10 @@ struct Packing: Equatable {
     let total: Int
     /// 1 at real positions, 0 at padding ([N]); nil for true packing.
     let mask: [Float]?
+    /// Sorted row r → the key of its sentence, which seeds the sentence's own random streams
+    /// (dropout masks, word dropout). By default the original row index; data-parallel ranks
+    /// use the row's position in the global batch (`Batch.numberingRows(from:)`).
+    var keys: [UInt64]
 
     var rowCount: Int { order.count }
     var maxLength: Int { batchSizes.count }
@@ -48,6 +52,14 @@ struct Packing: Equatable {
         self.offsets = offsets
         self.total = offsets[T]
         self.mask = mask
+        self.keys = order.map { UInt64($0) }
+    }
+
+    /// The seed of one sentence's stream: a per-call draw `base` mixed with the sentence's key.
+    static func streamSeed(_ base: UInt64, key: UInt64) -> UInt64 {
+        var x = base ^ (key &* 0x9E37_79B9_7F4A_7C15)
+        x = (x ^ (x >> 31)) &* 0xBF58_476D_1CE4_E5B9
+        return x ^ (x >> 29)
     }
 
     /// Packed row holding the last state of sorted row r (nil if the row is empty).
@@ -112,8 +124,8 @@ public struct Batch: Sendable {
     /// Longest source length S and longest decoder length T.
     public let maxSourceLength: Int, maxTargetLength: Int
 
-    let source: Packing
-    let target: Packing
+    private(set) var source: Packing
+    private(set) var target: Packing
     private(set) var sourceIDs: [Int32]        // [Ns]
     private(set) var decoderInputIDs: [Int32]  // [Nt]
     let decoderTargetIDs: [Int32] // [Nt]; −1 at padded positions (padded variant only)
@@ -166,14 +178,36 @@ public struct Batch: Sendable {
 
     /// Word dropout: a copy in which every source token, and every decoder input token after the
     /// first (`<s>`), is replaced by `unknown` with probability p. Targets are unchanged.
+    /// Each sentence draws from its own stream (seeded by one draw from `random` and its key), so
+    /// a sentence's drops do not depend on the rest of its batch (see `Dropout.makeMask`).
     public func droppingWords(probability p: Float, unknown: Int32, random: inout RandomGenerator) -> Batch {
         var copy = self
-        for n in 0..<source.total where source.mask?[n] ?? 1 > 0 {
-            if random.nextUnitFloat() < p { copy.sourceIDs[n] = unknown }
+        let base = random.next()
+        Self.dropWords(&copy.sourceIDs, packing: source, from: 0, probability: p, unknown: unknown,
+                       seed: base)
+        Self.dropWords(&copy.decoderInputIDs, packing: target, from: 1, probability: p, unknown: unknown,
+                       seed: base ^ 0x5851_F42D_4C95_7F2D)
+        return copy
+    }
+
+    /// Replaces the packed ids of steps t ≥ `first` of every real position by `unknown` with probability p.
+    private static func dropWords(_ ids: inout [Int32], packing P: Packing, from first: Int, probability p: Float,
+                                  unknown: Int32, seed: UInt64) {
+        for r in 0..<P.rowCount {
+            var stream = RandomGenerator(seed: Packing.streamSeed(seed, key: P.keys[r]))
+            for t in min(first, P.lengths[r])..<P.lengths[r] where stream.nextUnitFloat() < p {
+                ids[P.offsets[t] + r] = unknown
+            }
         }
-        for n in target.offsets[min(1, target.maxLength)]..<target.total where target.mask?[n] ?? 1 > 0 {
-            if random.nextUnitFloat() < p { copy.decoderInputIDs[n] = unknown }
-        }
+    }
+
+    /// A copy whose sentences are keyed `first`, `first + 1`, … in row order: the positions of
+    /// this batch's rows in a larger global batch, so that their dropout masks and word drops are
+    /// those the whole batch would draw in one process (data-parallel training).
+    public func numberingRows(from first: Int) -> Batch {
+        var copy = self
+        copy.source.keys = source.order.map { UInt64(first + $0) }
+        copy.target.keys = target.order.map { UInt64(first + $0) }
         return copy
     }
 

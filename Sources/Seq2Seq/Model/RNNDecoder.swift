@@ -123,7 +123,7 @@ extension RNNDecoder {
                                 dropout: p, random: &random)
         }
         droppedOut = p > 0 && random != nil
-        if droppedOut { Dropout.makeMask(cache.mask.reserve(N * H), count: N * H, probability: p, random: &random!) }
+        if droppedOut { Dropout.makeMask(cache.mask.reserve(N * H), packing: P, width: H, probability: p, random: &random!) }
         if inputFeeding {
             let fed = cache.fed.reserve(N * H)
             top = stack.caches[stack.L - 1][0].h.pointer

@@ -94,7 +94,7 @@ final class RecurrentStack {
         for l in 0..<L where droppedOut {
             let I = inputWidth(l)
             inputs[l].reserve(N * I)
-            Dropout.makeMask(masks[l].reserve(N * I), count: N * I, probability: p, random: &random!)
+            Dropout.makeMask(masks[l].reserve(N * I), packing: P, width: I, probability: p, random: &random!)
         }
         if droppedOut { Dropout.forward(x0, mask: masks[0].pointer, output: x0, count: N * E) }
     }

@@ -76,17 +76,11 @@ public final class DistributedTraining {
         return batch[(n * rank / size)..<(n * (rank + 1) / size)]
     }
 
-    /// The seed of this rank's dropout masks: rank 0 keeps `base` (so one rank
-    /// reproduces a non-distributed run); the others derive theirs from the rank
-    /// and the step they start at.
-    func dropoutSeed(base: UInt64, step: Int) -> UInt64 {
-        rank == 0 ? base : base &+ UInt64(rank) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(step) &* 0xBF58_476D_1CE4_E5B9
-    }
-
-    /// Makes `trainer` sum its gradients over the ranks and gives non-root
-    /// ranks their own dropout stream.
-    public func attach(to trainer: Trainer, seed: UInt64) {
-        if rank != 0 { trainer.random = RandomGenerator(seed: dropoutSeed(base: seed, step: trainer.step)) }
+    /// Makes `trainer` sum its gradients over the ranks. Every rank keeps the trainer's own
+    /// random generator (the same seed everywhere): dropout masks and word drops are drawn per
+    /// sentence, keyed by the sentence's position in the global batch (`Batch.numberingRows`), so
+    /// the ranks together draw exactly what one process draws for the whole batch.
+    public func attach(to trainer: Trainer) {
         trainer.gradientReducer = { [unowned self] gradients, loss in try reduce(gradients: gradients, loss: loss) }
     }
 

@@ -113,10 +113,13 @@ public final class Trainer {
     @discardableResult
     public func train(on batch: Batch?) throws -> TrainingStepResult {
         var loss = LossResult(loss: 0, lossSum: 0, tokenCount: 0)
+        // One draw per step, batch or not, so that data-parallel ranks (whose parts of a small
+        // batch may be empty) keep equal generators and draw the masks one process would.
+        var stepRandom = RandomGenerator(seed: random.next())
         if let batch {
             let batch = options.wordDropout > 0
-                ? batch.droppingWords(probability: options.wordDropout, unknown: 1, random: &random) : batch
-            loss = try model.computeGradients(for: batch, labelSmoothing: options.labelSmoothing, random: &random)
+                ? batch.droppingWords(probability: options.wordDropout, unknown: 1, random: &stepRandom) : batch
+            loss = try model.computeGradients(for: batch, labelSmoothing: options.labelSmoothing, random: &stepRandom)
         } else {
             model.gradients.zero()
         }

@@ -304,7 +304,7 @@ public final class TrainingSession {
             state = SessionState.fresh
             if writesFiles { try? fileManager.removeItem(atPath: directory.logPath) }
         }
-        distributed?.attach(to: trainer, seed: options.seed &+ 1)
+        distributed?.attach(to: trainer)
         state.trainingData = trainingData
         state.devData = devData
         let configuration = trainer.model.configuration
@@ -392,8 +392,10 @@ public final class TrainingSession {
             let epochStart = monotonicSeconds()
             while state.batchIndex < batches.count {
                 if let reason = try stopReason() { outcome = reason; break training }
-                let chosen = (distributed?.shard(batches[state.batchIndex]) ?? batches[state.batchIndex][...]).map { examples[$0] }
-                let batch = chosen.isEmpty ? nil : try Batch(sources: chosen.map(\.source), targets: chosen.map(\.target))
+                let part = distributed?.shard(batches[state.batchIndex]) ?? batches[state.batchIndex][...]
+                let chosen = part.map { examples[$0] }
+                let batch = chosen.isEmpty ? nil
+                    : try Batch(sources: chosen.map(\.source), targets: chosen.map(\.target)).numberingRows(from: part.startIndex)
                 let result: TrainingStepResult
                 do { result = try trainer.train(on: batch) } catch var divergence as TrainingDivergence {
                     divergence.lastSavedStep = lastSavedStep
