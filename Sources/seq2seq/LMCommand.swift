@@ -80,7 +80,7 @@ struct LMTrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Truncated BPTT length: steps per chunk (default 100).")
     var bptt: Int?
 
-    @Option(parsing: .unconditional, help: "Parallel streams over the text (rows of a chunk; default 64).")
+    @Option(parsing: .unconditional, help: "Parallel streams over the text (rows of a chunk; default 32).")
     var batchSize: Int?
 
     @Option(parsing: .unconditional, help: "Passes over the text (default: 50, or no limit with --time-budget).")
