@@ -108,8 +108,8 @@ let package = Package(
         // `swift test` build them first.
         .testTarget(name: "CLITests", dependencies: ["seq2seq", "translate", "Seq2Seq"]),
         // The server end to end: the built `seq2seq serve` on a loopback port,
-        // answers compared with the library's `Translator`.
-        .testTarget(name: "ServingTests", dependencies: ["seq2seq", "Seq2Seq"]),
+        // answers compared with the library's `Translator` and with `translate`'s output.
+        .testTarget(name: "ServingTests", dependencies: ["seq2seq", "translate", "Seq2Seq"]),
     ]
 )
 

@@ -256,6 +256,31 @@ struct ServeTests {
             for (row, wantRow) in zip(weights, want.weights) {
                 #expect(row.count == wantRow.count && zip(row, wantRow).allSatisfy { Self.close($0, $1) })
             }
+            // The README's contract: one row per target token, one column per source token, rows sum to 1.
+            #expect(weights.count == want.targetTokens.count && !weights.isEmpty)
+            for row in weights {
+                #expect(row.count == want.sourceTokens.count && abs(row.reduce(0, +) - 1) < 1e-4)
+            }
+        }
+        // `translate --format jsonl --alignment` prints the same alignment objects as the server.
+        let translate = Process()
+        translate.executableURL = try ServerProcess.locateBinary().deletingLastPathComponent().appendingPathComponent("translate")
+        translate.arguments = ["--model", model, "--format", "jsonl", "--alignment", "--beam-size", "3", "--threads", "1"] + inputs
+        let printed = Pipe()
+        translate.standardOutput = printed
+        translate.standardError = FileHandle.nullDevice
+        try translate.run()
+        let lines = String(decoding: printed.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        translate.waitUntilExit()
+        #expect(translate.terminationStatus == 0 && lines.count == inputs.count)
+        for (line, sentence) in zip(lines, Self.sentences(of: answer)) {
+            let record = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(Set(record?.keys.map { $0 } ?? []) == ["alignment", "n_best", "score", "source", "translation"])
+            let fromCLI = record?["alignment"] as? [String: Any], fromServer = sentence["alignment"] as? [String: Any]
+            #expect(Set(fromCLI?.keys.map { $0 } ?? []) == ["source_tokens", "target_tokens", "weights"])
+            #expect(fromCLI?["source_tokens"] as? [String] == fromServer?["source_tokens"] as? [String])
+            #expect(fromCLI?["target_tokens"] as? [String] == fromServer?["target_tokens"] as? [String])
+            #expect(fromCLI?["weights"] as? [[Double]] == fromServer?["weights"] as? [[Double]])
         }
         // Without "alignment" there is none in the answer; the model without attention refuses it.
         let plain = try await server.translate(["text": "hello world"])
