@@ -105,9 +105,9 @@ struct DistributedTrainingCLITests {
         #expect(difference <= 1e-5, "weights differ by \(difference) of their tensor's largest weight")
     }
 
-    @Test(.enabled(if: mpirun != nil, "mpirun not installed (apt-get install openmpi-bin libopenmpi-dev)"))
-    func sigtermOnOneRankStopsAllAndResumeContinues() throws {
-        let w = try Workspace()
+    /// A distributed run of two ranks in the background (no epoch or patience limit), writing its
+    /// output to `run.log`; returns once the log shows validation step 12 (checkpoints exist by then).
+    static func startLongRun(_ w: Workspace) throws -> (process: Process, log: FileHandle, deadline: Date) {
         let mpirun = try #require(Self.mpirun)
         let seq2seq = try BinaryRunner.locate("seq2seq").path
         let log = w.path("run.log")
@@ -121,32 +121,67 @@ struct DistributedTrainingCLITests {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
-        // Wait for a few steps (validations at each 4-batch epoch end), then SIGTERM one rank.
+        // Wait for a few steps (validations at each 4-batch epoch end).
         let deadline = Date().addingTimeInterval(120)
-        var text = ""
         while Date() < deadline && process.isRunning {
-            text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            if text.contains("validation step 12:") { break }
+            if (try? String(contentsOfFile: log, encoding: .utf8))?.contains("validation step 12:") == true { break }
             usleep(50_000)
         }
+        return (process, handle, deadline)
+    }
+
+    /// The step of `model/last`, and a check that `--resume` on `ranks` ranks continues it by 3 steps.
+    static func expectResumeContinues(_ w: Workspace, ranks: Int) throws {
+        let stopped = try Checkpoint.load(from: w.path("model/last"), loadOptimizer: false).metadata.trainingState?.step ?? 0
+        #expect(stopped >= 10)
+        let resumed = try Self.distributedTrain(w, ranks: ranks, ["--output", w.path("model"), "--batch-size", "32",
+                                                                  "--resume", "--max-steps", String(stopped + 3)])
+        #expect(resumed.status == 0, "\(resumed.errors)")
+        #expect(resumed.errors.contains("resuming at step \(stopped)"))
+        let after = try Checkpoint.load(from: w.path("model/last"), loadOptimizer: false).metadata.trainingState?.step
+        #expect(after == stopped + 3)
+    }
+
+    @Test(.enabled(if: mpirun != nil, "mpirun not installed (apt-get install openmpi-bin libopenmpi-dev)"))
+    func sigtermOnOneRankStopsAllAndResumeContinues() throws {
+        let w = try Workspace()
+        let (process, handle, deadline) = try Self.startLongRun(w)
         let ranks = Self.children(of: process.processIdentifier)
         #expect(ranks.count == 2, "rank processes: \(ranks)")
         if let last = ranks.max() { kill(last, SIGTERM) }
         while Date() < deadline && process.isRunning { usleep(50_000) }
         if process.isRunning { process.terminate() }
         try handle.close()
-        text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        let text = (try? String(contentsOfFile: w.path("run.log"), encoding: .utf8)) ?? ""
         #expect(text.components(separatedBy: "interrupted: saved a resumable checkpoint").count == 2, "\(text)")
         #expect(FileManager.default.fileExists(atPath: w.path("model/last/model.safetensors")))
         // --resume continues the distributed run for a few more steps.
-        let stopped = try Checkpoint.load(from: w.path("model/last"), loadOptimizer: false).metadata.trainingState?.step ?? 0
-        #expect(stopped >= 10)
-        let resumed = try Self.distributedTrain(w, ranks: 2, ["--output", w.path("model"), "--batch-size", "32",
-                                                              "--resume", "--max-steps", String(stopped + 3)])
-        #expect(resumed.status == 0, "\(resumed.errors)")
-        #expect(resumed.errors.contains("resuming at step \(stopped)"))
-        let after = try Checkpoint.load(from: w.path("model/last"), loadOptimizer: false).metadata.trainingState?.step
-        #expect(after == stopped + 3)
+        try Self.expectResumeContinues(w, ranks: 2)
+    }
+
+    /// kill -9 of either rank (the one that writes checkpoints, or the other) ends the whole job with a
+    /// non-zero exit within 60 s instead of leaving the survivor waiting in an all-reduce; the last
+    /// checkpoint stays loadable and `--resume` continues it on 2 ranks or on 1.
+    @Test(.enabled(if: mpirun != nil, "mpirun not installed (apt-get install openmpi-bin libopenmpi-dev)"),
+          arguments: [(killed: 0, resumeRanks: 1), (killed: 1, resumeRanks: 2)])
+    func killingOneRankEndsTheJobAndTheCheckpointResumes(killed: Int, resumeRanks: Int) throws {
+        let w = try Workspace()
+        let (process, handle, _) = try Self.startLongRun(w)
+        let ranks = Self.children(of: process.processIdentifier).sorted()   // started in rank order
+        try #require(ranks.count == 2, "rank processes: \(ranks)")
+        kill(ranks[killed], SIGKILL)
+        let killedAt = Date()
+        while Date().timeIntervalSince(killedAt) < 60 && process.isRunning { usleep(50_000) }
+        let ended = !process.isRunning
+        if process.isRunning { process.terminate(); kill(ranks[1 - killed], SIGKILL) }
+        process.waitUntilExit()
+        try handle.close()
+        #expect(ended, "mpirun still running 60 s after kill -9 of rank \(killed)")
+        #expect(process.terminationStatus != 0)
+        let text = (try? String(contentsOfFile: w.path("run.log"), encoding: .utf8)) ?? ""
+        #expect(text.contains("exited on signal 9"), "\(text.suffix(2000))")
+        _ = try Checkpoint.load(from: w.path("model/last"), loadOptimizer: true)
+        try Self.expectResumeContinues(w, ranks: resumeRanks)
     }
 
     @Test func distributedWithoutMPISaysHowToInstall() throws {
