@@ -224,12 +224,11 @@ public struct VocabularyPair: Sendable, Equatable {
 
     /// FNV-1a 64 over several byte strings (each followed by a 0xFF separator).
     static func fnv1a64(_ parts: [[UInt8]]) -> String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        var hash = FNV1a64()
         for part in parts {
-            for b in part { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-            h = (h ^ 0xFF) &* 0x0000_0100_0000_01B3
+            hash.add(part)
+            hash.add(0xFF)
         }
-        let hex = String(h, radix: 16)
-        return "fnv1a64:" + String(repeating: "0", count: 16 - hex.count) + hex
+        return "fnv1a64:" + hash.hex
     }
 }

@@ -228,19 +228,10 @@ public struct ModelDirectory: Sendable {
 /// Guesses the language of a sample of lines: "ko" if Hangul makes up at least
 /// a fifth of the letters, "en" if Latin letters dominate, else "other".
 public func guessLanguage<S: Sequence>(_ lines: S) -> String where S.Element == String {
-    var hangul = 0, latin = 0, letters = 0
-    for line in lines {
-        for scalar in line.unicodeScalars where scalar.properties.isAlphabetic {
-            letters += 1
-            switch scalar.value {
-            case 0xAC00...0xD7A3, 0x1100...0x11FF, 0x3130...0x318F: hangul += 1
-            case 0x41...0x5A, 0x61...0x7A: latin += 1
-            default: break
-            }
-        }
-    }
-    if letters == 0 { return "other" }
-    if hangul * 5 >= letters { return "ko" }
-    if latin * 2 >= letters { return "en" }
+    var counts = LetterScriptCounts()
+    for line in lines { counts.add(line) }
+    if counts.letters == 0 { return "other" }
+    if counts.hangul * 5 >= counts.letters { return "ko" }
+    if counts.latin * 2 >= counts.letters { return "en" }
     return "other"
 }
