@@ -354,15 +354,7 @@ public final class LanguageModelSession {
 
 extension LanguageModelTrainingOutcome {
     /// The language-model run's words for why the loop stopped.
-    init(_ stop: TrainingStop) {
-        switch stop {
-        case .finishedEpochs: self = .finishedEpochs
-        case .timeBudget: self = .timeBudget
-        case .stepLimit: self = .stepLimit
-        case .earlyStopping: self = .earlyStopping
-        case .interrupted: self = .interrupted
-        }
-    }
+    init(_ stop: TrainingStop) { self = stop.choose(.finishedEpochs, .timeBudget, .stepLimit, .earlyStopping, .interrupted) }
 }
 
 /// The language model's side of `TrainingLoop`: chunks of B streams with their states carried

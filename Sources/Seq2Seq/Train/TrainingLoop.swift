@@ -5,6 +5,17 @@ import Tokenize
 /// (`TrainingOutcome`, `LanguageModelTrainingOutcome`).
 public enum TrainingStop: Sendable, Equatable, CaseIterable {
     case finishedEpochs, timeBudget, stepLimit, earlyStopping, interrupted
+
+    /// The one of five values that names this reason (in the order of the cases).
+    func choose<T>(_ finishedEpochs: T, _ timeBudget: T, _ stepLimit: T, _ earlyStopping: T, _ interrupted: T) -> T {
+        switch self {
+        case .finishedEpochs: finishedEpochs
+        case .timeBudget: timeBudget
+        case .stepLimit: stepLimit
+        case .earlyStopping: earlyStopping
+        case .interrupted: interrupted
+        }
+    }
 }
 
 /// Training statistics since the previous validation, handed to `TrainingLoopTask.validate`.

@@ -3,25 +3,9 @@ import Tokenize
 
 extension TrainingOutcome {
     /// The translation run's words for why the loop stopped.
-    init(_ stop: TrainingStop) {
-        switch stop {
-        case .finishedEpochs: self = .finishedEpochs
-        case .timeBudget: self = .timeBudget
-        case .stepLimit: self = .stepLimit
-        case .earlyStopping: self = .earlyStopping
-        case .interrupted: self = .interrupted
-        }
-    }
+    init(_ stop: TrainingStop) { self = stop.choose(.finishedEpochs, .timeBudget, .stepLimit, .earlyStopping, .interrupted) }
 
-    var stop: TrainingStop {
-        switch self {
-        case .finishedEpochs: .finishedEpochs
-        case .timeBudget: .timeBudget
-        case .stepLimit: .stepLimit
-        case .earlyStopping: .earlyStopping
-        case .interrupted: .interrupted
-        }
-    }
+    var stop: TrainingStop { TrainingStop.allCases.first { TrainingOutcome($0) == self } ?? .finishedEpochs }
 }
 
 /// The translation model's side of `TrainingLoop`: sentence-pair batches (sharded over the
