@@ -41,6 +41,8 @@ struct LMTrainCommand: ParsableCommand {
             --threads). A second Ctrl-C more than a second later quits without saving.
             """)
 
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions
+
     @Argument(help: "Training text (UTF-8; any kind: prose, source code, Korean).")
     var text: String
 
@@ -83,30 +85,6 @@ struct LMTrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Parallel streams over the text (rows of a chunk; default 32).")
     var batchSize: Int?
 
-    @Option(parsing: .unconditional, help: "Passes over the text (default: 50, or no limit with --time-budget).")
-    var epochs: Int?
-
-    @Option(help: "Stop after this much wall-clock time, e.g. 90s, 10m, 1h30m (the best model is kept).")
-    var timeBudget: String?
-
-    @Option(parsing: .unconditional, help: "Stop after this many optimizer steps in total (counting steps before --resume).")
-    var maxSteps: Int?
-
-    @Option(parsing: .unconditional, help: "Adam learning rate.")
-    var learningRate: Float = 2e-3
-
-    @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value (0 disables).")
-    var clip: Float = 1.0
-
-    @Option(parsing: .unconditional, help: "Random seed (initialization and dropout).")
-    var seed: UInt64 = 1
-
-    @Option(parsing: .unconditional, help: "CPU threads for matrix products.")
-    var threads = 2
-
-    @Flag(help: "Continue the run saved in --output exactly where it stopped.")
-    var resume = false
-
     @Option(parsing: .unconditional, help: "Validate every N steps and at the end (0: at each epoch end instead).")
     var validateEvery = 200
 
@@ -116,14 +94,10 @@ struct LMTrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Streams the dev text is read in, each carrying its state (1 = the whole text as one stream).")
     var evalStreams = 64
 
-    @Flag(help: "Replace the language model in --output (its lm.json, vocab.*, best/, last/ and log) instead of refusing.")
-    var force = false
-
     func validate() throws {
-        if resume && (units != nil || cell != nil || layers != nil || hidden != nil || embedding != nil || dropout != nil || vocab != nil) {
+        if training.resume && (units != nil || cell != nil || layers != nil || hidden != nil || embedding != nil || dropout != nil || vocab != nil) {
             throw ValidationError("--resume continues the model in --output with its own units and sizes: drop --units/--cell/--layers/--hidden/--embedding/--dropout/--vocab")
         }
-        if resume && force { throw ValidationError("--resume continues the model in --output and --force replaces it: give one of them") }
         if vocab != nil && units != .subword { throw ValidationError("--vocab gives subword units: add --units subword") }
         if output.isEmpty { throw ValidationError("--output is empty; give the model folder to write, e.g. --output lm") }
         let count = 1...OptionCheck.maximumCount
@@ -132,20 +106,12 @@ struct LMTrainCommand: ParsableCommand {
         if let embedding { try OptionCheck.require(embedding, in: count, "--embedding") }
         if let bptt { try OptionCheck.require(bptt, in: count, "--bptt") }
         if let batchSize { try OptionCheck.require(batchSize, in: count, "--batch-size") }
-        if let epochs { try OptionCheck.require(epochs, in: count, "--epochs") }
-        if let maxSteps { try OptionCheck.require(maxSteps, in: 1...Int.max, "--max-steps") }
         if let dropout { try OptionCheck.require(dropout, in: 0...1, "--dropout", excludingUpperBound: true) }
         try OptionCheck.require(minCount, in: count, "--min-count")
         try OptionCheck.require(vocabSize, in: 262...OptionCheck.maximumCount, "--vocab-size")
-        try OptionCheck.require(learningRate, in: 0...1e6, "--learning-rate", excludingLowerBound: true)
-        try OptionCheck.require(clip, in: 0...1e30, "--clip")
-        try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
         try OptionCheck.require(patience, in: count, "--patience")
         try OptionCheck.require(validateEvery, in: 0...OptionCheck.maximumCount, "--validate-every")
         try OptionCheck.require(evalStreams, in: count, "--eval-streams")
-        if let timeBudget, parseDuration(timeBudget) == nil {
-            throw ValidationError("--time-budget '\(timeBudget)' is not a duration; use e.g. 90s, 10m or 1h30m")
-        }
     }
 
     func run() throws {
@@ -163,19 +129,10 @@ struct LMTrainCommand: ParsableCommand {
         options.dropout = dropout ?? 0
         options.chunkLength = bptt
         options.streams = batchSize
-        options.epochs = epochs ?? (timeBudget == nil ? 50 : Int.max)
-        options.timeBudget = timeBudget.flatMap(parseDuration)
-        options.maxSteps = maxSteps
-        options.learningRate = learningRate
-        options.clip = clip > 0 ? clip : nil
-        options.seed = seed
-        options.threads = threads
-        options.resume = resume
         options.validateEvery = validateEvery
         options.patience = patience
         options.evaluationStreams = evalStreams
-        options.force = force
-        options.commandLine = CommandLine.arguments
+        training.apply(to: &options)
         let outcome = try LanguageModelSession(options: options, log: printError).run()
         printError("see what it learned: seq2seq report \(shellQuoted(output)) -o \(shellQuoted(output + "/report.html"))")
         if outcome == .interrupted { throw ExitCode(Interrupt.exitStatus) }

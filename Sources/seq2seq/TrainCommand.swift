@@ -56,6 +56,8 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Architecture") var architecture: ArchitectureOptions
 
+    @OptionGroup(title: "Training run") var training: TrainingRunOptions
+
     @Flag(help: "Tie the target embeddings to the output layer (Press & Wolf 2017): fewer parameters; needs --embedding = --hidden.")
     var tieEmbeddings = false
 
@@ -83,44 +85,17 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Skip pairs with a side longer than this many subword tokens (they are counted).")
     var maxLength = 80
 
-    @Option(parsing: .unconditional, help: "Passes over the training data (default: 50, or no limit when --time-budget is given).")
-    var epochs: Int?
-
-    @Option(parsing: .unconditional, help: "Stop after this much wall-clock time, e.g. 90s, 10m, 1h30m (the best model is kept).")
-    var timeBudget: String?
-
-    @Option(parsing: .unconditional, help: "Stop after this many optimizer steps in total (counting steps before --resume).")
-    var maxSteps: Int?
-
-    @Option(parsing: .unconditional, help: "Adam learning rate.")
-    var learningRate: Float = 0.002
-
     @Option(parsing: .unconditional, help: "Multiply the learning rate by this factor after every validation that does not improve the dev chrF (1: never).")
     var decayOnPlateau: Float = 1
 
     @Option(parsing: .unconditional, help: "Grow the learning rate linearly over the first N steps (0: no warm-up).")
     var warmupSteps = 0
 
-    @Option(parsing: .unconditional, help: "Clip the global gradient norm to this value (0 disables).")
-    var clip: Float = 1.0
-
     @Option(parsing: .unconditional, help: "Label smoothing for the cross-entropy (0 disables).")
     var labelSmoothing: Float = 0.1
 
-    @Option(parsing: .unconditional, help: "Random seed (initialization, data order, dropout, dev hold-out).")
-    var seed: UInt64 = 1
-
-    @Option(parsing: .unconditional, help: "CPU threads for matrix products.")
-    var threads = 2
-
     @Option(help: "Model directory to write.")
     var output = "model"
-
-    @Flag(help: "Continue the run saved in --output exactly where it stopped.")
-    var resume = false
-
-    @Flag(help: "Replace the model an earlier run left in --output (its best/, last/, vocabulary and log).")
-    var force = false
 
     @Flag(help: "With --resume: continue even though the training or --dev file differs from the one the run started with.")
     var allowDataChange = false
@@ -152,11 +127,10 @@ struct TrainCommand: ParsableCommand {
         if vocab != nil && (joint || char) {
             throw ValidationError("--joint/--char shape a learned vocabulary and contradict --vocab")
         }
-        if resume && vocab != nil {
+        if training.resume && vocab != nil {
             throw ValidationError("--resume uses the vocabulary stored in --output; drop --vocab")
         }
-        if resume && force { throw ValidationError("--resume continues the model in --output and --force replaces it: give one of them") }
-        if allowDataChange && !resume { throw ValidationError("--allow-data-change only applies with --resume") }
+        if allowDataChange && !training.resume { throw ValidationError("--allow-data-change only applies with --resume") }
         if output.isEmpty { throw ValidationError("--output is empty; give the model folder to write, e.g. --output model") }
         try OptionCheck.require(embedding, in: 1...OptionCheck.maximumCount, "--embedding")
         try OptionCheck.require(hidden, in: 1...OptionCheck.maximumCount, "--hidden")
@@ -165,7 +139,7 @@ struct TrainCommand: ParsableCommand {
         if chosenArchitecture.encoder == .bi && reverseSource == true {
             throw ValidationError("--reverse-source helps only a unidirectional encoder; --encoder bi already reads both directions: drop --reverse-source")
         }
-        if resume && (architecture.anyGiven || reverseSource != nil) {
+        if training.resume && (architecture.anyGiven || reverseSource != nil) {
             throw ValidationError("--resume continues the model in --output with its own architecture: drop --cell/--encoder/--attention/--input-feeding/--reverse-source")
         }
         try OptionCheck.require(dropout, in: 0...1, "--dropout", excludingUpperBound: true)
@@ -177,18 +151,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--tie-embeddings uses the target embeddings as the output layer: give --embedding equal to --hidden (\(embedding) vs \(hidden))")
         }
         try OptionCheck.require(maxLength, in: 1...OptionCheck.maximumCount, "--max-length")
-        if let epochs { try OptionCheck.require(epochs, in: 1...OptionCheck.maximumCount, "--epochs") }
-        if let maxSteps { try OptionCheck.require(maxSteps, in: 1...(1 << 48), "--max-steps") }
-        try OptionCheck.require(learningRate, in: 0...1, "--learning-rate", excludingLowerBound: true)
-        try OptionCheck.require(clip, in: 0...1e9, "--clip")
         try OptionCheck.require(labelSmoothing, in: 0...1, "--label-smoothing", excludingUpperBound: true)
-        try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
         try OptionCheck.require(patience, in: 1...1_000_000, "--patience")
         try OptionCheck.require(validateEvery, in: 0...OptionCheck.maximumCount, "--validate-every")
         if let vocabSize { try OptionCheck.require(vocabSize, in: 262...ModelConfiguration.maximumVocabularySize, "--vocab-size") }
-        if let timeBudget, parseDuration(timeBudget) == nil {
-            throw ValidationError("--time-budget '\(timeBudget)' is not a duration; use e.g. 90s, 10m or 1h30m")
-        }
         for (name, path) in [("training file", pairs), ("--dev file", dev)] {
             guard let path else { continue }
             if !FileManager.default.fileExists(atPath: path) {
@@ -219,21 +185,12 @@ struct TrainCommand: ParsableCommand {
         options.batchSize = batchSize ?? 64
         options.batchTokens = batchTokens
         options.maxLength = maxLength
-        options.epochs = epochs ?? (timeBudget == nil ? 50 : Int.max)
-        options.timeBudget = timeBudget.flatMap(parseDuration)
-        options.maxSteps = maxSteps
-        options.learningRate = learningRate
-        options.clip = clip > 0 ? clip : nil
         options.labelSmoothing = labelSmoothing
-        options.seed = seed
-        options.threads = threads
         options.outputPath = output
-        options.resume = resume
-        options.force = force
         options.allowDataChange = allowDataChange
         options.validateEvery = validateEvery
         options.patience = patience
-        options.commandLine = CommandLine.arguments
+        training.apply(to: &options)
         let job = distributed ? try DistributedTraining.start() : nil
         let isRoot = job?.isRoot ?? true
         ProgressBar.isSilenced = !isRoot

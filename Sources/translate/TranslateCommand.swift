@@ -85,11 +85,8 @@ struct TranslateCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        ComputeThreads.configure(decoding.threads)
-        // Output: stdout or -o (see `OutputFile`); checked before the model is loaded.
-        let outputFile = try output.map { try OutputFile(path: $0) } ?? OutputFile.standardOutput()
-        defer { outputFile.discard() }   // removes an unfinished temporary file; nothing after `commit()`
+    /// The model (or ensemble) of `--model`, refused when its decoding would not fit in memory.
+    private func loadTranslator() throws -> Translator {
         var options = decoding.translationOptions
         options.alignment = alignment
         let (translator, _) = try ModelDirectory(path: model).loadTranslator(
@@ -104,11 +101,12 @@ struct TranslateCommand: ParsableCommand {
             for: "translating with --beam-size \(decoding.greedy ? 1 : decoding.beamSize), --batch-size \(decoding.batchSize) "
                 + "and --max-input-length \(decoding.maxInputLength)",
             advice: "lower --beam-size, --batch-size or --max-input-length")
-        let writer = LineWriter(output: outputFile)
+        return translator
+    }
 
-        // Input: arguments, files in order, or stdin.
+    /// Input files in order, or stdin (none when the text comes as arguments).
+    private func openInputs() throws -> [(name: String, reader: LineReader, fd: Int32)] {
         var sources: [(name: String, reader: LineReader, fd: Int32)] = []
-        var argumentIndex = 0
         if text.isEmpty {
             if inputs.isEmpty {
                 sources.append(("<stdin>", LineReader(fileDescriptor: 0), 0))
@@ -120,6 +118,20 @@ struct TranslateCommand: ParsableCommand {
                 }
             }
         }
+        return sources
+    }
+
+    func run() throws {
+        ComputeThreads.configure(decoding.threads)
+        // Output: stdout or -o (see `OutputFile`); checked before the model is loaded.
+        let outputFile = try output.map { try OutputFile(path: $0) } ?? OutputFile.standardOutput()
+        defer { outputFile.discard() }   // removes an unfinished temporary file; nothing after `commit()`
+        let translator = try loadTranslator()
+        let writer = LineWriter(output: outputFile)
+
+        // Input: arguments, files in order, or stdin.
+        let sources = try openInputs()
+        var argumentIndex = 0
         var current = 0
         var lineNumbers: [(String, Int)] = []   // for warnings, per window
         var lineCount = 0

@@ -47,14 +47,10 @@ public struct LanguageModelConfiguration: Codable, Equatable, Hashable, Sendable
         guard dropout >= 0, dropout < 1 else {
             throw LanguageModelError.invalidConfiguration("dropout must be in [0, 1), got \(dropout)")
         }
-        let limits: [(String, Int, Int)] = [
-            ("vocabulary size", vocabularySize, ModelConfiguration.maximumVocabularySize),
-            ("embedding size", embeddingSize, ModelConfiguration.maximumWidth),
-            ("hidden size", hiddenSize, ModelConfiguration.maximumWidth),
-            ("layer count", layerCount, ModelConfiguration.maximumLayerCount),
-        ]
-        for (name, value, limit) in limits where value > limit {
-            throw LanguageModelError.invalidConfiguration("\(name) \(value) exceeds the limit \(limit)")
+        if let problem = ModelConfiguration.sizeLimitProblem(
+            vocabularies: [("vocabulary size", vocabularySize)], embeddingSize: embeddingSize,
+            hiddenSize: hiddenSize, layerCount: layerCount) {
+            throw LanguageModelError.invalidConfiguration(problem)
         }
     }
 

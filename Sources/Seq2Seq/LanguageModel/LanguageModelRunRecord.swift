@@ -89,18 +89,11 @@ final class LanguageModelRunLog {
 
     /// Records progress up to optimizer step `step` and writes `run.json` atomically.
     func save(step: Int) throws {
-        guard !record.invocations.isEmpty else { return }
-        let last = record.invocations.count - 1
-        record.invocations[last].lastStep = step
-        record.invocations[last].seconds = monotonicSeconds() - started
+        guard record.recordProgress(step: step, started: started) else { return }
         try write()
     }
 
-    private func write() throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(try encoder.encode(record), to: directory.runRecordPath)
-    }
+    private func write() throws { try record.write(to: directory.runRecordPath) }
 
     /// The last `characters` Unicode scalars of `text`, moved forward to just after a line break
     /// if one is in their first half (so the tail starts at a line start).

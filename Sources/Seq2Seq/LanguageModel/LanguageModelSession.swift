@@ -161,9 +161,20 @@ public final class LanguageModelSession {
                                                    devCharacters: data.devCharacters + 1, trainingCharacters: data.trainCharacters,
                                                    step: trainer.step, started: started)
         Interrupt.installCooperative()
-        let run = LanguageModelTrainingRun(session: self, data: data, trainer: trainer, state: state, streams: streams,
-                                           carried: carried, runLog: runLog, started: started)
-        return try run.train()
+        let task = LanguageModelTrainingTask(session: self, data: data, trainer: trainer, state: state, streams: streams,
+                                             carried: carried, runLog: runLog)
+        let schedule = TrainingLoop<LanguageModelTrainingTask>.Schedule(
+            epochs: options.epochs, timeBudget: options.timeBudget, maxSteps: options.maxSteps,
+            validateEvery: options.validateEvery, validatesAtEveryEpochEnd: false, savesAtEndWhenValidated: true,
+            resumed: options.resume)
+        let outcome = LanguageModelTrainingOutcome(try TrainingLoop(task: task, schedule: schedule, started: started, log: log).run())
+        var best = "no validation"
+        if let loss = task.state.bestDevLoss {
+            let bits: Double = loss / ln2 * Double(data.devUnits.count - 1) / Double(data.devCharacters)
+            best = String(format: "best dev loss %.4f (%.4f bits/char)", loss, bits)
+        }
+        log("\(outcome.rawValue) after \(trainer.step) steps, \(formatDuration(monotonicSeconds() - started)); \(best) -> \(directory.bestCheckpoint)")
+        return outcome
     }
 
     /// Refuses to overwrite a model (unless `force`, which removes a language model's own files
@@ -344,10 +355,16 @@ public final class LanguageModelSession {
     }
 }
 
-/// The loop of one training run: chunks, progress, validation, checkpoints, stopping.
-private final class LanguageModelTrainingRun {
+extension LanguageModelTrainingOutcome {
+    /// The language-model run's words for why the loop stopped.
+    init(_ stop: TrainingStop) { self = stop.choose(.finishedEpochs, .timeBudget, .stepLimit, .earlyStopping, .interrupted) }
+}
+
+/// The language model's side of `TrainingLoop`: chunks of B streams with their states carried
+/// between chunks (reset at each epoch start), dev loss and bits per character, best on dev
+/// loss, `last/` with the carried states.
+final class LanguageModelTrainingTask: TrainingLoopTask {
     let options: LanguageModelSessionOptions
-    let log: (String) -> Void
     let directory: LanguageModelDirectory
     let data: LanguageModelSession.PreparedData
     let trainer: LanguageModelTrainer
@@ -356,19 +373,11 @@ private final class LanguageModelTrainingRun {
     let carried: RecurrentState
     /// `run.json`, brought up to date with every save of `last/`.
     let runLog: LanguageModelRunLog
-    let started: Double
-    let encoder = JSONEncoder()
-    // Since the last validation:
-    var lossSum = 0.0, unitSum = 0, lastNorm: Float = 0, sinceValidation = monotonicSeconds()
-    var lastValidatedStep: Int
-    /// Step of the newest `last/` (nil: none saved by this run).
-    var lastSavedStep: Int?
+    private let encoder = JSONEncoder()
 
     init(session: LanguageModelSession, data: LanguageModelSession.PreparedData, trainer: LanguageModelTrainer,
-         state: LanguageModelSessionState, streams: TextStreams, carried: RecurrentState, runLog: LanguageModelRunLog,
-         started: Double) {
+         state: LanguageModelSessionState, streams: TextStreams, carried: RecurrentState, runLog: LanguageModelRunLog) {
         options = session.options
-        log = session.log
         directory = session.directory
         self.data = data
         self.trainer = trainer
@@ -376,93 +385,41 @@ private final class LanguageModelTrainingRun {
         self.streams = streams
         self.carried = carried
         self.runLog = runLog
-        self.started = started
         encoder.outputFormatting = [.sortedKeys]
-        lastValidatedStep = session.options.resume ? trainer.step : -1
-        lastSavedStep = session.options.resume ? trainer.step : nil
     }
 
     var model: LanguageModel { trainer.model }
-
-    /// Epochs of chunks until a limit, early stopping or Ctrl-C; then the final save.
-    func train() throws -> LanguageModelTrainingOutcome {
-        var outcome = LanguageModelTrainingOutcome.finishedEpochs
-        training: while state.epoch < options.epochs {
-            if let stop = try trainEpoch() { outcome = stop; break training }
-            state.epoch += 1
-            state.chunk = 0
-            if options.validateEvery == 0 && lastValidatedStep != trainer.step {
-                try validate()
-                if state.validationsWithoutImprovement >= options.patience { outcome = .earlyStopping; break training }
-            }
-        }
-        if outcome == .interrupted {
-            try saveLast()
-            log("interrupted: saved a resumable checkpoint at step \(trainer.step) in \(directory.lastCheckpoint)")
-        } else if lastValidatedStep != trainer.step {
-            try validate()
-        } else {
-            try saveLast()
-        }
-        var best = "no validation"
-        if let loss = state.bestDevLoss {
-            let bits: Double = loss / ln2 * Double(data.devUnits.count - 1) / Double(data.devCharacters)
-            best = String(format: "best dev loss %.4f (%.4f bits/char)", loss, bits)
-        }
-        log("\(outcome.rawValue) after \(trainer.step) steps, \(formatDuration(monotonicSeconds() - started)); \(best) -> \(directory.bestCheckpoint)")
-        return outcome
+    var step: Int { trainer.step }
+    var epoch: Int {
+        get { state.epoch }
+        set { state.epoch = newValue }
     }
+    var batchIndex: Int {
+        get { state.chunk }
+        set { state.chunk = newValue }
+    }
+    var writesFiles: Bool { true }
+    var folder: String { directory.path }
+    var lastCheckpoint: String { directory.lastCheckpoint }
+    var logPath: String { directory.logPath }
 
-    /// The rest of the current epoch; returns why training must stop, or nil at the epoch's end.
-    private func trainEpoch() throws -> LanguageModelTrainingOutcome? {
-        let bar = ProgressBar(total: streams.chunkCount, label: options.epochs == .max ? "epoch \(state.epoch + 1)"
-                                                               : "epoch \(state.epoch + 1)/\(options.epochs)")
-        defer { bar.finish() }
+    func beginEpoch() -> Int {
         if state.chunk == 0 { carried.reset() }                      // each epoch reads the streams from their start
-        var epochUnits = 0
-        let epochStart = monotonicSeconds()
-        let budget = options.timeBudget ?? .infinity
-        while state.chunk < streams.chunkCount {
-            if Interrupt.isRequested { return .interrupted }
-            if monotonicSeconds() - started >= budget { return .timeBudget }
-            if let maxSteps = options.maxSteps, trainer.step >= maxSteps { return .stepLimit }
-            let result: TrainingStepResult
-            do { result = try trainer.train(on: streams.chunk(state.chunk), state: carried) } catch var divergence as TrainingDivergence {
-                divergence.lastSavedStep = lastSavedStep
-                divergence.folder = directory.path
-                throw divergence
-            }
-            state.chunk += 1
-            lossSum += Double(result.loss) * Double(result.tokenCount)
-            unitSum += result.tokenCount
-            epochUnits += result.tokenCount
-            lastNorm = result.gradientNorm
-            let now = monotonicSeconds()
-            let rate = Double(epochUnits) / data.unitsPerCharacter / max(1e-9, now - epochStart)
-            // The bar's ETA is the epoch's; with a budget, also say when training stops.
-            let left = budget.isFinite ? " budget left " + formatDuration(max(0, budget - (now - started))) : ""
-            bar.update(done: state.chunk, fields: String(
-                format: "step %d loss %.3f (%.3f bits/char) gnorm %.2f %.0f char/s",
-                trainer.step, result.loss, Double(result.loss) / ln2 * data.unitsPerCharacter, result.gradientNorm, rate) + left)
-            if options.validateEvery > 0 && trainer.step % options.validateEvery == 0 {
-                bar.finish()
-                try validate()
-                if state.validationsWithoutImprovement >= options.patience { return .earlyStopping }
-            }
-        }
-        return nil
+        return streams.chunkCount
     }
 
-    /// `last/`: weights, optimizer, carried stream states, session.json (never cut short by Ctrl-C).
-    func saveLast() throws {
-        try Interrupt.deferred {
-            try writeLast()
-            try runLog.save(step: trainer.step)
-        }
-        lastSavedStep = trainer.step
+    func trainStep() throws -> TrainingStepResult {
+        try trainer.train(on: streams.chunk(state.chunk), state: carried)
     }
 
-    private func writeLast() throws {
+    func progressFields(_ result: TrainingStepResult, epochTokens: Int, epochSeconds: Double, budgetLeft: String) -> String {
+        let rate = Double(epochTokens) / data.unitsPerCharacter / max(1e-9, epochSeconds)
+        return String(format: "step %d loss %.3f (%.3f bits/char) gnorm %.2f %.0f char/s", trainer.step, result.loss,
+                      Double(result.loss) / ln2 * data.unitsPerCharacter, result.gradientNorm, rate) + budgetLeft
+    }
+
+    /// `last/`: weights, optimizer, carried stream states, session.json, run.json.
+    func writeLast() throws {
         state.step = trainer.step
         try LanguageModelCheckpoint.save(to: directory.lastCheckpoint, model: model, units: data.units.identity,
                                          trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.chunk),
@@ -473,14 +430,16 @@ private final class LanguageModelTrainingRun {
         file.tensors["c"] = .init(floats: carried.cellState, shape: shape)
         try CheckpointFile.write(file, to: directory.streamsPath)
         try AtomicFile.write(try encoder.encode(state), to: directory.sessionPath)
+        try runLog.save(step: trainer.step)
     }
 
-    /// Dev loss and bits per character; `best/` when lower than before; `last/`; a log record.
-    func validate() throws {
+    func shouldStopEarly() throws -> Bool { state.validationsWithoutImprovement >= options.patience }
+
+    /// Dev loss and bits per character; `best/` when lower than before.
+    func validate(_ statistics: TrainingStatistics, seconds: Double) throws -> (record: any Encodable, line: String)? {
         let evaluation = try model.evaluate(units: data.devUnits, characterCount: data.devCharacters,
                                             streams: options.evaluationStreams, chunkLength: state.chunkLength)
         state.validations += 1
-        lastValidatedStep = trainer.step
         let isBest = state.bestDevLoss.map { evaluation.loss < $0 } ?? true
         if isBest {
             state.bestDevLoss = evaluation.loss
@@ -493,22 +452,19 @@ private final class LanguageModelTrainingRun {
         } else {
             state.validationsWithoutImprovement += 1
         }
-        let trainLoss = unitSum > 0 ? lossSum / Double(unitSum) : nil
+        let trainLoss = statistics.meanLoss
+        let trainCharacters = Double(statistics.tokenCount) / data.unitsPerCharacter
         let record = LanguageModelValidationRecord(
-            step: trainer.step, epoch: state.epoch, seconds: monotonicSeconds() - started, trainLoss: trainLoss,
+            step: trainer.step, epoch: state.epoch, seconds: seconds, trainLoss: trainLoss,
             trainBitsPerCharacter: trainLoss.map { $0 / ln2 * data.unitsPerCharacter },
             devLoss: evaluation.loss, devBitsPerCharacter: evaluation.bitsPerCharacter, devPerplexity: evaluation.perplexity,
             devUnits: evaluation.unitCount, devCharacters: data.devCharacters, learningRate: Double(trainer.nextLearningRate),
-            gradientNorm: Double(lastNorm),
-            charactersPerSecond: unitSum > 0 ? Double(unitSum) / data.unitsPerCharacter / (monotonicSeconds() - sinceValidation) : nil,
+            gradientNorm: Double(statistics.lastGradientNorm),
+            charactersPerSecond: statistics.tokenCount > 0 ? trainCharacters / (monotonicSeconds() - statistics.since) : nil,
             isBest: isBest)
-        lossSum = 0; unitSum = 0; sinceValidation = monotonicSeconds()
-        try saveLast()
-        var logText = (try? String(contentsOfFile: directory.logPath, encoding: .utf8)) ?? ""
-        logText += String(decoding: try encoder.encode(record), as: UTF8.self) + "\n"
-        try AtomicFile.write(logText, to: directory.logPath)
-        log(String(format: "validation step %d: dev loss %.4f, %.4f bits/char, ppl %.3f", record.step, record.devLoss,
-                   record.devBitsPerCharacter, record.devPerplexity)
-            + (isBest ? " (best, saved)" : String(format: " (best %.4f at step %d)", state.bestDevLoss ?? .nan, state.bestStep)))
+        let line = String(format: "validation step %d: dev loss %.4f, %.4f bits/char, ppl %.3f", record.step, record.devLoss,
+                          record.devBitsPerCharacter, record.devPerplexity)
+            + (isBest ? " (best, saved)" : String(format: " (best %.4f at step %d)", state.bestDevLoss ?? .nan, state.bestStep))
+        return (record, line)
     }
 }

@@ -138,55 +138,64 @@ public enum ComputeCheck {
             }
             return worst
         }
-        check("scale, scaleAndAdd, multiply, add, addColumnSums, subtract", tolerance: 1e-6) {
-            var worst = 0.0
-            let m = (0..<n).map { _ in Float.random(in: -2...2, using: &random) }
-            var a = x, b = x, c = [Float](repeating: 0, count: n), d = m, e = x
-            Kernels.scale(&a, by: 0.37, count: n)
-            Kernels.scaleAndAdd(&b, multiplier: -1.5, addend: 0.25, count: n)
-            Kernels.multiply(x, by: m, into: &c, count: n)
-            Kernels.add(x, into: &d, count: n)
-            Kernels.subtract(1.75, from: &e, count: n)
-            for i in 0..<n {
-                let xi = Double(x[i]), mi = Double(m[i])
-                worst = max(worst, abs(Double(a[i]) - xi * 0.37) / 20, abs(Double(b[i]) - (xi * -1.5 + 0.25)) / 30,
-                            abs(Double(c[i]) - xi * mi) / 40, abs(Double(d[i]) - (xi + mi)) / 22,
-                            abs(Double(e[i]) - (xi - 1.75)) / 22)
-            }
-            let (rows, columns) = (7, 37)
-            var sums = [Float](repeating: 1, count: columns)
-            Kernels.addColumnSums(x, rows: rows, columns: columns, into: &sums)
-            for j in 0..<columns {
-                let s = 1 + (0..<rows).reduce(0.0) { $0 + Double(x[$1 * columns + j]) }
-                worst = max(worst, abs(Double(sums[j]) - s) / 140)
-            }
-            return worst
-        }
+        check("scale, scaleAndAdd, multiply, add, addColumnSums, subtract", tolerance: 1e-6) { arithmeticError(x, &random) }
         check("lstmCell forward and backward", tolerance: 1e-6) { lstmCellError(&random) }
         check("adamStep", tolerance: 1e-6) { adamError(&random) }
-        check("fewRowsTimesTransposed", tolerance: 1e-6) {
-            var worst = 0.0
-            for (m, rows, k) in [(1, 1, 1), (5, 7, 8), (8, 13, 9), (3, 4, 30), (2, 65, 257)] {
-                let (lda, ldw, ldc) = (k + 3, k + 1, rows + 2)
-                let a = randomValues(m * lda, &random), w = randomValues(rows * ldw, &random)
-                var c = randomValues(m * ldc, &random)
-                let c0 = c
-                Kernels.fewRowsTimesTransposed(m: m, n: rows, k: k, a: a, lda: lda, w: w, ldw: ldw, c: &c, ldc: ldc)
-                for r in 0..<m {
-                    for v in 0..<rows {
-                        var s = Double(c0[r * ldc + v]), scale = abs(s)
-                        for j in 0..<k {
-                            s += Double(a[r * lda + j]) * Double(w[v * ldw + j])
-                            scale += abs(Double(a[r * lda + j]) * Double(w[v * ldw + j]))
-                        }
-                        worst = max(worst, abs(s - Double(c[r * ldc + v])) / max(1, scale))
-                    }
-                    for v in rows..<ldc where c[r * ldc + v] != c0[r * ldc + v] { return .infinity }
-                }
-            }
-            return worst
-        }
+        check("fewRowsTimesTransposed", tolerance: 1e-6) { fewRowsTimesTransposedError(&random) }
         return results
+    }
+
+    /// scale, scaleAndAdd, multiply, add, subtract over `x` and addColumnSums over its first
+    /// rows, against Double formulas (errors relative to each result's range).
+    static func arithmeticError(_ x: [Float], _ random: inout RandomGenerator) -> Double {
+        let n = x.count
+        var worst = 0.0
+        let m = (0..<n).map { _ in Float.random(in: -2...2, using: &random) }
+        var a = x, b = x, c = [Float](repeating: 0, count: n), d = m, e = x
+        Kernels.scale(&a, by: 0.37, count: n)
+        Kernels.scaleAndAdd(&b, multiplier: -1.5, addend: 0.25, count: n)
+        Kernels.multiply(x, by: m, into: &c, count: n)
+        Kernels.add(x, into: &d, count: n)
+        Kernels.subtract(1.75, from: &e, count: n)
+        for i in 0..<n {
+            let xi = Double(x[i]), mi = Double(m[i])
+            worst = max(worst, abs(Double(a[i]) - xi * 0.37) / 20, abs(Double(b[i]) - (xi * -1.5 + 0.25)) / 30,
+                        abs(Double(c[i]) - xi * mi) / 40, abs(Double(d[i]) - (xi + mi)) / 22,
+                        abs(Double(e[i]) - (xi - 1.75)) / 22)
+        }
+        let (rows, columns) = (7, 37)
+        var sums = [Float](repeating: 1, count: columns)
+        Kernels.addColumnSums(x, rows: rows, columns: columns, into: &sums)
+        for j in 0..<columns {
+            let s = 1 + (0..<rows).reduce(0.0) { $0 + Double(x[$1 * columns + j]) }
+            worst = max(worst, abs(Double(sums[j]) - s) / 140)
+        }
+        return worst
+    }
+
+    /// `Kernels.fewRowsTimesTransposed` on shapes with vector tails and padded rows, against a
+    /// Double sum; infinity when it writes into the padding.
+    static func fewRowsTimesTransposedError(_ random: inout RandomGenerator) -> Double {
+        var worst = 0.0
+        for (m, rows, k) in [(1, 1, 1), (5, 7, 8), (8, 13, 9), (3, 4, 30), (2, 65, 257)] {
+            let (lda, ldw, ldc) = (k + 3, k + 1, rows + 2)
+            let a = randomValues(m * lda, &random), w = randomValues(rows * ldw, &random)
+            var c = randomValues(m * ldc, &random)
+            let c0 = c
+            Kernels.fewRowsTimesTransposed(m: m, n: rows, k: k, a: a, lda: lda, w: w, ldw: ldw, c: &c, ldc: ldc)
+            for r in 0..<m {
+                for v in 0..<rows {
+                    var s = Double(c0[r * ldc + v]), scale = abs(s)
+                    for j in 0..<k {
+                        s += Double(a[r * lda + j]) * Double(w[v * ldw + j])
+                        scale += abs(Double(a[r * lda + j]) * Double(w[v * ldw + j]))
+                    }
+                    worst = max(worst, abs(s - Double(c[r * ldc + v])) / max(1, scale))
+                }
+                for v in rows..<ldc where c[r * ldc + v] != c0[r * ldc + v] { return .infinity }
+            }
+        }
+        return worst
     }
 
     /// Forward and backward of the fused LSTM gate pass (H = 37: vectors and a tail) against the

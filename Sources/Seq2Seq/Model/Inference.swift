@@ -249,9 +249,7 @@ public final class DecoderState {
             ShortlistedOutputLayer(outWeight: model.decoder.outWeight, outBias: model.decoder.outBias, hiddenSize: H,
                                    vocabularySize: V, shortlist: $0, capacity: cap, precision: precision)
         }
-        for l in 0..<L {
-            for k in 0..<GH { bias[l * GH + k] = layers[l].bIH[k] + (concatenated ? layers[l].bHH[k] : 0) }
-        }
+        for l in 0..<L { for k in 0..<GH { bias[l * GH + k] = layers[l].bIH[k] + (concatenated ? layers[l].bHH[k] : 0) } }
         let B = encoded.count
         for l in 0..<L {
             for (r, s) in sourceRows.enumerated() {

@@ -48,17 +48,26 @@ extension ModelConfiguration {
     /// `Int`, so the layout can be computed (and a memory estimate made) without
     /// overflow; call it before `parameterShapes` on sizes from a file or a user.
     public func checkSizeLimits() throws {
-        let limits: [(String, Int, Int)] = [
-            ("source vocabulary size", sourceVocabularySize, Self.maximumVocabularySize),
-            ("target vocabulary size", targetVocabularySize, Self.maximumVocabularySize),
-            ("embedding size", embeddingSize, Self.maximumWidth),
-            ("hidden size", hiddenSize, Self.maximumWidth),
-            ("layer count", layerCount, Self.maximumLayerCount),
-        ]
-        for (name, value, limit) in limits where value > limit {
-            throw ModelError.invalidConfiguration("\(name) \(value) exceeds the limit \(limit)")
+        let vocabularies = [("source vocabulary size", sourceVocabularySize), ("target vocabulary size", targetVocabularySize)]
+        if let problem = Self.sizeLimitProblem(vocabularies: vocabularies, embeddingSize: embeddingSize,
+                                               hiddenSize: hiddenSize, layerCount: layerCount) {
+            throw ModelError.invalidConfiguration(problem)
         }
     }
+
+    /// The one size check of every model kind (translation and language models): the first of
+    /// the named vocabulary sizes, the embedding and hidden sizes and the layer count that is
+    /// beyond its limit, as "hidden size 2000000 exceeds the limit 1048576"; nil when all fit.
+    static func sizeLimitProblem(vocabularies: [(String, Int)], embeddingSize: Int, hiddenSize: Int,
+                                 layerCount: Int) -> String? {
+        let limits = vocabularies.map { ($0.0, $0.1, maximumVocabularySize) } + [
+            ("embedding size", embeddingSize, maximumWidth),
+            ("hidden size", hiddenSize, maximumWidth),
+            ("layer count", layerCount, maximumLayerCount),
+        ]
+        return limits.first { $0.1 > $0.2 }.map { "\($0.0) \($0.1) exceeds the limit \($0.2)" }
+    }
+
 
     /// `parameterCount` computed in floating point from `parameterShapes`, so that it
     /// cannot overflow for absurd sizes (the layout is built for up to

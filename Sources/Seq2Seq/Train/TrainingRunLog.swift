@@ -101,17 +101,10 @@ public final class TrainingRunLog {
 
     /// Records progress up to optimizer step `step` and writes `run.json` atomically.
     public func save(step: Int) throws {
-        guard !record.invocations.isEmpty else { return }
-        let last = record.invocations.count - 1
-        record.invocations[last].lastStep = step
-        record.invocations[last].targetTokens = targetTokens
-        record.invocations[last].seconds = monotonicSeconds() - started
+        if !record.invocations.isEmpty { record.invocations[record.invocations.count - 1].targetTokens = targetTokens }
+        guard record.recordProgress(step: step, started: started) else { return }
         try write()
     }
 
-    private func write() throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(try encoder.encode(record), to: directory.runRecordPath)
-    }
+    private func write() throws { try record.write(to: directory.runRecordPath) }
 }

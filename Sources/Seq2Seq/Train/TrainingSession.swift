@@ -150,296 +150,228 @@ public final class TrainingSession {
     public func run() throws -> TrainingOutcome {
         let started = monotonicSeconds()
         ComputeThreads.configure(options.threads)
-        let fileManager = FileManager.default
-        // Only rank 0 of a distributed run checks, recovers or writes the output folder.
-        let writesFiles = distributed?.isRoot ?? true
+        try prepareOutput()
+        let data = try readData()
+        let savedSession = try checkResumedData(data)
+        let (vocabulary, manifest, writeNewModelFiles) = try prepareVocabulary(data)
+        let sourceTokenizer = try vocabulary.tokenizer(for: manifest.sourceSide)
+        let targetTokenizer = try vocabulary.tokenizer(for: manifest.targetSide)
+        let encoded = try encode(data, source: sourceTokenizer, target: targetTokenizer,
+                                 sourceOrderReversed: manifest.sourceOrderReversed)
+        if writesFiles { try writeNewModelFiles() }
+        guard let made = try makeTrainer(data: data, savedSession: savedSession, vocabulary: vocabulary,
+                                         manifest: manifest) else { return .stepLimit }
+        let trainer = made.trainer
+        var state = made.state
+        distributed?.attach(to: trainer)
+        state.trainingData = data.trainingData
+        state.devData = data.devData
+        logModel(trainer, encoded)
+        let runLog = writesFiles ? try TrainingRunLog.begin(in: directory, options: options, trainingPairs: encoded.examples.count,
+                                                            devPairs: data.devPairs, skippedPairs: encoded.skipped,
+                                                            step: trainer.step) : nil
+        let translator = Translator(model: trainer.model, sourceTokenizer: sourceTokenizer, targetTokenizer: targetTokenizer)
+        translator.options.greedy = true
+        Interrupt.installCooperative()
+        let task = TranslationTrainingTask(session: self, trainer: trainer, state: state, data: encoded, translator: translator,
+                                           vocabulary: vocabulary, manifest: manifest, runLog: runLog)
+        let schedule = TrainingLoop<TranslationTrainingTask>.Schedule(
+            epochs: options.epochs, timeBudget: options.timeBudget, maxSteps: options.maxSteps,
+            validateEvery: options.validateEvery, validatesAtEveryEpochEnd: true, savesAtEndWhenValidated: false,
+            resumed: options.resume)
+        let outcome = TrainingOutcome(try TrainingLoop(task: task, schedule: schedule, started: started, log: log).run())
+        log("\(outcome.rawValue) after \(trainer.step) steps, \(formatDuration(monotonicSeconds() - started)); "
+            + String(format: "best dev chrF %.2f", task.state.bestChrF) + " -> \(directory.bestCheckpoint)")
+        return outcome
+    }
+
+    /// Only rank 0 of a distributed run checks, recovers or writes the output folder.
+    var writesFiles: Bool { distributed?.isRoot ?? true }
+
+    /// Checks (and recovers) the output folder; a resumed run needs `last/`.
+    private func prepareOutput() throws {
         if writesFiles {
             for note in try directory.prepareForTraining(resume: options.resume, force: options.force) { log(note) }
         }
         if options.resume,
-           !fileManager.fileExists(atPath: directory.lastCheckpoint + "/" + Checkpoint.modelFileName) {
+           !FileManager.default.fileExists(atPath: directory.lastCheckpoint + "/" + Checkpoint.modelFileName) {
             throw TrainingError.nothingToResume(path: directory.path)
         }
+    }
 
-        // Corpus and dev split. Each file is read once (it may be a pipe).
+    /// The corpus of a run, split into training and dev pairs (source, target in training direction).
+    struct CorpusData {
+        var corpusPairs: [SentencePair]
+        var trainPairs: [(String, String)]
+        var devPairs: [(String, String)] = []
+        var trainingData: DataIdentity
+        var devData: DataIdentity?
+    }
+
+    /// Corpus and dev split. Each file is read once (it may be a pipe).
+    private func readData() throws -> CorpusData {
         let corpusBytes = try TSVCorpus.readBytes(path: options.trainPath)
-        let trainingData = DataIdentity(path: options.trainPath, bytes: corpusBytes)
         let corpus = try TSVCorpus.parse(corpusBytes, file: options.trainPath, strict: options.strict)
         if !corpus.skipped.isEmpty { log("warning: \(corpus.skipped)") }
-        var trainPairs = corpus.pairs.map { options.reverse ? ($0.target, $0.source) : ($0.source, $0.target) }
-        var devPairs: [(String, String)] = []
-        var devData: DataIdentity?
+        var data = CorpusData(corpusPairs: corpus.pairs,
+                              trainPairs: corpus.pairs.map { options.reverse ? ($0.target, $0.source) : ($0.source, $0.target) },
+                              trainingData: DataIdentity(path: options.trainPath, bytes: corpusBytes))
         if let devPath = options.devPath {
             let devBytes = try TSVCorpus.readBytes(path: devPath)
-            devData = DataIdentity(path: devPath, bytes: devBytes)
+            data.devData = DataIdentity(path: devPath, bytes: devBytes)
             let dev = try TSVCorpus.parse(devBytes, file: devPath, strict: options.strict)
             if !dev.skipped.isEmpty { log("warning: \(dev.skipped)") }
-            devPairs = dev.pairs.map { options.reverse ? ($0.target, $0.source) : ($0.source, $0.target) }
-        } else if trainPairs.count >= 2 {
+            data.devPairs = dev.pairs.map { options.reverse ? ($0.target, $0.source) : ($0.source, $0.target) }
+        } else if data.trainPairs.count >= 2 {
             var random = RandomGenerator(seed: options.seed &+ 0x00D5_EED0)
-            var order = Array(trainPairs.indices)
+            var order = Array(data.trainPairs.indices)
             order.shuffle(using: &random)
-            let devCount = max(1, Int(Double(trainPairs.count) * options.devFraction))
+            let devCount = max(1, Int(Double(data.trainPairs.count) * options.devFraction))
             let held = Set(order.prefix(devCount))
-            devPairs = order.prefix(devCount).sorted().map { trainPairs[$0] }
-            trainPairs = trainPairs.indices.filter { !held.contains($0) }.map { trainPairs[$0] }
+            data.devPairs = order.prefix(devCount).sorted().map { data.trainPairs[$0] }
+            data.trainPairs = data.trainPairs.indices.filter { !held.contains($0) }.map { data.trainPairs[$0] }
             log("held out \(devCount) of \(corpus.pairs.count) pairs (\(Int(options.devFraction * 100))%) as dev set")
         }
+        return data
+    }
 
-        // A resumed run must continue on the data it started with.
-        var savedSession: SessionState?
-        if options.resume {
-            let session = try SessionState.load(from: directory.sessionPath)
-            for warning in try session.checkData(training: trainingData, dev: devData, allowChange: options.allowDataChange,
-                                                 folder: directory.lastCheckpoint) {
-                log("warning: \(warning)")
-            }
-            savedSession = session
+    /// A resumed run must continue on the data it started with: its saved session state.
+    private func checkResumedData(_ data: CorpusData) throws -> SessionState? {
+        guard options.resume else { return nil }
+        let session = try SessionState.load(from: directory.sessionPath)
+        for warning in try session.checkData(training: data.trainingData, dev: data.devData,
+                                             allowChange: options.allowDataChange, folder: directory.lastCheckpoint) {
+            log("warning: \(warning)")
         }
+        return session
+    }
 
-        // Vocabulary (kept in column order of the corpus) and manifest; a new model's files are
-        // written only once the data turned out usable (`writeNewModelFiles`).
-        let vocabulary: VocabularyPair
-        var manifest: ModelManifest
-        var writeNewModelFiles: () throws -> Void = {}
+    /// Vocabulary (kept in column order of the corpus) and manifest; a new model's files are
+    /// written only once the data turned out usable (the returned closure).
+    private func prepareVocabulary(_ data: CorpusData) throws -> (VocabularyPair, ModelManifest, () throws -> Void) {
         if options.resume {
-            manifest = try directory.readManifest()
-            vocabulary = try VocabularyPair.load(from: directory.vocabularyPrefix)
+            let manifest = try directory.readManifest()
+            let vocabulary = try VocabularyPair.load(from: directory.vocabularyPrefix)
             guard manifest.reverse == options.reverse else {
                 throw TrainingError.resumeMismatch(path: directory.path,
                                                    reason: "the model was trained \(manifest.reverse ? "with" : "without") --reverse")
             }
-        } else {
-            if let prefix = options.vocabularyPrefix {
-                vocabulary = try VocabularyPair.load(from: prefix)
-                log("vocabulary \(prefix): \(vocabulary.size(of: .source))/\(vocabulary.size(of: .target)) tokens")
-            } else {
-                let t0 = monotonicSeconds()
-                let columnOrder = trainPairs.map { options.reverse ? (source: $0.1, target: $0.0) : (source: $0.0, target: $0.1) }
-                var vocabularyOptions = options.vocabulary
-                if options.automaticVocabularySize {
-                    let words = trainPairs.reduce(0) { $0 + wordCount($1.0) + wordCount($1.1) } / 2
-                    vocabularyOptions.size = VocabularyOptions.automaticSize(wordsPerSide: words)
-                    log("vocabulary size \(vocabularyOptions.size) chosen for \(words) words per side (set --vocab-size to override)")
-                }
-                vocabulary = try VocabularyPair.learn(pairs: columnOrder, options: vocabularyOptions)
-                log(String(format: "learned vocabularies in %.1f s: source %d, target %d tokens",
-                           monotonicSeconds() - t0, vocabulary.size(of: .source), vocabulary.size(of: .target)))
-            }
-            manifest = ModelManifest(reverse: options.reverse,
-                                     sourceLanguage: guessLanguage(trainPairs.prefix(2000).map(\.0)),
-                                     targetLanguage: guessLanguage(trainPairs.prefix(2000).map(\.1)),
+            return (vocabulary, manifest, {})
+        }
+        let vocabulary = try newVocabulary(data.trainPairs)
+        let manifest = ModelManifest(reverse: options.reverse,
+                                     sourceLanguage: guessLanguage(data.trainPairs.prefix(2000).map(\.0)),
+                                     targetLanguage: guessLanguage(data.trainPairs.prefix(2000).map(\.1)),
                                      vocabularyIdentity: vocabulary.identity,
                                      sourceOrderReversed: options.reverseSourceOrder,
                                      architecture: options.architecture)
-            // Refuse a configuration the machine cannot hold before anything is written.
-            try trainingMemory(configuration: freshConfiguration(vocabulary: vocabulary, manifest: manifest),
-                               pairs: corpus.pairs).require(for: "training this model", advice: memoryAdvice)
-            writeNewModelFiles = { [directory, manifest] in
-                try Folder.create(directory.path)
-                try vocabulary.save(to: directory.vocabularyPrefix)
-                try directory.writeManifest(manifest)
-            }
-        }
-        let sourceTokenizer = try vocabulary.tokenizer(for: manifest.sourceSide)
-        let targetTokenizer = try vocabulary.tokenizer(for: manifest.targetSide)
-        let sourceTag = ModelDirectory.vocabularyTag(vocabulary.identity, side: manifest.sourceSide)
-        let targetTag = ModelDirectory.vocabularyTag(vocabulary.identity, side: manifest.targetSide)
+        // Refuse a configuration the machine cannot hold before anything is written.
+        try trainingMemory(configuration: freshConfiguration(vocabulary: vocabulary, manifest: manifest),
+                           pairs: data.corpusPairs).require(for: "training this model", advice: memoryAdvice)
+        return (vocabulary, manifest, { [directory] in
+            try Folder.create(directory.path)
+            try vocabulary.save(to: directory.vocabularyPrefix)
+            try directory.writeManifest(manifest)
+        })
+    }
 
-        // Token ids; over-long pairs are skipped and counted.
+    /// The vocabulary of a new run: `--vocab`, or learned from the training pairs.
+    private func newVocabulary(_ trainPairs: [(String, String)]) throws -> VocabularyPair {
+        if let prefix = options.vocabularyPrefix {
+            let vocabulary = try VocabularyPair.load(from: prefix)
+            log("vocabulary \(prefix): \(vocabulary.size(of: .source))/\(vocabulary.size(of: .target)) tokens")
+            return vocabulary
+        }
+        let t0 = monotonicSeconds()
+        let columnOrder = trainPairs.map { options.reverse ? (source: $0.1, target: $0.0) : (source: $0.0, target: $0.1) }
+        var vocabularyOptions = options.vocabulary
+        if options.automaticVocabularySize {
+            let words = trainPairs.reduce(0) { $0 + wordCount($1.0) + wordCount($1.1) } / 2
+            vocabularyOptions.size = VocabularyOptions.automaticSize(wordsPerSide: words)
+            log("vocabulary size \(vocabularyOptions.size) chosen for \(words) words per side (set --vocab-size to override)")
+        }
+        let vocabulary = try VocabularyPair.learn(pairs: columnOrder, options: vocabularyOptions)
+        log(String(format: "learned vocabularies in %.1f s: source %d, target %d tokens",
+                   monotonicSeconds() - t0, vocabulary.size(of: .source), vocabulary.size(of: .target)))
+        return vocabulary
+    }
+
+    /// Token ids of the training and dev pairs.
+    struct EncodedCorpus {
         var examples: [Example] = []
-        examples.reserveCapacity(trainPairs.count)
+        var devExamples: [Example] = []
+        var devReferences: [String] = []
+        /// Training pairs skipped: too long, or empty once normalized.
+        var skipped = 0
+    }
+
+    /// Token ids; over-long training pairs are skipped and counted, dev pairs cut to `--max-length`.
+    private func encode(_ data: CorpusData, source: Tokenizer, target: Tokenizer,
+                        sourceOrderReversed reversed: Bool) throws -> EncodedCorpus {
+        var encoded = EncodedCorpus()
+        encoded.examples.reserveCapacity(data.trainPairs.count)
         var tooLong = 0, empty = 0
-        let reversed = manifest.sourceOrderReversed
         /// Source ids in encoder order, cut to `limit` tokens (the beginning is kept).
         func encodeSource(_ text: String, limit: Int = .max) -> [Int32] {
-            let ids = sourceTokenizer.encode(text).prefix(limit)
+            let ids = source.encode(text).prefix(limit)
             return reversed ? ids.reversed() : Array(ids)
         }
-        for (source, target) in trainPairs {
-            let s = encodeSource(source), t = targetTokenizer.encode(target)
+        for (sourceText, targetText) in data.trainPairs {
+            let s = encodeSource(sourceText), t = target.encode(targetText)
             if s.isEmpty || t.isEmpty { empty += 1; continue }
             if s.count > options.maxLength || t.count > options.maxLength { tooLong += 1; continue }
-            examples.append(Example(source: s, target: t))
+            encoded.examples.append(Example(source: s, target: t))
         }
         if tooLong + empty > 0 {
             log("skipped \(tooLong) pairs longer than --max-length \(options.maxLength) tokens"
                 + (empty > 0 ? " and \(empty) that normalize to nothing" : ""))
         }
-        guard !examples.isEmpty else { throw TrainingError.noTrainingPairs(file: options.trainPath, skippedTooLong: tooLong) }
-        if writesFiles { try writeNewModelFiles() }
-        let devExamples = devPairs.map { Example(source: encodeSource($0.0, limit: options.maxLength),
-                                                 target: Array(targetTokenizer.encode($0.1).prefix(options.maxLength))) }
-        let devReferences = devPairs.map(\.1)
+        guard !encoded.examples.isEmpty else { throw TrainingError.noTrainingPairs(file: options.trainPath, skippedTooLong: tooLong) }
+        encoded.skipped = tooLong + empty
+        encoded.devExamples = data.devPairs.map { Example(source: encodeSource($0.0, limit: options.maxLength),
+                                                          target: Array(target.encode($0.1).prefix(options.maxLength))) }
+        encoded.devReferences = data.devPairs.map(\.1)
+        return encoded
+    }
 
-        // Model and trainer (fresh or resumed).
+    /// Model and trainer, fresh or resumed; nil when a resumed run is already at `--max-steps`.
+    private func makeTrainer(data: CorpusData, savedSession: SessionState?, vocabulary: VocabularyPair,
+                             manifest: ModelManifest) throws -> (trainer: Trainer, state: SessionState)? {
         var trainingOptions = TrainingOptions()
         trainingOptions.learningRate = options.learningRate
         trainingOptions.maxGradientNorm = options.clip
         trainingOptions.labelSmoothing = options.labelSmoothing
         trainingOptions.wordDropout = options.wordDropout
         trainingOptions.warmupSteps = options.warmupSteps
-        let trainer: Trainer
-        var state: SessionState
-        if options.resume, let saved = savedSession {
-            let checkpoint = try Checkpoint.load(from: directory.lastCheckpoint, loadOptimizer: true)
-            try directory.checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
-            try directory.checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
-            try saved.check(against: checkpoint, folder: directory.lastCheckpoint)
-            try trainingMemory(configuration: checkpoint.metadata.configuration, pairs: corpus.pairs)
-                .require(for: "continuing this model", advice: "lower --batch-size or --max-length")
-            trainer = Trainer(resuming: checkpoint, options: trainingOptions)
-            state = saved
-            log("resuming at step \(trainer.step), epoch \(state.epoch + 1), batch \(state.batchIndex)")
-            if let maxSteps = options.maxSteps, trainer.step >= maxSteps {
-                log("the run is already at step \(trainer.step) ≥ --max-steps \(maxSteps): nothing to do; raise --max-steps to train on")
-                return .stepLimit
-            }
-        } else {
+        guard options.resume, let saved = savedSession else {
             let configuration = freshConfiguration(vocabulary: vocabulary, manifest: manifest)
             try configuration.validate()
             try configuration.checkSizeLimits()
             let model = try Seq2SeqModel(configuration: configuration, seed: options.seed)
-            trainer = Trainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
-            state = SessionState.fresh
-            if writesFiles { try? fileManager.removeItem(atPath: directory.logPath) }
+            if writesFiles { try? FileManager.default.removeItem(atPath: directory.logPath) }
+            return (Trainer(model: model, options: trainingOptions, seed: options.seed &+ 1), SessionState.fresh)
         }
-        distributed?.attach(to: trainer)
-        state.trainingData = trainingData
-        state.devData = devData
+        let checkpoint = try Checkpoint.load(from: directory.lastCheckpoint, loadOptimizer: true)
+        try directory.checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
+        try directory.checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
+        try saved.check(against: checkpoint, folder: directory.lastCheckpoint)
+        try trainingMemory(configuration: checkpoint.metadata.configuration, pairs: data.corpusPairs)
+            .require(for: "continuing this model", advice: "lower --batch-size or --max-length")
+        let trainer = Trainer(resuming: checkpoint, options: trainingOptions)
+        log("resuming at step \(trainer.step), epoch \(saved.epoch + 1), batch \(saved.batchIndex)")
+        if let maxSteps = options.maxSteps, trainer.step >= maxSteps {
+            log("the run is already at step \(trainer.step) ≥ --max-steps \(maxSteps): nothing to do; raise --max-steps to train on")
+            return nil
+        }
+        return (trainer, saved)
+    }
+
+    private func logModel(_ trainer: Trainer, _ encoded: EncodedCorpus) {
         let configuration = trainer.model.configuration
         log("model: \(configuration.architectureSummary); embedding \(configuration.embeddingSize), hidden \(configuration.hiddenSize), "
             + "layers \(configuration.layerCount), vocabularies \(configuration.sourceVocabularySize)/"
             + "\(configuration.targetVocabularySize), \(trainer.model.parameters.count) parameters; "
-            + "\(examples.count) training pairs, \(devExamples.count) dev pairs; \(options.threads) threads")
-        let runLog = writesFiles ? try TrainingRunLog.begin(in: directory, options: options, trainingPairs: examples.count,
-                                                            devPairs: devPairs, skippedPairs: tooLong + empty,
-                                                            step: trainer.step) : nil
-
-        let translator = Translator(model: trainer.model, sourceTokenizer: sourceTokenizer,
-                                    targetTokenizer: targetTokenizer)
-        translator.options.greedy = true
-        Interrupt.installCooperative()
-        var lastSavedStep: Int? = options.resume ? trainer.step : nil
-
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        // Statistics since the last validation.
-        var lossSum = 0.0, tokenSum = 0, lastNorm: Float = 0
-        func saveLast() throws {
-            guard writesFiles else { return }
-            state.step = trainer.step
-            try Interrupt.deferred {
-                try CheckpointGenerations.replace(directory.lastCheckpoint) { folder in
-                    try trainer.saveCheckpoint(to: folder, sourceVocabulary: sourceTag,
-                                               targetVocabulary: targetTag, epoch: state.epoch, dataPosition: state.batchIndex)
-                    try AtomicFile.write(try encoder.encode(state), to: folder + "/session.json")
-                }
-            }
-            lastSavedStep = trainer.step
-            try runLog?.save(step: trainer.step)
-        }
-        func validate() throws {
-            guard writesFiles else { return }
-            let record = try validation(trainer: trainer, translator: translator, dev: devExamples,
-                                        references: devReferences, targetLanguage: manifest.targetLanguage,
-                                        state: &state, trainLoss: tokenSum > 0 ? lossSum / Double(tokenSum) : nil,
-                                        gradientNorm: lastNorm, seconds: monotonicSeconds() - started)
-            lossSum = 0; tokenSum = 0
-            if record.isBest {
-                try Interrupt.deferred {
-                    try Checkpoint.save(to: directory.bestCheckpoint, model: trainer.model,
-                                        sourceVocabulary: sourceTag, targetVocabulary: targetTag,
-                                        trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.batchIndex))
-                }
-            }
-            if options.keepCheckpoints > 0 {
-                try directory.keepCheckpoint(of: trainer.model, step: trainer.step, keeping: options.keepCheckpoints,
-                                             sourceVocabulary: sourceTag, targetVocabulary: targetTag)
-            }
-            try saveLast()
-            var logText = (try? String(contentsOfFile: directory.logPath, encoding: .utf8)) ?? ""
-            logText += String(decoding: try encoder.encode(record), as: UTF8.self) + "\n"
-            try AtomicFile.write(logText, to: directory.logPath)
-            var line = String(format: "validation step %d: dev loss %.3f ppl %.2f BLEU %.2f chrF %.2f",
-                              record.step, record.devLoss ?? .nan, record.devPerplexity ?? .nan, record.bleu, record.chrF)
-            if let charBLEU = record.bleuChar { line += String(format: " BLEU(char) %.2f", charBLEU) }
-            log(line + (record.isBest ? " (best, saved)" : String(format: " (best chrF %.2f)", state.bestChrF)))
-        }
-
-        var outcome = TrainingOutcome.finishedEpochs
-        let budget = options.timeBudget ?? .infinity
-        var lastValidatedStep = options.resume ? trainer.step : -1   // a resumed checkpoint needs no new validation
-        func shouldStopEarly() throws -> Bool {
-            let stop = state.validationsWithoutImprovement >= options.patience
-                && trainer.step - state.bestStep >= options.patience * options.validateEvery
-            // Rank 0 alone validated: every rank follows its decisions (early stop, plateau decay).
-            return try distributed?.followRoot(stopEarly: stop, trainer: trainer) ?? stop
-        }
-        /// Why to stop before the next step, if at all (agreed by all ranks of a distributed run).
-        func stopReason() throws -> TrainingOutcome? {
-            var reason: TrainingOutcome?
-            if Interrupt.isRequested { reason = .interrupted }
-            else if monotonicSeconds() - started >= budget { reason = .timeBudget }
-            else if let maxSteps = options.maxSteps, trainer.step >= maxSteps { reason = .stepLimit }
-            return try distributed?.agree(on: reason) ?? reason
-        }
-        training: while state.epoch < options.epochs {
-            let batches = epochBatches(examples, epoch: state.epoch)
-            let bar = ProgressBar(total: batches.count, label: options.epochs == .max ? "epoch \(state.epoch + 1)"
-                                                              : "epoch \(state.epoch + 1)/\(options.epochs)")
-            var epochTokens = 0
-            let epochStart = monotonicSeconds()
-            while state.batchIndex < batches.count {
-                if let reason = try stopReason() { outcome = reason; break training }
-                let part = distributed?.shard(batches[state.batchIndex]) ?? batches[state.batchIndex][...]
-                let chosen = part.map { examples[$0] }
-                let batch = chosen.isEmpty ? nil
-                    : try Batch(sources: chosen.map(\.source), targets: chosen.map(\.target)).numberingRows(from: part.startIndex)
-                let result: TrainingStepResult
-                do { result = try trainer.train(on: batch) } catch var divergence as TrainingDivergence {
-                    divergence.lastSavedStep = lastSavedStep
-                    divergence.folder = directory.path
-                    throw divergence
-                }
-                state.batchIndex += 1
-                lossSum += Double(result.loss) * Double(result.tokenCount)
-                tokenSum += result.tokenCount
-                epochTokens += result.tokenCount
-                runLog?.targetTokens += result.tokenCount
-                lastNorm = result.gradientNorm
-                let now = monotonicSeconds()
-                let rate = Double(epochTokens) / max(1e-9, now - epochStart)
-                // The bar's ETA is the epoch's; with a budget, also say when training stops.
-                let left = budget.isFinite ? " budget left " + formatDuration(max(0, budget - (now - started))) : ""
-                bar.update(done: state.batchIndex, fields: String(
-                    format: "step %d loss %.3f ppl %.1f gnorm %.2f %.0f tok/s",
-                    trainer.step, result.loss, exp(Double(result.loss)), result.gradientNorm, rate) + left)
-                if options.validateEvery > 0 && trainer.step % options.validateEvery == 0 {
-                    bar.finish()
-                    try validate()
-                    lastValidatedStep = trainer.step
-                    if try shouldStopEarly() { outcome = .earlyStopping; break training }
-                }
-            }
-            bar.finish()
-            state.epoch += 1
-            state.batchIndex = 0
-            if lastValidatedStep != trainer.step {
-                try validate()
-                lastValidatedStep = trainer.step
-                if try shouldStopEarly() { outcome = .earlyStopping; break training }
-            }
-        }
-        if outcome == .interrupted {
-            try saveLast()
-            log("interrupted: saved a resumable checkpoint at step \(trainer.step) in \(directory.lastCheckpoint)")
-        } else if lastValidatedStep != trainer.step {
-            try validate()
-        }
-        log("\(outcome.rawValue) after \(trainer.step) steps, \(formatDuration(monotonicSeconds() - started)); "
-            + String(format: "best dev chrF %.2f", state.bestChrF) + " -> \(directory.bestCheckpoint)")
-        return outcome
+            + "\(encoded.examples.count) training pairs, \(encoded.devExamples.count) dev pairs; \(options.threads) threads")
     }
 
     /// Batches of epoch `epoch` as lists of example indices. The order depends

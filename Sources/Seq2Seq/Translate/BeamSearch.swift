@@ -141,24 +141,63 @@ public struct BeamSearch: Sendable {
         try validateSearch(beamSize: beamSize, nBest: nBest, lengthPenalty: lengthPenalty,
                            beginOfSentence: beginOfSentence, endOfSentence: endOfSentence,
                            vocabularySize: V, maxOutputLengths: maxOutputLengths)
-        let k = beamSize, K = nBest, eos = endOfSentence
         let sentenceCount = maxOutputLengths.count
-        var finished = [[FinishedHypothesis]](repeating: [], count: sentenceCount)
         guard sentenceCount > 0 else { return [] }
+        var state = BeamSearchState(search: self, maxOutputLengths: maxOutputLengths, vocabularySize: V)
+        var feed = [Int32](repeating: beginOfSentence, count: state.rowNode.count)
+        let capacityRows = max(1, sentenceCount * beamSize)
+        let logProbabilities = UnsafeMutableBufferPointer<Float>.allocate(capacity: capacityRows * V)  // [R, V]
+        defer { logProbabilities.deallocate() }
+        if !state.groups.isEmpty && state.initialParents.count != sentenceCount { scorer.select(rows: state.initialParents) }
 
-        // History of live tokens as a tree: node i = (parent node, token); −1 = BOS.
-        var nodeParent: [Int32] = [], nodeToken: [Int32] = []
-        func tokens(upTo node: Int32) -> [Int32] {
-            var out: [Int32] = []
-            var n = node
-            while n >= 0 { out.append(nodeToken[Int(n)]); n = nodeParent[Int(n)] }
-            return out.reversed()
+        var t = 0  // tokens in every live hypothesis
+        while !state.groups.isEmpty {
+            let R = state.rowNode.count
+            try scorer.step(tokens: feed,
+                            logProbabilities: UnsafeMutableBufferPointer(rebasing: logProbabilities[0..<(R * V)]))
+            state.beginStep()
+            for g in state.groups { state.expand(g, logProbabilities: logProbabilities.baseAddress!, t: t) }
+            state.endStep()
+            t += 1
+            if state.groups.isEmpty { break }
+            scorer.select(rows: state.parents)
+            feed.removeAll(keepingCapacity: true)
+            for n in state.rowNode { feed.append(state.nodeToken[Int(n)]) }
         }
+        return state.results()
+    }
+}
 
-        // Current rows: grouped by sentence; per row its history node and log-prob.
-        var groups: [SentenceRows] = []            // [active sentences]
-        var rowNode: [Int32] = [], rowLogP: [Float] = []   // [R]
-        var initialParents: [Int] = []
+/// The working state of one `BeamSearch.search`: the token history tree, the live rows grouped
+/// by sentence, the rows of the next step being built, and the finished hypotheses.
+private struct BeamSearchState {
+    let search: BeamSearch
+    let maxOutputLengths: [Int]
+    let V: Int
+    var finished: [[FinishedHypothesis]]
+    var finishOrder: [Int]
+    /// History of live tokens as a tree: node i = (parent node, token); −1 = BOS.
+    var nodeParent: [Int32] = [], nodeToken: [Int32] = []
+    /// Current rows: grouped by sentence; per row its history node and log-prob.
+    var groups: [SentenceRows] = []                    // [active sentences]
+    var rowNode: [Int32] = [], rowLogP: [Float] = []   // [R]
+    /// Sentences that start with a row (maximum length > 0), in order.
+    var initialParents: [Int] = []
+    var nextGroups: [SentenceRows] = [], nextNode: [Int32] = [], nextLogP: [Float] = []
+    /// Per next row, the current row it continues.
+    var parents: [Int] = []
+    var heap: CandidateHeap
+    var ranked: [Candidate] = []
+    var scratchScores: [Float] = []
+
+    init(search: BeamSearch, maxOutputLengths: [Int], vocabularySize: Int) {
+        self.search = search
+        self.maxOutputLengths = maxOutputLengths
+        V = vocabularySize
+        let sentenceCount = maxOutputLengths.count
+        finished = [[FinishedHypothesis]](repeating: [], count: sentenceCount)
+        finishOrder = [Int](repeating: 1, count: sentenceCount)
+        heap = CandidateHeap(capacity: 2 * search.beamSize)
         for s in 0..<sentenceCount {
             if maxOutputLengths[s] == 0 {
                 finished[s].append(FinishedHypothesis(
@@ -171,128 +210,118 @@ public struct BeamSearch: Sendable {
                 rowLogP.append(0)
             }
         }
+    }
 
-        var nextGroups: [SentenceRows] = [], nextNode: [Int32] = [], nextLogP: [Float] = []
-        var parents: [Int] = [], feed = [Int32](repeating: beginOfSentence, count: rowNode.count)
-        var heap = CandidateHeap(capacity: 2 * k)
-        var ranked: [Candidate] = []
-        var scratchScores: [Float] = []
-        var finishOrder = [Int](repeating: 1, count: sentenceCount)
+    func tokens(upTo node: Int32) -> [Int32] {
+        var out: [Int32] = []
+        var n = node
+        while n >= 0 { out.append(nodeToken[Int(n)]); n = nodeParent[Int(n)] }
+        return out.reversed()
+    }
 
-        let capacityRows = max(1, sentenceCount * k)
-        let logProbabilities = UnsafeMutableBufferPointer<Float>.allocate(capacity: capacityRows * V)  // [R, V]
-        defer { logProbabilities.deallocate() }
+    mutating func beginStep() {
+        nextGroups.removeAll(keepingCapacity: true)
+        nextNode.removeAll(keepingCapacity: true)
+        nextLogP.removeAll(keepingCapacity: true)
+        parents.removeAll(keepingCapacity: true)
+    }
 
-        if !groups.isEmpty && initialParents.count != sentenceCount { scorer.select(rows: initialParents) }
+    /// The next rows become the current ones.
+    mutating func endStep() {
+        swap(&groups, &nextGroups)
+        swap(&rowNode, &nextNode)
+        swap(&rowLogP, &nextLogP)
+    }
 
-        var t = 0  // tokens in every live hypothesis
-        while !groups.isEmpty {
-            let R = rowNode.count
-            try scorer.step(tokens: feed,
-                            logProbabilities: UnsafeMutableBufferPointer(rebasing: logProbabilities[0..<(R * V)]))
-            let lp = UnsafePointer(logProbabilities.baseAddress!)
-
-            nextGroups.removeAll(keepingCapacity: true)
-            nextNode.removeAll(keepingCapacity: true)
-            nextLogP.removeAll(keepingCapacity: true)
-            parents.removeAll(keepingCapacity: true)
-
-            for g in groups {
-                let s = g.sentence
-                let maxLength = maxOutputLengths[s]
-                heap.reset(size: min(2 * k, g.count * V))
-                for b in 0..<g.count {
-                    if blocking.size > 0 {
-                        blocking.block(history: tokens(upTo: rowNode[g.start + b]), row: logProbabilities.baseAddress! + (g.start + b) * V,
-                                       vocabularySize: V)
-                    }
-                    heap.scan(row: lp + (g.start + b) * V, count: V, base: rowLogP[g.start + b], beam: Int32(b))
-                }
-                heap.sortedCandidates(into: &ranked)
-
-                let firstNew = nextNode.count
-                for (rank, c) in ranked.enumerated() {
-                    let parentRow = g.start + Int(c.beam)
-                    if c.token == eos {
-                        guard rank < k else { continue }
-                        let length = t + 1
-                        finished[s].append(FinishedHypothesis(
-                            hypothesis: Hypothesis(
-                                tokens: tokens(upTo: rowNode[parentRow]),
-                                score: lengthPenalty.score(logProbability: c.score, length: length),
-                                logProbability: c.score, reachedEndOfSentence: true),
-                            order: finishOrder[s]))
-                        finishOrder[s] += 1
-                    } else if nextNode.count - firstNew < k {
-                        nodeParent.append(rowNode[parentRow])
-                        nodeToken.append(c.token)
-                        nextNode.append(Int32(nodeToken.count - 1))
-                        nextLogP.append(c.score)
-                        parents.append(parentRow)
-                    }
-                }
-                let live = nextNode.count - firstNew
-
-                var done = false
-                if live == 0 {
-                    done = true
-                    if finished[s].isEmpty {  // every continuation impossible: finish as it is
-                        for b in 0..<g.count {
-                            finish(&finished[s], tokens: tokens(upTo: rowNode[g.start + b]),
-                                   logP: rowLogP[g.start + b], length: t, order: &finishOrder[s])
-                        }
-                    }
-                } else if t + 1 >= maxLength {
-                    done = true
-                    for r in firstNew..<nextNode.count {
-                        finish(&finished[s], tokens: tokens(upTo: nextNode[r]),
-                               logP: nextLogP[r], length: t + 1, order: &finishOrder[s])
-                    }
-                } else if finished[s].count >= k {
-                    done = true
-                } else if finished[s].count >= K {
-                    scratchScores.removeAll(keepingCapacity: true)
-                    for f in finished[s] { scratchScores.append(f.hypothesis.score) }
-                    scratchScores.sort(by: >)
-                    let best = nextLogP[firstNew]
-                    let reachable = max(lengthPenalty.score(logProbability: best, length: t + 2),
-                                        lengthPenalty.score(logProbability: best, length: maxLength))
-                    done = scratchScores[K - 1] >= reachable
-                }
-                if done {
-                    nextNode.removeSubrange(firstNew...)
-                    nextLogP.removeSubrange(firstNew...)
-                    parents.removeSubrange(firstNew...)
-                } else {
-                    nextGroups.append(SentenceRows(sentence: s, start: firstNew, count: live))
-                }
+    /// Sentence `g` after step `t`: its best 2k continuations over [R, V] `logProbabilities`;
+    /// EOS among the first k finishes a hypothesis, up to k others live on unless the sentence is done.
+    mutating func expand(_ g: SentenceRows, logProbabilities: UnsafeMutablePointer<Float>, t: Int) {
+        let s = g.sentence, k = search.beamSize
+        heap.reset(size: min(2 * k, g.count * V))
+        for b in 0..<g.count {
+            if search.blocking.size > 0 {
+                search.blocking.block(history: tokens(upTo: rowNode[g.start + b]), row: logProbabilities + (g.start + b) * V,
+                                      vocabularySize: V)
             }
-
-            swap(&groups, &nextGroups)
-            swap(&rowNode, &nextNode)
-            swap(&rowLogP, &nextLogP)
-            t += 1
-            if groups.isEmpty { break }
-            scorer.select(rows: parents)
-            feed.removeAll(keepingCapacity: true)
-            for n in rowNode { feed.append(nodeToken[Int(n)]) }
+            heap.scan(row: UnsafePointer(logProbabilities) + (g.start + b) * V, count: V, base: rowLogP[g.start + b], beam: Int32(b))
         }
-
-        return finished.map { list in
-            list.sorted { a, b in
-                a.hypothesis.score > b.hypothesis.score
-                    || (a.hypothesis.score == b.hypothesis.score && a.order < b.order)
-            }.prefix(K).map(\.hypothesis)
+        heap.sortedCandidates(into: &ranked)
+        let firstNew = nextNode.count
+        for (rank, c) in ranked.enumerated() {
+            let parentRow = g.start + Int(c.beam)
+            if c.token == search.endOfSentence {
+                guard rank < k else { continue }
+                finished[s].append(FinishedHypothesis(
+                    hypothesis: Hypothesis(
+                        tokens: tokens(upTo: rowNode[parentRow]),
+                        score: search.lengthPenalty.score(logProbability: c.score, length: t + 1),
+                        logProbability: c.score, reachedEndOfSentence: true),
+                    order: finishOrder[s]))
+                finishOrder[s] += 1
+            } else if nextNode.count - firstNew < k {
+                nodeParent.append(rowNode[parentRow])
+                nodeToken.append(c.token)
+                nextNode.append(Int32(nodeToken.count - 1))
+                nextLogP.append(c.score)
+                parents.append(parentRow)
+            }
+        }
+        if isDone(g, firstNew: firstNew, t: t) {
+            nextNode.removeSubrange(firstNew...)
+            nextLogP.removeSubrange(firstNew...)
+            parents.removeSubrange(firstNew...)
+        } else {
+            nextGroups.append(SentenceRows(sentence: s, start: firstNew, count: nextNode.count - firstNew))
         }
     }
 
-    private func finish(_ list: inout [FinishedHypothesis], tokens: [Int32], logP: Float, length: Int,
-                        order: inout Int) {
-        list.append(FinishedHypothesis(
-            hypothesis: Hypothesis(tokens: tokens, score: lengthPenalty.score(logProbability: logP, length: length),
+    /// Whether sentence `g` stops after step `t` (its live rows from `firstNew` on): nothing lives
+    /// (finished as it is when nothing finished), the length limit (live rows finished), k
+    /// finished, or K finished that no live row can beat.
+    private mutating func isDone(_ g: SentenceRows, firstNew: Int, t: Int) -> Bool {
+        let s = g.sentence, maxLength = maxOutputLengths[s], K = search.nBest
+        if nextNode.count == firstNew {
+            if finished[s].isEmpty {  // every continuation impossible: finish as it is
+                for b in 0..<g.count {
+                    finish(s, tokens: tokens(upTo: rowNode[g.start + b]), logP: rowLogP[g.start + b], length: t)
+                }
+            }
+            return true
+        } else if t + 1 >= maxLength {
+            for r in firstNew..<nextNode.count {
+                finish(s, tokens: tokens(upTo: nextNode[r]), logP: nextLogP[r], length: t + 1)
+            }
+            return true
+        } else if finished[s].count >= search.beamSize {
+            return true
+        } else if finished[s].count >= K {
+            scratchScores.removeAll(keepingCapacity: true)
+            for f in finished[s] { scratchScores.append(f.hypothesis.score) }
+            scratchScores.sort(by: >)
+            let best = nextLogP[firstNew]
+            let reachable = max(search.lengthPenalty.score(logProbability: best, length: t + 2),
+                                search.lengthPenalty.score(logProbability: best, length: maxLength))
+            return scratchScores[K - 1] >= reachable
+        }
+        return false
+    }
+
+    private mutating func finish(_ s: Int, tokens: [Int32], logP: Float, length: Int) {
+        finished[s].append(FinishedHypothesis(
+            hypothesis: Hypothesis(tokens: tokens, score: search.lengthPenalty.score(logProbability: logP, length: length),
                                    logProbability: logP, reachedEndOfSentence: false),
-            order: order))
-        order += 1
+            order: finishOrder[s]))
+        finishOrder[s] += 1
+    }
+
+    /// Per sentence, the best K finished hypotheses (ties: first finished first).
+    func results() -> [[Hypothesis]] {
+        finished.map { list in
+            list.sorted { a, b in
+                a.hypothesis.score > b.hypothesis.score
+                    || (a.hypothesis.score == b.hypothesis.score && a.order < b.order)
+            }.prefix(search.nBest).map(\.hypothesis)
+        }
     }
 }
 

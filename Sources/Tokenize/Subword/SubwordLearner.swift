@@ -70,8 +70,51 @@ struct SubwordLearner {
         guard size >= minimum else { throw TokenizeError.vocabularySizeTooSmall(requested: size, minimum: minimum) }
         guard !wordCounts.isEmpty else { throw TokenizeError.emptyTrainingText(side: side) }
         let minFrequency = max(1, minimumFrequency)
+        var alphabet = alphabetTokens(size: size, minimumFrequency: minFrequency)
+        if characterLevel || alphabet.tokens.count >= size {
+            return try SubwordModel(tokens: alphabet.tokens, merges: [])
+        }
+        var merging = PairMerging(words: alphabet.words, frequency: alphabet.frequency)
+        var merges: [(left: Int32, right: Int32)] = []
+        while alphabet.tokens.count < size, let top = merging.heap.pop() {
+            guard merging.pairCounts[top.key] == top.count else { continue }   // stale entry
+            if top.count < minFrequency { break }
+            let a = Int32(truncatingIfNeeded: top.key >> 32)
+            let b = Int32(truncatingIfNeeded: top.key & 0xFFFF_FFFF)
+            let text = alphabet.tokens[Int(a)] + alphabet.tokens[Int(b)]
+            if SubwordModel.isReservedText(text) {
+                // Would read as a special or byte token (`<s>`, `<0x41>`): never
+                // merge it. Its count stays exact; the heap entry is just dropped.
+                continue
+            }
+            let result: Int32
+            if let existing = alphabet.ids[text] {
+                result = existing
+            } else {
+                result = Int32(alphabet.tokens.count)
+                alphabet.ids[text] = result
+                alphabet.tokens.append(text)
+            }
+            let mergeIndex = Int32(merges.count)
+            merges.append((a, b))
+            merging.merge(top.key, left: a, right: b, into: result, mergeIndex: mergeIndex)
+        }
+        return try SubwordModel(tokens: alphabet.tokens, merges: merges)
+    }
 
-        // Word types in a fixed order, as scalar arrays.
+    /// The starting point of learning: the tokens before any merge and the words spelled in them.
+    private struct Alphabet {
+        /// Specials, bytes, the mark, then characters by decreasing frequency.
+        var tokens: [String]
+        var ids: [String: Int32]
+        /// Word types as symbol-id arrays; -1 = byte-fallback character (never merges).
+        var words: [[Int32]]
+        var frequency: [Int]
+    }
+
+    /// Tokens: specials, bytes, mark, then characters seen `minimumFrequency` times by decreasing
+    /// frequency (at most `size` tokens); word types in a fixed order as symbol ids.
+    private func alphabetTokens(size: Int, minimumFrequency: Int) -> Alphabet {
         let types = wordCounts.keys.sorted { $0.lexicographicallyPrecedes($1) }
         var wordScalars: [[UInt32]] = []
         var wordMarked: [Bool] = []
@@ -79,7 +122,7 @@ struct SubwordLearner {
         wordScalars.reserveCapacity(types.count)
         var characterCounts: [UInt32: Int] = [:]
         for key in types {
-            let f = wordCounts[key]!
+            let f = wordCounts[key] ?? 0
             let scalars = String(decoding: key[1...], as: UTF16.self).unicodeScalars.map(\.value)
             // A literal mark and a space (never inside a word, but keep the files
             // safe) always go to byte tokens.
@@ -88,121 +131,114 @@ struct SubwordLearner {
             wordMarked.append(key[0] == 1)
             frequency.append(f)
         }
-
-        // Tokens: specials, bytes, mark, then characters by decreasing frequency.
         var tokens = SubwordModel.specialTokens
         for b in 0..<256 { tokens.append(SubwordModel.byteToken(UInt8(b))) }
         tokens.append(SubwordModel.mark)
-        let alphabet = characterCounts.filter { $0.value >= minFrequency }
+        let alphabet = characterCounts.filter { $0.value >= minimumFrequency }
             .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         var ids: [String: Int32] = [SubwordModel.mark: SubwordModel.markId]
         var characterIds: [UInt32: Int32] = [:]
         for (scalar, _) in alphabet where tokens.count < size {
-            let text = String(Unicode.Scalar(scalar)!)
+            guard let character = Unicode.Scalar(scalar) else { continue }
+            let text = String(character)
             characterIds[scalar] = Int32(tokens.count)
             ids[text] = Int32(tokens.count)
             tokens.append(text)
         }
-        if characterLevel || tokens.count >= size {
-            return try SubwordModel(tokens: tokens, merges: [])
-        }
-
-        // Words as symbol-id arrays; -1 = byte-fallback character (never merges).
-        var words: [[Int32]] = wordScalars.indices.map { w in
+        let words: [[Int32]] = wordScalars.indices.map { w in
             var symbols: [Int32] = wordMarked[w] ? [SubwordModel.markId] : []
             for s in wordScalars[w] { symbols.append(characterIds[s] ?? -1) }
             return symbols
         }
+        return Alphabet(tokens: tokens, ids: ids, words: words, frequency: frequency)
+    }
+}
 
-        @inline(__always) func pairKey(_ a: Int32, _ b: Int32) -> UInt64 {
-            UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))
-        }
-        var pairCounts: [UInt64: Int] = [:]
-        var pairWords: [UInt64: [Int32]] = [:]
+/// The state of byte-pair merging: the words in current symbols, each adjacent pair's count
+/// (weighted by word frequency), which words hold it, and a heap of the counts.
+private struct PairMerging {
+    var words: [[Int32]]
+    let frequency: [Int]
+    var pairCounts: [UInt64: Int] = [:]
+    var pairWords: [UInt64: [Int32]] = [:]
+    var heap = PairHeap()
+    /// Per word, the last merge that visited it (a word is listed once per pair it holds).
+    private var lastVisit: [Int32]
+    private var changed: [UInt64: Void] = [:]
+    private var merged: [Int32] = []
+
+    init(words: [[Int32]], frequency: [Int]) {
+        self.words = words
+        self.frequency = frequency
+        lastVisit = [Int32](repeating: -1, count: words.count)
         for (w, symbols) in words.enumerated() where symbols.count > 1 {
             for k in 0..<(symbols.count - 1) where symbols[k] >= 0 && symbols[k + 1] >= 0 {
-                let key = pairKey(symbols[k], symbols[k + 1])
+                let key = Self.pairKey(symbols[k], symbols[k + 1])
                 pairCounts[key, default: 0] += frequency[w]
                 if pairWords[key]?.last != Int32(w) { pairWords[key, default: []].append(Int32(w)) }
             }
         }
-        var heap = PairHeap()
         for (key, count) in pairCounts { heap.push(count: count, key: key) }
+    }
 
-        var merges: [(left: Int32, right: Int32)] = []
-        var lastVisit = [Int32](repeating: -1, count: words.count)
-        var changed: [UInt64: Void] = [:]
-        var merged: [Int32] = []
-        while tokens.count < size, let top = heap.pop() {
-            guard pairCounts[top.key] == top.count else { continue }   // stale entry
-            if top.count < minFrequency { break }
-            let a = Int32(truncatingIfNeeded: top.key >> 32)
-            let b = Int32(truncatingIfNeeded: top.key & 0xFFFF_FFFF)
-            let text = tokens[Int(a)] + tokens[Int(b)]
-            if SubwordModel.isReservedText(text) {
-                // Would read as a special or byte token (`<s>`, `<0x41>`): never
-                // merge it. Its count stays exact; the heap entry is just dropped.
-                continue
-            }
-            let result: Int32
-            if let existing = ids[text] {
-                result = existing
+    @inline(__always) static func pairKey(_ a: Int32, _ b: Int32) -> UInt64 {
+        UInt64(UInt32(a)) << 32 | UInt64(UInt32(b))
+    }
+
+    /// Replaces every `left right` in the words holding pair `key` by `result` (merge number
+    /// `mergeIndex`); updates the counts of the pairs that changed and pushes them on the heap.
+    mutating func merge(_ key: UInt64, left a: Int32, right b: Int32, into result: Int32, mergeIndex: Int32) {
+        changed.removeAll(keepingCapacity: true)
+        for w in pairWords[key] ?? [] where lastVisit[Int(w)] != mergeIndex {
+            lastVisit[Int(w)] = mergeIndex
+            rewrite(word: w, left: a, right: b, into: result)
+        }
+        pairWords[key] = nil
+        pairCounts[key] = nil
+        changed[key] = nil
+        for key in changed.keys {
+            guard let count = pairCounts[key] else { continue }
+            if count > 0 { heap.push(count: count, key: key) } else { pairCounts[key] = nil }
+        }
+    }
+
+    /// Word `w` with `left right` merged, its old pairs uncounted and its new ones counted.
+    private mutating func rewrite(word w: Int32, left a: Int32, right b: Int32, into result: Int32) {
+        let symbols = words[Int(w)]
+        let f = frequency[Int(w)]
+        var contains = false
+        for k in 0..<(symbols.count - 1) where symbols[k] == a && symbols[k + 1] == b {
+            contains = true
+            break
+        }
+        guard contains else { return }
+        for k in 0..<(symbols.count - 1) where symbols[k] >= 0 && symbols[k + 1] >= 0 {
+            let key = Self.pairKey(symbols[k], symbols[k + 1])
+            pairCounts[key, default: 0] -= f
+            changed[key] = ()
+        }
+        merged.removeAll(keepingCapacity: true)
+        var k = 0
+        while k < symbols.count {
+            if k + 1 < symbols.count && symbols[k] == a && symbols[k + 1] == b {
+                merged.append(result)
+                k += 2
             } else {
-                result = Int32(tokens.count)
-                ids[text] = result
-                tokens.append(text)
-            }
-            let mergeIndex = Int32(merges.count)
-            merges.append((a, b))
-            changed.removeAll(keepingCapacity: true)
-            for w in pairWords[top.key] ?? [] where lastVisit[Int(w)] != mergeIndex {
-                lastVisit[Int(w)] = mergeIndex
-                let symbols = words[Int(w)]
-                let f = frequency[Int(w)]
-                var contains = false
-                for k in 0..<(symbols.count - 1) where symbols[k] == a && symbols[k + 1] == b {
-                    contains = true
-                    break
-                }
-                guard contains else { continue }
-                for k in 0..<(symbols.count - 1) where symbols[k] >= 0 && symbols[k + 1] >= 0 {
-                    let key = pairKey(symbols[k], symbols[k + 1])
-                    pairCounts[key]! -= f
-                    changed[key] = ()
-                }
-                merged.removeAll(keepingCapacity: true)
-                var k = 0
-                while k < symbols.count {
-                    if k + 1 < symbols.count && symbols[k] == a && symbols[k + 1] == b {
-                        merged.append(result)
-                        k += 2
-                    } else {
-                        merged.append(symbols[k])
-                        k += 1
-                    }
-                }
-                if merged.count > 1 {
-                    for k in 0..<(merged.count - 1) where merged[k] >= 0 && merged[k + 1] >= 0 {
-                        let key = pairKey(merged[k], merged[k + 1])
-                        pairCounts[key, default: 0] += f
-                        changed[key] = ()
-                        if merged[k] == result || merged[k + 1] == result,
-                           pairWords[key]?.last != w {
-                            pairWords[key, default: []].append(w)
-                        }
-                    }
-                }
-                words[Int(w)] = merged
-            }
-            pairWords[top.key] = nil
-            pairCounts[top.key] = nil
-            changed[top.key] = nil
-            for key in changed.keys {
-                guard let count = pairCounts[key] else { continue }
-                if count > 0 { heap.push(count: count, key: key) } else { pairCounts[key] = nil }
+                merged.append(symbols[k])
+                k += 1
             }
         }
-        return try SubwordModel(tokens: tokens, merges: merges)
+        if merged.count > 1 {
+            for k in 0..<(merged.count - 1) where merged[k] >= 0 && merged[k + 1] >= 0 {
+                let key = Self.pairKey(merged[k], merged[k + 1])
+                pairCounts[key, default: 0] += f
+                changed[key] = ()
+                if merged[k] == result || merged[k + 1] == result, pairWords[key]?.last != w {
+                    pairWords[key, default: []].append(w)
+                }
+            }
+        }
+        words[Int(w)] = merged
     }
 }
 
