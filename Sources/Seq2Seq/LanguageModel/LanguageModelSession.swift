@@ -106,6 +106,14 @@ struct LanguageModelSessionState: Codable {
     var validations: Int
 }
 
+extension LanguageModelSessionState: TrainingPosition {
+    /// The loop's batch is the next chunk.
+    var batchIndex: Int {
+        get { chunk }
+        set { chunk = newValue }
+    }
+}
+
 /// A language-model training run: text → units → B streams → chunks, with validation (dev
 /// loss, bits per character, perplexity), best/last checkpoints, early stopping, time budget,
 /// Ctrl-C and `--resume` — the guarantees of `seq2seq train`.
@@ -390,14 +398,6 @@ final class LanguageModelTrainingTask: TrainingLoopTask {
 
     var model: LanguageModel { trainer.model }
     var step: Int { trainer.step }
-    var epoch: Int {
-        get { state.epoch }
-        set { state.epoch = newValue }
-    }
-    var batchIndex: Int {
-        get { state.chunk }
-        set { state.chunk = newValue }
-    }
     var writesFiles: Bool { true }
     var folder: String { directory.path }
     var lastCheckpoint: String { directory.lastCheckpoint }
@@ -439,18 +439,14 @@ final class LanguageModelTrainingTask: TrainingLoopTask {
     func validate(_ statistics: TrainingStatistics, seconds: Double) throws -> (record: any Encodable, line: String)? {
         let evaluation = try model.evaluate(units: data.devUnits, characterCount: data.devCharacters,
                                             streams: options.evaluationStreams, chunkLength: state.chunkLength)
-        state.validations += 1
         let isBest = state.bestDevLoss.map { evaluation.loss < $0 } ?? true
+        state.recordValidation(improved: isBest, step: trainer.step)
         if isBest {
             state.bestDevLoss = evaluation.loss
-            state.bestStep = trainer.step
-            state.validationsWithoutImprovement = 0
             try Interrupt.deferred {
                 try LanguageModelCheckpoint.save(to: directory.bestCheckpoint, model: model, units: data.units.identity,
                                                  trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.chunk))
             }
-        } else {
-            state.validationsWithoutImprovement += 1
         }
         let trainLoss = statistics.meanLoss
         let trainCharacters = Double(statistics.tokenCount) / data.unitsPerCharacter

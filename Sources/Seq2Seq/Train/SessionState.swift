@@ -180,3 +180,5 @@ extension TrainingState {
         return nil
     }
 }
+
+extension SessionState: TrainingPosition {}

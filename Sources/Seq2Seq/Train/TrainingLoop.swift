@@ -38,9 +38,9 @@ struct TrainingStatistics {
 protocol TrainingLoopTask: AnyObject {
     /// Updates applied so far.
     var step: Int { get }
-    /// The epoch being trained (0-based) and the next batch of it; both are saved with `last/`.
-    var epoch: Int { get set }
-    var batchIndex: Int { get set }
+    associatedtype State: TrainingPosition
+    /// The session state saved with `last/`, holding the position in the data.
+    var state: State { get set }
     /// Whether this process writes checkpoints and logs (false on the other ranks of a distributed run).
     var writesFiles: Bool { get }
     /// The output folder (named in a divergence message) and its `last/` and `training-log.jsonl`.
@@ -64,7 +64,40 @@ protocol TrainingLoopTask: AnyObject {
     func agree(on reason: TrainingStop?) throws -> TrainingStop?
 }
 
+/// Where a run is in its data (the epoch being trained, 0-based, and the next batch of it) and
+/// the early-stopping counters; both model kinds save it in `last/session.json`.
+protocol TrainingPosition {
+    var epoch: Int { get set }
+    var batchIndex: Int { get set }
+    /// The step of the best validation so far.
+    var bestStep: Int { get set }
+    var validationsWithoutImprovement: Int { get set }
+    var validations: Int { get set }
+}
+
+extension TrainingPosition {
+    /// Counts a validation at `step`: a better one resets the early-stopping count.
+    mutating func recordValidation(improved: Bool, step: Int) {
+        validations += 1
+        if improved {
+            bestStep = step
+            validationsWithoutImprovement = 0
+        } else {
+            validationsWithoutImprovement += 1
+        }
+    }
+}
+
 extension TrainingLoopTask {
+    var epoch: Int {
+        get { state.epoch }
+        set { state.epoch = newValue }
+    }
+    var batchIndex: Int {
+        get { state.batchIndex }
+        set { state.batchIndex = newValue }
+    }
+
     func agree(on reason: TrainingStop?) throws -> TrainingStop? { reason }
 }
 

@@ -455,15 +455,12 @@ public final class TrainingSession {
             }
             translated = count
         }
-        state.validations += 1
         let isBest = chrF > state.bestChrF
+        state.recordValidation(improved: isBest, step: trainer.step)
         if isBest {
             state.bestChrF = chrF
-            state.bestStep = trainer.step
-            state.validationsWithoutImprovement = 0
-        } else {
-            state.validationsWithoutImprovement += 1
-            if options.plateauDecay < 1 { trainer.learningRateScale *= options.plateauDecay }
+        } else if options.plateauDecay < 1 {
+            trainer.learningRateScale *= options.plateauDecay
         }
         func finite(_ value: Double?) -> Double? { value.flatMap { $0.isFinite ? $0 : nil } }
         return ValidationRecord(step: trainer.step, epoch: state.epoch, seconds: seconds, trainLoss: finite(trainLoss),

@@ -41,14 +41,6 @@ final class TranslationTrainingTask: TrainingLoopTask {
     var options: TrainingSessionOptions { session.options }
     var directory: ModelDirectory { session.directory }
     var step: Int { trainer.step }
-    var epoch: Int {
-        get { state.epoch }
-        set { state.epoch = newValue }
-    }
-    var batchIndex: Int {
-        get { state.batchIndex }
-        set { state.batchIndex = newValue }
-    }
     var writesFiles: Bool { session.writesFiles }
     var folder: String { directory.path }
     var lastCheckpoint: String { directory.lastCheckpoint }
