@@ -3,7 +3,8 @@ import Foundation
 import Seq2Seq
 
 /// Run-control options shared by `seq2seq train` and `seq2seq lm train`: budgets, optimizer
-/// rate and clipping, seed, threads, `--resume`/`--force`. One declaration, one set of checks.
+/// rate and clipping, seed, threads, the validation schedule, `--resume`/`--force`. One
+/// declaration, one set of checks; what has no value here keeps the session's own default.
 public struct TrainingRunOptions: ParsableArguments {
     public init() {}
 
@@ -28,6 +29,12 @@ public struct TrainingRunOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "CPU threads for matrix products.")
     public var threads = 2
 
+    @Option(parsing: .unconditional, help: "Validate every N steps as well as at the end (0: at epoch ends only; default: 500 for train, 200 for lm train).")
+    public var validateEvery: Int?
+
+    @Option(parsing: .unconditional, help: "Stop after this many validations without a better dev score: chrF for train (spanning at least PATIENCE × --validate-every steps), dev loss for lm train (default: 10 for train, 5 for lm train).")
+    public var patience: Int?
+
     @Flag(help: "Continue the run saved in --output exactly where it stopped.")
     public var resume = false
 
@@ -41,6 +48,8 @@ public struct TrainingRunOptions: ParsableArguments {
         try OptionCheck.require(learningRate, in: 0...1, "--learning-rate", excludingLowerBound: true)
         try OptionCheck.require(clip, in: 0...1e9, "--clip")
         try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
+        if let validateEvery { try OptionCheck.require(validateEvery, in: 0...OptionCheck.maximumCount, "--validate-every") }
+        if let patience { try OptionCheck.require(patience, in: 1...1_000_000, "--patience") }
         if let timeBudget, parseDuration(timeBudget) == nil {
             throw ValidationError("--time-budget '\(timeBudget)' is not a duration; use e.g. 90s, 10m or 1h30m")
         }
@@ -58,5 +67,7 @@ public struct TrainingRunOptions: ParsableArguments {
         settings.resume = resume
         settings.force = force
         settings.commandLine = CommandLine.arguments
+        if let validateEvery { settings.validateEvery = validateEvery }
+        if let patience { settings.patience = patience }
     }
 }

@@ -43,6 +43,8 @@ struct LMTrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Training run") var training: TrainingRunOptions
 
+    @OptionGroup(title: "Model size") var sizes: ModelSizeOptions
+
     @Argument(help: "Training text (UTF-8; any kind: prose, source code, Korean).")
     var text: String
 
@@ -67,50 +69,26 @@ struct LMTrainCommand: ParsableCommand {
     @Option(help: "Recurrent cell: rnn (vanilla tanh RNN), gru or lstm.")
     var cell: CellKind?
 
-    @Option(parsing: .unconditional, help: "Recurrent layers L (default 2).")
-    var layers: Int?
-
-    @Option(parsing: .unconditional, help: "Hidden size H (default 512).")
-    var hidden: Int?
-
-    @Option(parsing: .unconditional, help: "Embedding size E (default 64).")
-    var embedding: Int?
-
-    @Option(parsing: .unconditional, help: "Dropout on embeddings, between layers and before the output layer (default 0).")
-    var dropout: Float?
-
     @Option(parsing: .unconditional, help: "Truncated BPTT length: steps per chunk (default 100).")
     var bptt: Int?
 
     @Option(parsing: .unconditional, help: "Parallel streams over the text (rows of a chunk; default 32).")
     var batchSize: Int?
 
-    @Option(parsing: .unconditional, help: "Validate every N steps and at the end (0: at each epoch end instead).")
-    var validateEvery = 200
-
-    @Option(parsing: .unconditional, help: "Stop after this many validations without a lower dev loss.")
-    var patience = 5
-
     @Option(parsing: .unconditional, help: "Streams the dev text is read in, each carrying its state (1 = the whole text as one stream).")
     var evalStreams = 64
 
     func validate() throws {
-        if training.resume && (units != nil || cell != nil || layers != nil || hidden != nil || embedding != nil || dropout != nil || vocab != nil) {
+        if training.resume && (units != nil || cell != nil || sizes.anyGiven || vocab != nil) {
             throw ValidationError("--resume continues the model in --output with its own units and sizes: drop --units/--cell/--layers/--hidden/--embedding/--dropout/--vocab")
         }
         if vocab != nil && units != .subword { throw ValidationError("--vocab gives subword units: add --units subword") }
         if output.isEmpty { throw ValidationError("--output is empty; give the model folder to write, e.g. --output lm") }
         let count = 1...OptionCheck.maximumCount
-        if let layers { try OptionCheck.require(layers, in: 1...ModelConfiguration.maximumLayerCount, "--layers") }
-        if let hidden { try OptionCheck.require(hidden, in: count, "--hidden") }
-        if let embedding { try OptionCheck.require(embedding, in: count, "--embedding") }
         if let bptt { try OptionCheck.require(bptt, in: count, "--bptt") }
         if let batchSize { try OptionCheck.require(batchSize, in: count, "--batch-size") }
-        if let dropout { try OptionCheck.require(dropout, in: 0...1, "--dropout", excludingUpperBound: true) }
         try OptionCheck.require(minCount, in: count, "--min-count")
         try OptionCheck.require(vocabSize, in: 262...OptionCheck.maximumCount, "--vocab-size")
-        try OptionCheck.require(patience, in: count, "--patience")
-        try OptionCheck.require(validateEvery, in: 0...OptionCheck.maximumCount, "--validate-every")
         try OptionCheck.require(evalStreams, in: count, "--eval-streams")
     }
 
@@ -123,16 +101,11 @@ struct LMTrainCommand: ParsableCommand {
         options.vocabularySize = vocabSize
         options.minimumCount = minCount
         options.cell = cell ?? .lstm
-        options.layerCount = layers ?? 2
-        options.hiddenSize = hidden ?? 512
-        options.embeddingSize = embedding ?? 64
-        options.dropout = dropout ?? 0
         options.chunkLength = bptt
         options.streams = batchSize
-        options.validateEvery = validateEvery
-        options.patience = patience
         options.evaluationStreams = evalStreams
         training.apply(to: &options)
+        sizes.apply(to: &options)
         let outcome = try LanguageModelSession(options: options, log: printError).run()
         printError("see what it learned: seq2seq report \(shellQuoted(output)) -o \(shellQuoted(output + "/report.html"))")
         if outcome == .interrupted { throw ExitCode(Interrupt.exitStatus) }

@@ -56,22 +56,12 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup(title: "Architecture") var architecture: ArchitectureOptions
 
+    @OptionGroup(title: "Model size") var sizes: ModelSizeOptions
+
     @OptionGroup(title: "Training run") var training: TrainingRunOptions
 
     @Flag(help: "Tie the target embeddings to the output layer (Press & Wolf 2017): fewer parameters; needs --embedding = --hidden.")
     var tieEmbeddings = false
-
-    @Option(parsing: .unconditional, help: "Embedding size E.")
-    var embedding = 256
-
-    @Option(parsing: .unconditional, help: "Hidden size H of the decoder and of the encoder's output (H/2 per direction with --encoder bi).")
-    var hidden = 256
-
-    @Option(parsing: .unconditional, help: "Recurrent layers L (encoder and decoder each).")
-    var layers = 1
-
-    @Option(parsing: .unconditional, help: "Dropout on embeddings, between layers and on the attentional state (0 disables).")
-    var dropout: Float = 0.3
 
     @Option(parsing: .unconditional, help: "Word dropout: replace each input token (source, and decoder input after <s>) by <unk> with this probability while training (0 disables).")
     var wordDropout: Float = 0.1
@@ -100,12 +90,6 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "With --resume: continue even though the training or --dev file differs from the one the run started with.")
     var allowDataChange = false
 
-    @Option(parsing: .unconditional, help: "Validate every N steps as well as at each epoch end (0: epoch ends only).")
-    var validateEvery = 500
-
-    @Option(parsing: .unconditional, help: "Stop after this many validations without a better dev chrF (spanning at least PATIENCE × --validate-every steps).")
-    var patience = 10
-
     @Option(parsing: .unconditional, help: "Keep the model of the last N validations in OUTPUT/checkpoints/ for `seq2seq average` (0: none).")
     var keepCheckpoints = 0
 
@@ -117,6 +101,12 @@ struct TrainCommand: ParsableCommand {
 
     /// The architecture of a new model: the options given, completed from the training defaults.
     var chosenArchitecture: ModelArchitecture { architecture.architecture(defaults: ArchitectureOptions.trainingDefaults) }
+    /// The sizes of a new model: those given over the session's defaults.
+    var sized: TrainingSessionOptions {
+        var options = TrainingSessionOptions(trainPath: pairs)
+        sizes.apply(to: &options)
+        return options
+    }
 
     func validate() throws {
         if batchSize != nil && batchTokens != nil {
@@ -132,28 +122,22 @@ struct TrainCommand: ParsableCommand {
         }
         if allowDataChange && !training.resume { throw ValidationError("--allow-data-change only applies with --resume") }
         if output.isEmpty { throw ValidationError("--output is empty; give the model folder to write, e.g. --output model") }
-        try OptionCheck.require(embedding, in: 1...OptionCheck.maximumCount, "--embedding")
-        try OptionCheck.require(hidden, in: 1...OptionCheck.maximumCount, "--hidden")
-        try OptionCheck.require(layers, in: 1...ModelConfiguration.maximumLayerCount, "--layers")
-        try architecture.check(hidden: hidden, defaults: ArchitectureOptions.trainingDefaults)
+        try architecture.check(hidden: sized.hiddenSize, defaults: ArchitectureOptions.trainingDefaults)
         if chosenArchitecture.encoder == .bi && reverseSource == true {
             throw ValidationError("--reverse-source helps only a unidirectional encoder; --encoder bi already reads both directions: drop --reverse-source")
         }
         if training.resume && (architecture.anyGiven || reverseSource != nil) {
             throw ValidationError("--resume continues the model in --output with its own architecture: drop --cell/--encoder/--attention/--input-feeding/--reverse-source")
         }
-        try OptionCheck.require(dropout, in: 0...1, "--dropout", excludingUpperBound: true)
         try OptionCheck.require(wordDropout, in: 0...1, "--word-dropout", excludingUpperBound: true)
         try OptionCheck.require(warmupSteps, in: 0...(1 << 48), "--warmup-steps")
         try OptionCheck.require(decayOnPlateau, in: 0...1, "--decay-on-plateau", excludingLowerBound: true)
         try OptionCheck.require(keepCheckpoints, in: 0...1_000_000, "--keep-checkpoints")
-        if tieEmbeddings && embedding != hidden {
-            throw ValidationError("--tie-embeddings uses the target embeddings as the output layer: give --embedding equal to --hidden (\(embedding) vs \(hidden))")
+        if tieEmbeddings && sized.embeddingSize != sized.hiddenSize {
+            throw ValidationError("--tie-embeddings uses the target embeddings as the output layer: give --embedding equal to --hidden (\(sized.embeddingSize) vs \(sized.hiddenSize))")
         }
         try OptionCheck.require(maxLength, in: 1...OptionCheck.maximumCount, "--max-length")
         try OptionCheck.require(labelSmoothing, in: 0...1, "--label-smoothing", excludingUpperBound: true)
-        try OptionCheck.require(patience, in: 1...1_000_000, "--patience")
-        try OptionCheck.require(validateEvery, in: 0...OptionCheck.maximumCount, "--validate-every")
         if let vocabSize { try OptionCheck.require(vocabSize, in: 262...ModelConfiguration.maximumVocabularySize, "--vocab-size") }
         for (name, path) in [("training file", pairs), ("--dev file", dev)] {
             guard let path else { continue }
@@ -178,19 +162,14 @@ struct TrainCommand: ParsableCommand {
         options.vocabulary = VocabularyOptions(size: vocabSize ?? 8000, joint: joint, characterLevel: char)
         options.automaticVocabularySize = vocabSize == nil
         options.strict = strict
-        options.embeddingSize = embedding
-        options.hiddenSize = hidden
-        options.layerCount = layers
-        options.dropout = dropout
         options.batchSize = batchSize ?? 64
         options.batchTokens = batchTokens
         options.maxLength = maxLength
         options.labelSmoothing = labelSmoothing
         options.outputPath = output
         options.allowDataChange = allowDataChange
-        options.validateEvery = validateEvery
-        options.patience = patience
         training.apply(to: &options)
+        sizes.apply(to: &options)
         let job = distributed ? try DistributedTraining.start() : nil
         let isRoot = job?.isRoot ?? true
         ProgressBar.isSilenced = !isRoot

@@ -147,18 +147,12 @@ public enum ReportError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .badActivations(let why):
-            return "hidden-state trace does not fit its text: \(why)"
-        case .statesUnavailable(let why):
-            return why
-        case .notAModel(let path, let reason):
-            return "\(path): not a model directory (\(reason)); pass a folder written by `seq2seq train --output` or `seq2seq lm train --output`"
-        case .unreadableText(let path, let reason):
-            return "\(path): \(reason); give a UTF-8 text file to --text"
-        case .cannotWrite(let path, let reason):
-            return "cannot write the report \(path): \(reason)"
-        case .notApplicable(let why):
-            return why
+        case .badActivations(let why): return "hidden-state trace does not fit its text: \(why)"
+        case .statesUnavailable(let why): return why
+        case .notAModel(let path, let reason): return "\(path): not a model directory (\(reason)); pass a folder written by `seq2seq train --output` or `seq2seq lm train --output`"
+        case .unreadableText(let path, let reason): return "\(path): \(reason); give a UTF-8 text file to --text"
+        case .cannotWrite(let path, let reason): return "cannot write the report \(path): \(reason)"
+        case .notApplicable(let why): return why
         }
     }
 }

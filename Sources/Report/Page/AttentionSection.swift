@@ -2,8 +2,7 @@
 enum AttentionSection {
     static func html(_ section: ReportSection<[AttentionExample]>, languages: LanguagePair) -> String {
         switch section {
-        case .omitted(let reason):
-            return ReportPage.note(reason)
+        case .omitted(let reason): return ReportPage.note(reason)
         case .shown(let examples):
             if examples.isEmpty { return ReportPage.note("No sentences to align.") }
             var s = "<p class=\"note\">Each row is a target token (including &lt;/s&gt;), each column a source subword; darker squares got more attention. Hover a square for its weight.</p>"

@@ -4,8 +4,7 @@ enum DecodingSection {
     static func html(_ section: ReportSection<[DecodingExample]>, languages: LanguagePair,
                      model: ReportedModel = .translation) -> String {
         switch section {
-        case .omitted(let reason):
-            return ReportPage.note(reason)
+        case .omitted(let reason): return ReportPage.note(reason)
         case .shown(let examples):
             if model == .languageModel { return samples(examples) }
             if examples.isEmpty { return ReportPage.note("No sentences to translate.") }

@@ -19,10 +19,8 @@ public enum BLEUTokenizer: String, Sendable, CaseIterable {
     /// Tokens as slices of code point values (what BLEU counts).
     func tokens(of line: ArraySlice<UInt32>) -> [ArraySlice<UInt32>] {
         switch self {
-        case .thirteenA:
-            return pythonSplit(Self.regexp13a(Self.unescape13a(Array(line))))
-        case .char:
-            return pythonSplit(Array(line)).flatMap { word in word.indices.map { word[$0...$0] } }
+        case .thirteenA: return pythonSplit(Self.regexp13a(Self.unescape13a(Array(line))))
+        case .char: return pythonSplit(Array(line)).flatMap { word in word.indices.map { word[$0...$0] } }
         }
     }
 

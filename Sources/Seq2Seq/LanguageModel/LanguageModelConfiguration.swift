@@ -122,32 +122,19 @@ public enum LanguageModelError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .invalidConfiguration(let why):
-            return "invalid language-model configuration: \(why); fix the sizes"
-        case .tokenOutOfRange(let id, let size):
-            return "unit id \(id) is outside the vocabulary (size \(size)); the units and the model do not match"
-        case .mismatchedState(let why):
-            return "recurrent state does not fit: \(why)"
-        case .unreadable(let path, let reason):
-            return "\(path): cannot read the text (\(reason)); check the path"
-        case .emptyText(let path):
-            return "\(path): the file is empty (or only whitespace); give a UTF-8 text file with some text in it"
-        case .invalidUTF8(let path, let line, let offset):
-            return "\(path):\(line): invalid UTF-8 (byte offset \(offset)); convert the file to UTF-8, e.g. `iconv -f cp949 -t utf-8`"
-        case .textTooShort(let path, let units, let needed, let hint):
-            return "\(path): only \(units) units of text where \(needed) are needed; \(hint)"
-        case .unknownUnits(let name):
-            return "unknown units '\(name)'; use char, jamo or subword"
-        case .notALanguageModel(let path, let reason):
-            return "\(path): not a language model (\(reason)); train one with `seq2seq lm train TEXT --output \(path)`"
-        case .badModelDirectory(let path, let reason):
-            return "\(path): \(reason)"
-        case .outputExists(let path):
-            return "\(path): a trained model is already there; use --resume to continue it, --force to replace a language model, or another --output"
-        case .nothingToResume(let path):
-            return "\(path): no checkpoint to resume (missing last/model.safetensors); start without --resume"
-        case .resumeMismatch(let path, let reason):
-            return "\(path): cannot resume: \(reason)"
+        case .invalidConfiguration(let why): return "invalid language-model configuration: \(why); fix the sizes"
+        case .tokenOutOfRange(let id, let size): return "unit id \(id) is outside the vocabulary (size \(size)); the units and the model do not match"
+        case .mismatchedState(let why): return "recurrent state does not fit: \(why)"
+        case .unreadable(let path, let reason): return "\(path): cannot read the text (\(reason)); check the path"
+        case .emptyText(let path): return "\(path): the file is empty (or only whitespace); give a UTF-8 text file with some text in it"
+        case .invalidUTF8(let path, let line, let offset): return "\(path):\(line): invalid UTF-8 (byte offset \(offset)); convert the file to UTF-8, e.g. `iconv -f cp949 -t utf-8`"
+        case .textTooShort(let path, let units, let needed, let hint): return "\(path): only \(units) units of text where \(needed) are needed; \(hint)"
+        case .unknownUnits(let name): return "unknown units '\(name)'; use char, jamo or subword"
+        case .notALanguageModel(let path, let reason): return "\(path): not a language model (\(reason)); train one with `seq2seq lm train TEXT --output \(path)`"
+        case .badModelDirectory(let path, let reason): return "\(path): \(reason)"
+        case .outputExists(let path): return "\(path): a trained model is already there; use --resume to continue it, --force to replace a language model, or another --output"
+        case .nothingToResume(let path): return "\(path): no checkpoint to resume (missing last/model.safetensors); start without --resume"
+        case .resumeMismatch(let path, let reason): return "\(path): cannot resume: \(reason)"
         }
     }
 }

@@ -340,12 +340,7 @@ public final class LanguageModelSession {
             throw LanguageModelError.resumeMismatch(path: directory.path, reason: "the run uses --bptt \(state.chunkLength); drop --bptt or give the same")
         }
         let trainer = LanguageModelTrainer(model: checkpoint.model, options: trainingOptions)
-        trainer.restore(saved)
-        if let adam = checkpoint.optimizer {
-            trainer.optimizer.m.copy(from: adam.m)
-            trainer.optimizer.v.copy(from: adam.v)
-            trainer.optimizer.stepCount = adam.stepCount
-        }
+        trainer.updater.restore(saved, moments: checkpoint.optimizer)
         return (trainer, state)
     }
 

@@ -11,16 +11,10 @@ import Foundation
 ///
 /// Deterministic: the same model seed, trainer seed, chunks and compute thread count give
 /// bit-identical parameters.
-public final class LanguageModelTrainer {
+public final class LanguageModelTrainer: UpdatingTrainer {
     public let model: LanguageModel
-    public let optimizer: AdamOptimizer
-    public var options: TrainingOptions
-    /// Dropout randomness; saved in checkpoints to resume exactly.
-    public var random: RandomGenerator
-    /// Extra multiplier on the scheduled learning rate.
-    public var learningRateScale: Float = 1
-    /// Updates applied so far.
-    public internal(set) var step = 0
+    /// Adam, the step count and learning-rate scale, the dropout generator (see `UpdatingTrainer`).
+    public let updater: ParameterUpdater
     /// Models over the same parameters for the other parts of a split chunk (made when needed).
     private var replicas: [LanguageModel] = []
     /// Parts the last step's chunk was split into.
@@ -31,13 +25,8 @@ public final class LanguageModelTrainer {
 
     public init(model: LanguageModel, options: TrainingOptions = TrainingOptions(), seed: UInt64 = 1) {
         self.model = model
-        self.options = options
-        random = RandomGenerator(seed: seed)
-        optimizer = AdamOptimizer(layoutOf: model.parameters, beta1: options.beta1, beta2: options.beta2, epsilon: options.epsilon)
+        updater = ParameterUpdater(parameters: model.parameters, options: options, seed: seed)
     }
-
-    /// The learning rate the next update will use.
-    public var nextLearningRate: Float { options.learningRate(atStep: step + 1, scale: learningRateScale) }
 
     /// One update on `chunk` from `state` (which then holds the chunk's final states).
     /// - Throws: `TrainingDivergence` (before touching the weights) when the loss or the
@@ -48,11 +37,7 @@ public final class LanguageModelTrainer {
         lastPartCount = max(parts, 1)
         let loss = parts > 1 ? try computeGradients(on: chunk, state: state, parts: parts)
                              : try model.computeGradients(on: chunk, state: state, random: &random)
-        let result = try optimizer.clipAndUpdate(parameters: model.parameters, gradients: model.gradients, loss: loss,
-                                                 maxGradientNorm: options.maxGradientNorm, learningRate: nextLearningRate,
-                                                 step: step + 1)
-        step += 1
-        return result
+        return try updater.update(model.parameters, gradients: model.gradients, loss: loss)
     }
 
     /// Forward and backward of the streams of `chunk` split into `parts` row ranges, one per
@@ -91,21 +76,6 @@ public final class LanguageModelTrainer {
             sum += results.value[p].lossSum
         }
         return LossResult(loss: Float(sum / Double(max(N, 1))), lossSum: sum, tokenCount: N)
-    }
-
-    /// The state to store in a checkpoint now (`dataPosition` = next chunk of the epoch).
-    public func trainingState(epoch: Int, dataPosition: Int) -> TrainingState {
-        TrainingState(step: step, epoch: epoch, dataPosition: dataPosition, random: random,
-                      learningRate: options.learningRate(atStep: max(step, 1), scale: learningRateScale),
-                      learningRateScale: learningRateScale, options: options)
-    }
-
-    /// Continues from a saved state: step, dropout generator, learning-rate scale; the Adam
-    /// moments are restored by the caller into `optimizer`.
-    func restore(_ state: TrainingState) {
-        step = state.step
-        random = state.random
-        learningRateScale = state.learningRateScale
     }
 }
 

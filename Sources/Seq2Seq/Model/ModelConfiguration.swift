@@ -231,16 +231,11 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .invalidConfiguration(let why):
-            return "invalid model configuration: \(why); fix the sizes given to the model"
-        case .emptyBatch:
-            return "the batch has no rows; give at least one sentence pair"
-        case .mismatchedBatch(let why):
-            return "inconsistent batch: \(why)"
-        case .tokenOutOfRange(let side, let id, let size):
-            return "\(side) token id \(id) is outside the vocabulary (size \(size)); the vocabulary and the model do not match"
-        case .emptyTarget(let row):
-            return "row \(row) has an empty decoder sequence; every target needs at least one token (e.g. </s>)"
+        case .invalidConfiguration(let why): return "invalid model configuration: \(why); fix the sizes given to the model"
+        case .emptyBatch: return "the batch has no rows; give at least one sentence pair"
+        case .mismatchedBatch(let why): return "inconsistent batch: \(why)"
+        case .tokenOutOfRange(let side, let id, let size): return "\(side) token id \(id) is outside the vocabulary (size \(size)); the vocabulary and the model do not match"
+        case .emptyTarget(let row): return "row \(row) has an empty decoder sequence; every target needs at least one token (e.g. </s>)"
         }
     }
 }

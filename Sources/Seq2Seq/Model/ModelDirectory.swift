@@ -52,20 +52,13 @@ public enum ModelDirectoryError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .notFound(let path):
-            return "\(path): model directory not found; train one with `seq2seq train PAIRS.tsv --output \(path)`"
-        case .incomplete(let path, let missing):
-            return "\(path): incomplete model directory (missing \(missing)); was training interrupted before the first checkpoint? Train again or pick another --model"
-        case .badManifest(let path, let reason):
-            return "\(path): unreadable model manifest (\(reason)); the directory was not written by `seq2seq train`"
-        case .incompatibleVersion(let path, let found, let expected):
-            return "\(path): model format version \(found), this build reads version \(expected); retrain the model with this version"
-        case .vocabularyMismatch(let path, let checkpoint, let vocabulary):
-            return "\(path): the weights were trained with vocabulary \(checkpoint) but the directory's vocabulary is \(vocabulary); copy the matching vocab.* files or retrain"
-        case .ensembleMismatch(let path, let reason):
-            return "\(path): cannot join the ensemble: \(reason); ensembles need models trained with the same vocabulary and direction"
-        case .architectureMismatch(let path, let manifest, let checkpoint):
-            return "\(path): model.json describes \(manifest) but the checkpoint holds \(checkpoint); the files come from different models — copy the matching model.json or retrain"
+        case .notFound(let path): return "\(path): model directory not found; train one with `seq2seq train PAIRS.tsv --output \(path)`"
+        case .incomplete(let path, let missing): return "\(path): incomplete model directory (missing \(missing)); was training interrupted before the first checkpoint? Train again or pick another --model"
+        case .badManifest(let path, let reason): return "\(path): unreadable model manifest (\(reason)); the directory was not written by `seq2seq train`"
+        case .incompatibleVersion(let path, let found, let expected): return "\(path): model format version \(found), this build reads version \(expected); retrain the model with this version"
+        case .vocabularyMismatch(let path, let checkpoint, let vocabulary): return "\(path): the weights were trained with vocabulary \(checkpoint) but the directory's vocabulary is \(vocabulary); copy the matching vocab.* files or retrain"
+        case .ensembleMismatch(let path, let reason): return "\(path): cannot join the ensemble: \(reason); ensembles need models trained with the same vocabulary and direction"
+        case .architectureMismatch(let path, let manifest, let checkpoint): return "\(path): model.json describes \(manifest) but the checkpoint holds \(checkpoint); the files come from different models — copy the matching model.json or retrain"
         }
     }
 }

@@ -71,32 +71,19 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .missingFile(let path):
-            return "\(path): checkpoint file not found; pass the folder a checkpoint was saved to"
-        case .badMagic(let path, let reason):
-            return "\(path): not a seq2seq checkpoint (\(reason)); the file is corrupt or was written by another program — use another checkpoint"
-        case .badVersion(let path, let found, let expected):
-            return "\(path): checkpoint format version \(found), this program reads version \(expected); use a matching program version"
-        case .badMetadata(let path, let key, let reason):
-            return "\(path): metadata \(key) is invalid (\(reason)); the checkpoint is corrupt — use another checkpoint"
-        case .missingTensor(let path, let name):
-            return "\(path): tensor \(name) is missing; the checkpoint is incomplete or for another model — use another checkpoint"
-        case .unexpectedTensor(let path, let name):
-            return "\(path): unexpected tensor \(name); the checkpoint is for another model type"
-        case .wrongShape(let path, let name, let found, let expected):
-            return "\(path): tensor \(name) has shape \(found) but the stored configuration needs \(expected); the checkpoint is corrupt"
-        case .wrongDType(let path, let name, let found):
-            return "\(path): tensor \(name) has dtype \(found), expected F32; the checkpoint is corrupt"
-        case .optimizerMismatch(let path, let reason):
-            return "\(path): optimizer state does not belong to the model (\(reason)); resume without it or from another checkpoint"
-        case .writeFailed(let path, let reason):
-            return "\(path): cannot save checkpoint (\(reason)); check the folder exists, is writable and the disk has space"
-        case .unreadable(let path, let reason):
-            return "\(path): cannot read the checkpoint (\(reason)); check its permissions"
-        case .corrupt(let path, let reason):
-            return "\(path): the checkpoint is damaged (\(reason)); use another checkpoint or a backup copy"
-        case .nonFiniteValues(let path, let name, let count):
-            return "\(path): \(count) value(s) of \(name) are NaN or infinite; the weights are unusable — use another checkpoint"
+        case .missingFile(let path): return "\(path): checkpoint file not found; pass the folder a checkpoint was saved to"
+        case .badMagic(let path, let reason): return "\(path): not a seq2seq checkpoint (\(reason)); the file is corrupt or was written by another program — use another checkpoint"
+        case .badVersion(let path, let found, let expected): return "\(path): checkpoint format version \(found), this program reads version \(expected); use a matching program version"
+        case .badMetadata(let path, let key, let reason): return "\(path): metadata \(key) is invalid (\(reason)); the checkpoint is corrupt — use another checkpoint"
+        case .missingTensor(let path, let name): return "\(path): tensor \(name) is missing; the checkpoint is incomplete or for another model — use another checkpoint"
+        case .unexpectedTensor(let path, let name): return "\(path): unexpected tensor \(name); the checkpoint is for another model type"
+        case .wrongShape(let path, let name, let found, let expected): return "\(path): tensor \(name) has shape \(found) but the stored configuration needs \(expected); the checkpoint is corrupt"
+        case .wrongDType(let path, let name, let found): return "\(path): tensor \(name) has dtype \(found), expected F32; the checkpoint is corrupt"
+        case .optimizerMismatch(let path, let reason): return "\(path): optimizer state does not belong to the model (\(reason)); resume without it or from another checkpoint"
+        case .writeFailed(let path, let reason): return "\(path): cannot save checkpoint (\(reason)); check the folder exists, is writable and the disk has space"
+        case .unreadable(let path, let reason): return "\(path): cannot read the checkpoint (\(reason)); check its permissions"
+        case .corrupt(let path, let reason): return "\(path): the checkpoint is damaged (\(reason)); use another checkpoint or a backup copy"
+        case .nonFiniteValues(let path, let name, let count): return "\(path): \(count) value(s) of \(name) are NaN or infinite; the weights are unusable — use another checkpoint"
         }
     }
 }
@@ -162,13 +149,6 @@ public enum Checkpoint {
 }
 
 extension Trainer {
-    /// The state to store in a checkpoint now.
-    public func trainingState(epoch: Int, dataPosition: Int) -> TrainingState {
-        TrainingState(step: step, epoch: epoch, dataPosition: dataPosition, random: random,
-                      learningRate: options.learningRate(atStep: max(step, 1), scale: learningRateScale),
-                      learningRateScale: learningRateScale, options: options)
-    }
-
     /// Saves model, optimizer moments and training state atomically into `directory`.
     public func saveCheckpoint(to directory: String, sourceVocabulary: String, targetVocabulary: String,
                                epoch: Int, dataPosition: Int) throws {
@@ -181,16 +161,6 @@ extension Trainer {
     public convenience init(resuming checkpoint: LoadedCheckpoint, options: TrainingOptions? = nil) {
         let state = checkpoint.metadata.trainingState
         self.init(model: checkpoint.model, options: options ?? state?.options ?? TrainingOptions(), seed: 1)
-        if let state {
-            step = state.step
-            random = state.random
-            learningRateScale = state.learningRateScale
-        }
-        // Without saved moments Adam restarts (t = 0, m = v = 0); the schedule still continues from `step`.
-        if let saved = checkpoint.optimizer {
-            optimizer.m.copy(from: saved.m)
-            optimizer.v.copy(from: saved.v)
-            optimizer.stepCount = saved.stepCount
-        }
+        updater.restore(state, moments: checkpoint.optimizer)
     }
 }

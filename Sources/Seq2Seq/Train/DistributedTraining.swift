@@ -9,8 +9,7 @@ public enum DistributedError: Error, CustomStringConvertible, Equatable {
             return "--distributed needs Open MPI, which is not available here (\(reason)); install it with "
                 + "`apt-get install openmpi-bin libopenmpi-dev` (Debian/Ubuntu) and start the ranks with "
                 + "`mpirun -np N seq2seq train PAIRS.tsv --distributed …`"
-        case .mpiFailed(let call, let code):
-            return "\(call) failed with MPI error code \(code)"
+        case .mpiFailed(let call, let code): return "\(call) failed with MPI error code \(code)"
         }
     }
 }

@@ -9,10 +9,8 @@ public enum OutputDirectoryError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .emptyPath:
-            return "--output is empty; give the model folder to write, e.g. --output model"
-        case .notAFolder(let path):
-            return "\(path): is a file, not a folder; choose another --output"
+        case .emptyPath: return "--output is empty; give the model folder to write, e.g. --output model"
+        case .notAFolder(let path): return "\(path): is a file, not a folder; choose another --output"
         case .notEmpty(let path, let contents):
             let shown = contents.prefix(4).joined(separator: ", ") + (contents.count > 4 ? ", …" : "")
             return "\(path): the folder is not empty (\(shown)); continue its run with --resume, "

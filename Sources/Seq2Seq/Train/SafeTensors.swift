@@ -11,14 +11,10 @@ public enum SafeTensorsError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .unreadable(let path, let reason):
-            return "\(path): cannot read (\(reason)); check the path and permissions"
-        case .badHeader(let path, let reason):
-            return "\(path): not a valid safetensors file (\(reason)); the file is corrupt or of another format — re-create it"
-        case .badTensor(let path, let name, let reason):
-            return "\(path): tensor \(name) is invalid (\(reason)); the file is corrupt — re-create it"
-        case .checksumMismatch(let path, let name):
-            return "\(path): \(name) does not match its checksum; the file was damaged after it was written — use another copy or checkpoint"
+        case .unreadable(let path, let reason): return "\(path): cannot read (\(reason)); check the path and permissions"
+        case .badHeader(let path, let reason): return "\(path): not a valid safetensors file (\(reason)); the file is corrupt or of another format — re-create it"
+        case .badTensor(let path, let name, let reason): return "\(path): tensor \(name) is invalid (\(reason)); the file is corrupt — re-create it"
+        case .checksumMismatch(let path, let name): return "\(path): \(name) does not match its checksum; the file was damaged after it was written — use another copy or checkpoint"
         }
     }
 }

@@ -143,14 +143,10 @@ public enum ResumeError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .missingSession(let path):
-            return "\(path) is missing, so the position in the data is unknown; restore it, or start a new run with --force"
-        case .corruptSession(let path, let reason):
-            return "\(path) is damaged (\(reason)); restore it from a backup, or start a new run with --force"
-        case .missingOptimizer(let path):
-            return "\(path) is missing: resuming would restart Adam from zero moments and not continue the run; restore it, or start a new run with --force"
-        case .inconsistent(let path, let reason):
-            return "\(path): the checkpoint files do not belong together (\(reason)); restore the folder from a backup, or start a new run with --force"
+        case .missingSession(let path): return "\(path) is missing, so the position in the data is unknown; restore it, or start a new run with --force"
+        case .corruptSession(let path, let reason): return "\(path) is damaged (\(reason)); restore it from a backup, or start a new run with --force"
+        case .missingOptimizer(let path): return "\(path) is missing: resuming would restart Adam from zero moments and not continue the run; restore it, or start a new run with --force"
+        case .inconsistent(let path, let reason): return "\(path): the checkpoint files do not belong together (\(reason)); restore the folder from a backup, or start a new run with --force"
         case .dataChanged(let path, let changes):
             return "\(path): cannot resume on different data: " + changes.joined(separator: "; ")
                 + "; resume with the original files, or add --allow-data-change to continue on the new data anyway"

@@ -78,17 +78,10 @@ public struct TrainingStepResult: Sendable, Equatable {
 ///
 /// Deterministic: the same model seed, trainer seed, batches and BLAS thread
 /// count give bit-identical parameters.
-public final class Trainer {
+public final class Trainer: UpdatingTrainer {
     public let model: Seq2SeqModel
-    public let optimizer: AdamOptimizer
-    public var options: TrainingOptions
-    /// Dropout randomness; save it (`random.state`) to resume exactly.
-    public var random: RandomGenerator
-    /// Extra multiplier on the scheduled learning rate (e.g. halve on a validation plateau).
-    public var learningRateScale: Float = 1
-
-    /// Updates applied so far (drives the learning-rate schedule; restored on resume).
-    public internal(set) var step: Int = 0
+    /// Adam, the step count and learning-rate scale, the dropout generator (see `UpdatingTrainer`).
+    public let updater: ParameterUpdater
 
     /// Called between the backward pass and clipping with this process's
     /// gradients and loss; returns the loss to report. Data-parallel training
@@ -97,13 +90,8 @@ public final class Trainer {
 
     public init(model: Seq2SeqModel, options: TrainingOptions = TrainingOptions(), seed: UInt64 = 1) {
         self.model = model
-        self.options = options
-        random = RandomGenerator(seed: seed)
-        optimizer = AdamOptimizer(layoutOf: model.parameters, beta1: options.beta1, beta2: options.beta2, epsilon: options.epsilon)
+        updater = ParameterUpdater(parameters: model.parameters, options: options, seed: seed)
     }
-
-    /// The learning rate the next update will use.
-    public var nextLearningRate: Float { options.learningRate(atStep: step + 1, scale: learningRateScale) }
 
     /// One update on `batch`: gradients, clipping, Adam. A nil batch (a
     /// distributed rank whose share of a small batch is empty) contributes zero
@@ -124,11 +112,7 @@ public final class Trainer {
             model.gradients.zero()
         }
         if let gradientReducer { loss = try gradientReducer(model.gradients, loss) }
-        let result = try optimizer.clipAndUpdate(parameters: model.parameters, gradients: model.gradients, loss: loss,
-                                                 maxGradientNorm: options.maxGradientNorm, learningRate: nextLearningRate,
-                                                 step: step + 1)
-        step += 1
-        return result
+        return try updater.update(model.parameters, gradients: model.gradients, loss: loss)
     }
 
     /// Forward-only mean cross-entropy (no dropout, no label smoothing), e.g. on

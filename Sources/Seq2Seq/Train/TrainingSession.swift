@@ -90,14 +90,10 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .noTrainingPairs(let file, let long):
-            return "\(file): no usable training pairs (\(long) longer than --max-length); check the file or raise --max-length"
-        case .nothingToResume(let path):
-            return "\(path): no checkpoint to resume (missing last/\(Checkpoint.modelFileName)); start a new run with --force instead of --resume"
-        case .resumeMismatch(let path, let reason):
-            return "\(path): cannot resume: \(reason)"
-        case .outputExists(let path):
-            return "\(path): a trained model is already there; use --resume to continue it or choose another --output"
+        case .noTrainingPairs(let file, let long): return "\(file): no usable training pairs (\(long) longer than --max-length); check the file or raise --max-length"
+        case .nothingToResume(let path): return "\(path): no checkpoint to resume (missing last/\(Checkpoint.modelFileName)); start a new run with --force instead of --resume"
+        case .resumeMismatch(let path, let reason): return "\(path): cannot resume: \(reason)"
+        case .outputExists(let path): return "\(path): a trained model is already there; use --resume to continue it or choose another --output"
         }
     }
 }

@@ -10,14 +10,10 @@ public enum ShortlistError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .notFound(let path):
-            return "\(path): no vocabulary shortlist; build one with `seq2seq shortlist --model DIR PAIRS.tsv` or translate without --shortlist"
-        case .malformed(let path, let reason):
-            return "\(path): not a valid shortlist (\(reason)); build it again with `seq2seq shortlist`"
-        case .mismatch(let path, let reason):
-            return "\(path): the shortlist does not belong to this model (\(reason)); build it again with `seq2seq shortlist --model DIR`"
-        case .invalidSettings(let why):
-            return "invalid shortlist settings: \(why)"
+        case .notFound(let path): return "\(path): no vocabulary shortlist; build one with `seq2seq shortlist --model DIR PAIRS.tsv` or translate without --shortlist"
+        case .malformed(let path, let reason): return "\(path): not a valid shortlist (\(reason)); build it again with `seq2seq shortlist`"
+        case .mismatch(let path, let reason): return "\(path): the shortlist does not belong to this model (\(reason)); build it again with `seq2seq shortlist --model DIR`"
+        case .invalidSettings(let why): return "invalid shortlist settings: \(why)"
         }
     }
 }

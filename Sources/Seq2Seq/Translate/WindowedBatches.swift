@@ -76,8 +76,7 @@ public enum WindowedBatchesError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .resultCount(let expected, let got):
-            return "internal error: a batch of \(expected) lines gave \(got) results"
+        case .resultCount(let expected, let got): return "internal error: a batch of \(expected) lines gave \(got) results"
         }
     }
 }

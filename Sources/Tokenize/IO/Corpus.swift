@@ -86,16 +86,11 @@ public enum CorpusError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .fileNotFound(let file):
-            return "\(file): no such file; check the path"
-        case .unreadable(let file, let reason):
-            return "\(file): cannot read (\(reason))"
-        case .emptyFile(let file):
-            return "\(file): the file is empty; expected lines of source<TAB>target"
-        case .malformedLine(let file, let line, let reason):
-            return "\(file):\(line): \(reason)"
-        case .noUsablePairs(let file, let report):
-            return "\(file): no usable source<TAB>target lines (\(report)); check the file format"
+        case .fileNotFound(let file): return "\(file): no such file; check the path"
+        case .unreadable(let file, let reason): return "\(file): cannot read (\(reason))"
+        case .emptyFile(let file): return "\(file): the file is empty; expected lines of source<TAB>target"
+        case .malformedLine(let file, let line, let reason): return "\(file):\(line): \(reason)"
+        case .noUsablePairs(let file, let report): return "\(file): no usable source<TAB>target lines (\(report)); check the file format"
         }
     }
 }

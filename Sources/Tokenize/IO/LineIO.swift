@@ -12,8 +12,7 @@ public enum LineIOError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .readFailed(let reason): return "cannot read input: \(reason)"
-        case .writeFailed(let destination, let reason):
-            return "\(destination): cannot write (\(reason)); check free disk space, or that the program reading the pipe is still running"
+        case .writeFailed(let destination, let reason): return "\(destination): cannot write (\(reason)); check free disk space, or that the program reading the pipe is still running"
         }
     }
 }

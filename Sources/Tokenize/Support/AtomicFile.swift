@@ -24,22 +24,14 @@ public enum AtomicFileError: Error, CustomStringConvertible, Equatable {
 
     public var description: String {
         switch self {
-        case .cannotCreate(let path, let reason):
-            return "\(path): cannot create temporary file (\(reason)); check that the folder exists and is writable"
-        case .writeFailed(let path, let reason):
-            return "\(path): write failed (\(reason)); check free disk space and that the reader is still there"
-        case .renameFailed(let from, let to, let reason):
-            return "\(to): cannot move \(from) into place (\(reason))"
-        case .emptyPath:
-            return "the output path is empty; give a file name"
-        case .isFolder(let path):
-            return "\(path): is a folder; give a file path inside it"
-        case .folderMissing(let path, let folder):
-            return "\(path): the folder \(folder) does not exist; create it first or choose another path"
-        case .cannotOpen(let path, let reason):
-            return "\(path): cannot open for writing (\(reason))"
-        case .cannotCreateFolder(let path, let reason):
-            return "\(path): cannot create the folder (\(reason)); choose another path"
+        case .cannotCreate(let path, let reason): return "\(path): cannot create temporary file (\(reason)); check that the folder exists and is writable"
+        case .writeFailed(let path, let reason): return "\(path): write failed (\(reason)); check free disk space and that the reader is still there"
+        case .renameFailed(let from, let to, let reason): return "\(to): cannot move \(from) into place (\(reason))"
+        case .emptyPath: return "the output path is empty; give a file name"
+        case .isFolder(let path): return "\(path): is a folder; give a file path inside it"
+        case .folderMissing(let path, let folder): return "\(path): the folder \(folder) does not exist; create it first or choose another path"
+        case .cannotOpen(let path, let reason): return "\(path): cannot open for writing (\(reason))"
+        case .cannotCreateFolder(let path, let reason): return "\(path): cannot create the folder (\(reason)); choose another path"
         }
     }
 }
