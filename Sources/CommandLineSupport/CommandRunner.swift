@@ -23,16 +23,10 @@ public struct StandardOutputError: Error, CustomStringConvertible {
 public enum CommandRunner {
     public static func main<Command: ParsableCommand>(_ command: Command.Type) -> Never {
         Interrupt.installImmediate()
-        do {
+        succeed(Command.self) {
             var parsed = try Command.parseAsRoot()
             try parsed.run()
-            try flushStandardOutput()
-        } catch {
-            // Whatever was printed before the error still goes out; its own failure is secondary.
-            fflush(stdout)
-            Command.exit(withError: error)
         }
-        exit(0)
     }
 
     /// `main` for a root command with async subcommands (`seq2seq serve`): the
@@ -46,12 +40,28 @@ public enum CommandRunner {
             } else {
                 try parsed.run()
             }
+        } catch {
+            fail(Command.self, error)
+        }
+        succeed(Command.self) {}
+    }
+
+    /// Runs `body`, checks that standard output got everything, and exits 0; or reports the error.
+    private static func succeed<Command: ParsableCommand>(_ command: Command.Type, _ body: () throws -> Void) -> Never {
+        do {
+            try body()
             try flushStandardOutput()
         } catch {
-            fflush(stdout)
-            Command.exit(withError: error)
+            fail(Command.self, error)
         }
         exit(0)
+    }
+
+    /// Exits with `error`'s message and status. Whatever was printed before the error still
+    /// goes out; its own failure is secondary.
+    private static func fail<Command: ParsableCommand>(_ command: Command.Type, _ error: Error) -> Never {
+        fflush(stdout)
+        Command.exit(withError: error)
     }
 
     /// Flushes `stdout`; throws `StandardOutputError` if it or an earlier write failed.
