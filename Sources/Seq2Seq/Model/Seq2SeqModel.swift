@@ -76,7 +76,10 @@ public final class Seq2SeqModel {
     ///
     /// Sets `gradients` to ∂loss/∂parameters (previous contents are discarded),
     /// where loss is the mean over real target tokens.
-    /// - Parameter random: source of dropout masks; advanced only when dropout > 0.
+    /// - Parameters:
+    ///   - batch: the padded, length-sorted batch (sources, decoder inputs and targets).
+    ///   - labelSmoothing: probability mass spread evenly over the vocabulary (0: plain cross-entropy).
+    ///   - random: source of dropout masks; advanced only when dropout > 0.
     public func computeGradients(
         for batch: Batch, labelSmoothing: Float = 0, random: inout RandomGenerator
     ) throws -> LossResult {

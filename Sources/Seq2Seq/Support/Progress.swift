@@ -17,6 +17,7 @@ public final class ProgressBar {
     /// - Parameters:
     ///   - total: units of work (steps, lines) expected; 0 when unknown.
     ///   - label: shown at the start of each line (e.g. `epoch 3`).
+    ///   - logInterval: seconds between lines when standard error is not a terminal.
     public init(total: Int, label: String, logInterval: Double = 10) {
         self.total = total
         self.label = label

@@ -120,7 +120,9 @@ public enum Checkpoint {
     }
 
     /// Loads a checkpoint saved by `save`, checking format, version, names, shapes and dtypes.
-    /// - Parameter loadOptimizer: also load `optimizer.safetensors` if present.
+    /// - Parameters:
+    ///   - directory: the checkpoint folder (`best/`, `last/`, `checkpoints/step-N/`).
+    ///   - loadOptimizer: also load `optimizer.safetensors` if present.
     public static func load(from directory: String, loadOptimizer: Bool = true) throws -> LoadedCheckpoint {
         let path = directory + "/" + modelFileName
         let file = try CheckpointFile.read(path, format: format, version: formatVersion)
