@@ -29,6 +29,9 @@ public struct TrainingRunOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "CPU threads for matrix products.")
     public var threads = 2
 
+    @Option(parsing: .unconditional, help: "Rows per batch: sentences for train (default 64; per rank with --distributed), parallel streams over the text for lm train (default 32).")
+    public var batchSize: Int?
+
     @Option(parsing: .unconditional, help: "Validate every N steps as well as at the end (0: at epoch ends only; default: 500 for train, 200 for lm train).")
     public var validateEvery: Int?
 
@@ -48,6 +51,7 @@ public struct TrainingRunOptions: ParsableArguments {
         try OptionCheck.require(learningRate, in: 0...1, "--learning-rate", excludingLowerBound: true)
         try OptionCheck.require(clip, in: 0...1e9, "--clip")
         try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
+        if let batchSize { try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size") }
         if let validateEvery { try OptionCheck.require(validateEvery, in: 0...OptionCheck.maximumCount, "--validate-every") }
         if let patience { try OptionCheck.require(patience, in: 1...1_000_000, "--patience") }
         if let timeBudget, parseDuration(timeBudget) == nil {

@@ -17,32 +17,36 @@ struct BenchLanguageModelCommand: ParsableCommand {
 
     @Option(help: "Recurrent cell: rnn, gru or lstm.")
     var cell: CellKind = .lstm
+
     @Option(help: "Embedding size E.")
     var embedding = 64
+
     @Option(help: "Hidden size H.")
     var hidden = 512
+
     @Option(help: "Recurrent layers L.")
     var layers = 2
+
     @Option(help: "Vocabulary size V.")
     var vocabulary = 100
+
     @Option(help: "Parallel streams B (rows of a chunk).")
     var batchSize = 64
+
     @Option(help: "Steps per chunk T (truncated BPTT length).")
     var bptt = 100
+
     @Option(help: "Timed steps.")
     var steps = 10
+
     @Option(help: "Untimed warm-up steps before them.")
     var warmup = 3
-    @Option(help: "CPU threads for matrix products.")
-    var threads = 2
-    @Option(help: "Seed for the synthetic text and the initial weights.")
-    var seed: UInt64 = 1
-    @Flag(help: "Also print the time spent in each phase (timed part only).")
-    var phases = false
+
+    @OptionGroup var timing: BenchRunOptions
 
     func validate() throws {
         for (name, value) in [("--embedding", embedding), ("--hidden", hidden), ("--layers", layers), ("--vocabulary", vocabulary),
-                              ("--batch-size", batchSize), ("--bptt", bptt), ("--steps", steps), ("--threads", threads)]
+                              ("--batch-size", batchSize), ("--bptt", bptt), ("--steps", steps)]
         where value < 1 {
             throw ValidationError("\(name) must be at least 1")
         }
@@ -50,22 +54,19 @@ struct BenchLanguageModelCommand: ParsableCommand {
     }
 
     func run() throws {
-        ComputeThreads.configure(threads)
-        PhaseTimer.enable(phases)
         let c = LanguageModelConfiguration(vocabularySize: vocabulary, embeddingSize: embedding, hiddenSize: hidden,
                                            layerCount: layers, cell: cell)
         print("config: \(c.summary), streams \(batchSize), bptt \(bptt)")
-        print("threads: \(threads)")
-        print("blas core: \(blasCoreName())")
+        timing.start()
         let r = try LanguageModelBenchmark.train(configuration: c, streams: batchSize, chunkLength: bptt,
-                                                 warmup: warmup, steps: steps, seed: seed)
+                                                 warmup: warmup, steps: steps, seed: timing.seed)
         print("median step: \(String(format: "%.4f", r.medianStepSeconds)) s")
         print("train characters/s: \(String(format: "%.0f", r.charactersPerSecond)) char/s")
         print("train characters per CPU-second: \(String(format: "%.0f", r.charactersPerCPUSecond)) char/CPU-s")
         print("MFLOP per character: \(String(format: "%.2f", c.trainingFLOPsPerUnit / 1e6)) MFLOP")
         print("effective GFLOP/s: \(String(format: "%.1f", r.gigaflopsPerSecond)) GFLOP/s")
         print("last loss: \(String(format: "%.4f", r.lastLoss))")
-        for (name, seconds) in PhaseTimer.report { print("phase \(name): \(String(format: "%.4f", seconds)) s") }
+        timing.printPhases()
         print("peak memory: \(String(format: "%.1f", Double(SyntheticBenchmark.peakMemoryBytes()) / 1_048_576)) MiB")
     }
 }

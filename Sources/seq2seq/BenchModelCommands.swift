@@ -5,11 +5,8 @@ import Seq2Seq
 
 extension BenchmarkSize: ExpressibleByArgument {}
 
-/// Options shared by `bench train` and `bench decode`.
-struct BenchModelOptions: ParsableArguments {
-    @Option(help: "small (E256 H256 L1 V8000/8000) or medium (E512 H512 L2 V16000/16000).")
-    var config: BenchmarkSize = .small
-
+/// Options of every benchmark that times steps of a model: threads, seed, phase timing.
+struct BenchRunOptions: ParsableArguments {
     @Option(help: "CPU threads for matrix products.")
     var threads = 2
 
@@ -19,10 +16,39 @@ struct BenchModelOptions: ParsableArguments {
     @Flag(help: "Also print the time spent in each phase (timed part only).")
     var phases = false
 
-    @OptionGroup(title: "Architecture") var architecture: ArchitectureOptions
-
     func validate() throws {
         try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
+    }
+
+    /// Sets the threads and phase timing, and prints them with the BLAS core and instruction set.
+    func start() {
+        ComputeThreads.configure(threads)
+        PhaseTimer.enable(phases)
+        print("threads: \(threads)")
+        print("blas core: \(blasCoreName())")
+        print("instruction set: \(InstructionSet.active)")
+    }
+
+    func printPhases() {
+        for (name, seconds) in PhaseTimer.report {
+            print("phase \(name): \(String(format: "%.4f", seconds)) s")
+        }
+    }
+}
+
+/// Options shared by `bench train` and `bench decode`.
+struct BenchModelOptions: ParsableArguments {
+    @Option(help: "small (E256 H256 L1 V8000/8000) or medium (E512 H512 L2 V16000/16000).")
+    var config: BenchmarkSize = .small
+
+    @OptionGroup var timing: BenchRunOptions
+
+    @OptionGroup(title: "Architecture") var architecture: ArchitectureOptions
+
+    var threads: Int { timing.threads }
+    var seed: UInt64 { timing.seed }
+
+    func validate() throws {
         try architecture.check(hidden: config.configuration.hiddenSize, defaults: .original)
     }
 
@@ -30,10 +56,7 @@ struct BenchModelOptions: ParsableArguments {
         let c = config.configuration(architecture: architecture.architecture(defaults: .original))
         print("config: \(config.rawValue) (E\(c.embeddingSize) H\(c.hiddenSize) L\(c.layerCount) V\(c.sourceVocabularySize)/\(c.targetVocabularySize))")
         print("architecture: \(c.architectureSummary)")
-        print("threads: \(threads)")
-        print("blas core: \(blasCoreName())")
-        print("instruction set: \(InstructionSet.active)")
-        PhaseTimer.enable(phases)
+        timing.start()
     }
 
     /// Measured FMA peak of the instruction set in use on `threads` threads (GFLOP/s); printed once.
@@ -43,11 +66,7 @@ struct BenchModelOptions: ParsableArguments {
         return peak
     }
 
-    func printPhases() {
-        for (name, seconds) in PhaseTimer.report {
-            print("phase \(name): \(String(format: "%.4f", seconds)) s")
-        }
-    }
+    func printPhases() { timing.printPhases() }
 }
 
 /// `seq2seq bench train`: training throughput on synthetic batches.
@@ -80,7 +99,6 @@ struct BenchTrainCommand: ParsableCommand {
     func run() throws {
         try options.config.configuration.trainingMemory(rows: batchSize, sourceTokens: batchSize * 30, targetTokens: batchSize * 31)
             .require(for: "bench train with --batch-size \(batchSize)", advice: "lower --batch-size")
-        ComputeThreads.configure(options.threads)
         options.printHeader()
         let r = try SyntheticBenchmark.train(size: options.config, architecture: options.architecture.architecture(defaults: .original),
                                              batchSize: batchSize, warmup: warmup,
@@ -136,7 +154,6 @@ struct BenchDecodeCommand: ParsableCommand {
     func run() throws {
         try options.config.configuration.decodingMemory(rows: batchSize * beamSize, sourceTokens: batchSize * 30, maxOutputLength: 30)
             .require(for: "bench decode with --batch-size \(batchSize) and --beam-size \(beamSize)", advice: "lower them")
-        ComputeThreads.configure(options.threads)
         options.printHeader()
         print("sentences: \(sentences)")
         print("precision: \(precision.rawValue)")

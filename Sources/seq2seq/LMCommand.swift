@@ -72,9 +72,6 @@ struct LMTrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Truncated BPTT length: steps per chunk (default 100).")
     var bptt: Int?
 
-    @Option(parsing: .unconditional, help: "Parallel streams over the text (rows of a chunk; default 32).")
-    var batchSize: Int?
-
     @Option(parsing: .unconditional, help: "Streams the dev text is read in, each carrying its state (1 = the whole text as one stream).")
     var evalStreams = 64
 
@@ -86,7 +83,6 @@ struct LMTrainCommand: ParsableCommand {
         if output.isEmpty { throw ValidationError("--output is empty; give the model folder to write, e.g. --output lm") }
         let count = 1...OptionCheck.maximumCount
         if let bptt { try OptionCheck.require(bptt, in: count, "--bptt") }
-        if let batchSize { try OptionCheck.require(batchSize, in: count, "--batch-size") }
         try OptionCheck.require(minCount, in: count, "--min-count")
         try OptionCheck.require(vocabSize, in: 262...OptionCheck.maximumCount, "--vocab-size")
         try OptionCheck.require(evalStreams, in: count, "--eval-streams")
@@ -102,7 +98,7 @@ struct LMTrainCommand: ParsableCommand {
         options.minimumCount = minCount
         options.cell = cell ?? .lstm
         options.chunkLength = bptt
-        options.streams = batchSize
+        options.streams = training.batchSize
         options.evaluationStreams = evalStreams
         training.apply(to: &options)
         sizes.apply(to: &options)

@@ -66,9 +66,6 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Word dropout: replace each input token (source, and decoder input after <s>) by <unk> with this probability while training (0 disables).")
     var wordDropout: Float = 0.1
 
-    @Option(parsing: .unconditional, help: "Sentences per batch.")
-    var batchSize: Int?
-
     @Option(parsing: .unconditional, help: "Target tokens per batch (instead of --batch-size).")
     var batchTokens: Int?
 
@@ -109,10 +106,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if batchSize != nil && batchTokens != nil {
+        if training.batchSize != nil && batchTokens != nil {
             throw ValidationError("--batch-size and --batch-tokens contradict each other: give one of them")
         }
-        if let batchSize { try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size") }
         if let batchTokens { try OptionCheck.require(batchTokens, in: 1...OptionCheck.maximumCount, "--batch-tokens") }
         if vocab != nil && (joint || char) {
             throw ValidationError("--joint/--char shape a learned vocabulary and contradict --vocab")
@@ -162,7 +158,7 @@ struct TrainCommand: ParsableCommand {
         options.vocabulary = VocabularyOptions(size: vocabSize ?? 8000, joint: joint, characterLevel: char)
         options.automaticVocabularySize = vocabSize == nil
         options.strict = strict
-        options.batchSize = batchSize ?? 64
+        options.batchSize = training.batchSize ?? options.batchSize
         options.batchTokens = batchTokens
         options.maxLength = maxLength
         options.labelSmoothing = labelSmoothing

@@ -229,6 +229,23 @@ import Tokenize
         #expect(broken.problem != nil)
     }
 
+    /// `last/session.json` stays one flat object (position, counters and the model kind's fields)
+    /// and sessions written before the two kinds shared `TrainingProgress` still read, including
+    /// a language model's `chunk`, now `batchIndex`.
+    @Test func sessionRecordsStayFlatAndReadEarlierFiles() throws {
+        let translation = #"{"epoch":2,"batchIndex":7,"bestChrF":31.5,"bestStep":400,"validationsWithoutImprovement":1,"validations":5,"step":450}"#
+        let t = try JSONDecoder().decode(SessionState.self, from: Data(translation.utf8))
+        #expect(t.epoch == 2 && t.batchIndex == 7 && t.bestChrF == 31.5 && t.step == 450)
+        #expect(t.bestStep == 400 && t.validations == 5 && t.validationsWithoutImprovement == 1 && t.trainingData == nil)
+        let keys = (try JSONSerialization.jsonObject(with: JSONEncoder().encode(t)) as? [String: Any]).map { Set($0.keys) }
+        #expect(keys == ["epoch", "batchIndex", "bestChrF", "bestStep", "validationsWithoutImprovement", "validations", "step"])
+        let lm = #"{"step":9,"epoch":1,"chunk":3,"streams":4,"chunkLength":20,"textIdentity":"12:ab","bestStep":6,"validationsWithoutImprovement":1,"validations":3}"#
+        let l = try JSONDecoder().decode(LanguageModelSessionState.self, from: Data(lm.utf8))
+        #expect(l.batchIndex == 3 && l.epoch == 1 && l.step == 9 && l.streams == 4 && l.bestDevLoss == nil && l.validations == 3)
+        let again = try JSONDecoder().decode(LanguageModelSessionState.self, from: JSONEncoder().encode(l))
+        #expect(again.progress == l.progress && again.textIdentity == "12:ab")
+    }
+
     // MARK: Memory estimate
 
     @Test func memoryEstimateCountsParametersFourTimesAndGrowsWithTheBatch() throws {

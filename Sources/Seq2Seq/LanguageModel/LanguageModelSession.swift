@@ -90,29 +90,18 @@ public struct LanguageModelValidationRecord: Codable, Sendable {
     public var isBest: Bool
 }
 
-/// Position and bookkeeping saved in `last/session.json` so that `--resume` continues exactly.
-struct LanguageModelSessionState: Codable {
+/// What a language-model run saves in `last/session.json` besides the loop's `TrainingProgress`
+/// (whose batch index is the next chunk), so that `--resume` continues exactly.
+struct LanguageModelSessionDetails: Codable {
     var step: Int
-    var epoch: Int
-    /// Next chunk of the epoch.
-    var chunk: Int
     var streams: Int
     var chunkLength: Int
     /// FNV-1a 64 of the training units, so a resume over another text is refused.
     var textIdentity: String
     var bestDevLoss: Double?
-    var bestStep: Int
-    var validationsWithoutImprovement: Int
-    var validations: Int
 }
 
-extension LanguageModelSessionState: TrainingPosition {
-    /// The loop's batch is the next chunk.
-    var batchIndex: Int {
-        get { chunk }
-        set { chunk = newValue }
-    }
-}
+typealias LanguageModelSessionState = SessionRecord<LanguageModelSessionDetails>
 
 /// A language-model training run: text → units → B streams → chunks, with validation (dev
 /// loss, bits per character, perplexity), best/last checkpoints, early stopping, time budget,
@@ -164,7 +153,7 @@ public final class LanguageModelSession {
             + "\(trainer.model.parameters.count) parameters; \(data.trainUnits.count) training units "
             + "(\(data.trainCharacters) characters), \(data.devUnits.count) dev units; \(state.streams) streams × bptt "
             + "\(state.chunkLength) = \(streams.chunkCount) chunks per epoch; \(options.threads) threads")
-        if options.resume { log("resuming at step \(trainer.step), epoch \(state.epoch + 1), chunk \(state.chunk)") }
+        if options.resume { log("resuming at step \(trainer.step), epoch \(state.epoch + 1), chunk \(state.batchIndex)") }
         let runLog = try LanguageModelRunLog.begin(in: directory, options: options, devTail: data.devTail,
                                                    devCharacters: data.devCharacters + 1, trainingCharacters: data.trainCharacters,
                                                    step: trainer.step, started: started)
@@ -274,10 +263,10 @@ public final class LanguageModelSession {
         if options.resume { return try resume(units: data.units, trainingOptions: trainingOptions, textIdentity: textIdentity) }
         let model = try LanguageModel(configuration: data.manifest.configuration, seed: options.seed)
         let trainer = LanguageModelTrainer(model: model, options: trainingOptions, seed: options.seed &+ 1)
-        let state = LanguageModelSessionState(
-            step: 0, epoch: 0, chunk: 0, streams: options.streams ?? LanguageModelSessionOptions.defaultStreams,
+        let state = LanguageModelSessionState(details: LanguageModelSessionDetails(
+            step: 0, streams: options.streams ?? LanguageModelSessionOptions.defaultStreams,
             chunkLength: options.chunkLength ?? LanguageModelSessionOptions.defaultChunkLength,
-            textIdentity: textIdentity, bestDevLoss: nil, bestStep: 0, validationsWithoutImprovement: 0, validations: 0)
+            textIdentity: textIdentity, bestDevLoss: nil))
         try? FileManager.default.removeItem(atPath: directory.logPath)
         return (trainer, state)
     }
@@ -399,12 +388,12 @@ final class LanguageModelTrainingTask: TrainingLoopTask {
     var logPath: String { directory.logPath }
 
     func beginEpoch() -> Int {
-        if state.chunk == 0 { carried.reset() }                      // each epoch reads the streams from their start
+        if state.batchIndex == 0 { carried.reset() }                      // each epoch reads the streams from their start
         return streams.chunkCount
     }
 
     func trainStep() throws -> TrainingStepResult {
-        try trainer.train(on: streams.chunk(state.chunk), state: carried)
+        try trainer.train(on: streams.chunk(state.batchIndex), state: carried)
     }
 
     func progressFields(_ result: TrainingStepResult, epochTokens: Int, epochSeconds: Double, budgetLeft: String) -> String {
@@ -417,7 +406,7 @@ final class LanguageModelTrainingTask: TrainingLoopTask {
     func writeLast() throws {
         state.step = trainer.step
         try LanguageModelCheckpoint.save(to: directory.lastCheckpoint, model: model, units: data.units.identity,
-                                         trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.chunk),
+                                         trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.batchIndex),
                                          optimizer: trainer.optimizer)
         var file = SafeTensors(metadata: ["step": String(trainer.step)])
         let shape = [carried.layerCount, carried.rowCount, carried.hiddenSize]
@@ -435,12 +424,12 @@ final class LanguageModelTrainingTask: TrainingLoopTask {
         let evaluation = try model.evaluate(units: data.devUnits, characterCount: data.devCharacters,
                                             streams: options.evaluationStreams, chunkLength: state.chunkLength)
         let isBest = state.bestDevLoss.map { evaluation.loss < $0 } ?? true
-        state.recordValidation(improved: isBest, step: trainer.step)
+        state.progress.recordValidation(improved: isBest, step: trainer.step)
         if isBest {
             state.bestDevLoss = evaluation.loss
             try Interrupt.deferred {
                 try LanguageModelCheckpoint.save(to: directory.bestCheckpoint, model: model, units: data.units.identity,
-                                                 trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.chunk))
+                                                 trainingState: trainer.trainingState(epoch: state.epoch, dataPosition: state.batchIndex))
             }
         }
         let trainLoss = statistics.meanLoss

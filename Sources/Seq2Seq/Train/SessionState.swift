@@ -26,27 +26,23 @@ public struct DataIdentity: Codable, Equatable, Sendable, CustomStringConvertibl
     public var description: String { "\(path) (\(size) bytes, \(hash))" }
 }
 
-/// Position and bookkeeping saved in `last/session.json` so that `--resume`
-/// continues exactly, and checks that it continues the same run.
-struct SessionState: Codable {
-    var epoch: Int
-    var batchIndex: Int
+/// What a translation run saves in `last/session.json` besides the loop's `TrainingProgress`,
+/// so that `--resume` continues exactly and checks that it continues the same run.
+struct TranslationSessionDetails: Codable {
     var bestChrF: Double
-    var bestStep: Int
-    var validationsWithoutImprovement: Int
-    var validations: Int
     /// Optimizer steps when saved (absent in sessions written before it was recorded).
     var step: Int?
     /// The training file (absent in older sessions).
     var trainingData: DataIdentity?
     /// The `--dev` file, or nil when the dev set was held out of the training file.
     var devData: DataIdentity?
+}
 
-    /// Larger counters cannot come from a run (2^48 steps); they would overflow in arithmetic.
-    static let counterLimit = 1 << 48
+/// The session of a translation run: position, counters and the details above.
+typealias SessionState = SessionRecord<TranslationSessionDetails>
 
-    static let fresh = SessionState(epoch: 0, batchIndex: 0, bestChrF: -1, bestStep: 0,
-                                    validationsWithoutImprovement: 0, validations: 0)
+extension SessionRecord where Details == TranslationSessionDetails {
+    static var fresh: SessionState { SessionState(details: TranslationSessionDetails(bestChrF: -1)) }
 
     /// Reads `path`; a missing file and an unreadable or malformed one get their own errors.
     static func load(from path: String) throws -> SessionState {
@@ -65,14 +61,10 @@ struct SessionState: Codable {
 
     /// Why the numbers cannot come from a real run, or nil.
     var problem: String? {
-        if epoch < 0 || batchIndex < 0 || bestStep < 0 || validations < 0 || validationsWithoutImprovement < 0 {
-            return "negative counters"
-        }
-        if let step, step < 0 { return "negative step" }
-        if max(epoch, batchIndex, bestStep, validations, validationsWithoutImprovement, step ?? 0) > SessionState.counterLimit {
-            return "counters out of range"
-        }
-        if !bestChrF.isFinite { return "best chrF is not a number" }
+        if let problem = progress.problem { return problem }
+        if let step = details.step, step < 0 { return "negative step" }
+        if let step = details.step, step > TrainingProgress.counterLimit { return "counters out of range" }
+        if !details.bestChrF.isFinite { return "best chrF is not a number" }
         return nil
     }
 
@@ -83,7 +75,7 @@ struct SessionState: Codable {
             throw ResumeError.missingOptimizer(path: folder + "/" + Checkpoint.optimizerFileName)
         }
         let modelStep = checkpoint.metadata.trainingState?.step
-        if let step, let modelStep, step != modelStep {
+        if let step = details.step, let modelStep, step != modelStep {
             throw ResumeError.inconsistent(
                 path: folder, reason: "session.json is at step \(step) but model.safetensors at step \(modelStep)")
         }
@@ -94,7 +86,7 @@ struct SessionState: Codable {
     /// `ResumeError.dataChanged` for a mismatch unless `allowChange`.
     func checkData(training: DataIdentity, dev: DataIdentity?, allowChange: Bool, folder: String) throws -> [String] {
         var warnings: [String] = []
-        guard let trainingData else {
+        guard let trainingData = details.trainingData else {
             return ["\(folder)/session.json does not record the training data (written by an older version); "
                     + "make sure you resume with the same files"]
         }
@@ -102,7 +94,7 @@ struct SessionState: Codable {
         if !trainingData.sameData(as: training) {
             changes.append("the training file was \(trainingData), now \(training)")
         }
-        switch (devData, dev) {
+        switch (details.devData, dev) {
         case (nil, nil): break
         case (let old?, let new?) where old.sameData(as: new): break
         case (let old?, let new?): changes.append("the --dev file was \(old), now \(new)")
@@ -160,7 +152,7 @@ extension TrainingState {
     /// damaged file is reported instead of trapping on overflow later.
     public var problem: String? {
         if step < 0 || epoch < 0 || dataPosition < 0 { return "negative step, epoch or position" }
-        if max(step, epoch, dataPosition) > SessionState.counterLimit { return "step, epoch or position out of range" }
+        if max(step, epoch, dataPosition) > TrainingProgress.counterLimit { return "step, epoch or position out of range" }
         if !learningRate.isFinite || learningRate < 0 || !learningRateScale.isFinite || learningRateScale < 0 {
             return "learning rate is not a finite non-negative number"
         }
@@ -177,4 +169,3 @@ extension TrainingState {
     }
 }
 
-extension SessionState: TrainingPosition {}

@@ -38,9 +38,9 @@ struct TrainingStatistics {
 protocol TrainingLoopTask: AnyObject {
     /// Updates applied so far.
     var step: Int { get }
-    associatedtype State: TrainingPosition
-    /// The session state saved with `last/`, holding the position in the data.
-    var state: State { get set }
+    associatedtype SessionDetails: Codable
+    /// The session state saved with `last/`: the position in the data and the model kind's details.
+    var state: SessionRecord<SessionDetails> { get set }
     /// Whether this process writes checkpoints and logs (false on the other ranks of a distributed run).
     var writesFiles: Bool { get }
     /// The output folder (named in a divergence message) and its `last/` and `training-log.jsonl`.
@@ -62,30 +62,6 @@ protocol TrainingLoopTask: AnyObject {
     func shouldStopEarly() throws -> Bool
     /// The reason all ranks stop for, given this process's own (identity for one process).
     func agree(on reason: TrainingStop?) throws -> TrainingStop?
-}
-
-/// Where a run is in its data (the epoch being trained, 0-based, and the next batch of it) and
-/// the early-stopping counters; both model kinds save it in `last/session.json`.
-protocol TrainingPosition {
-    var epoch: Int { get set }
-    var batchIndex: Int { get set }
-    /// The step of the best validation so far.
-    var bestStep: Int { get set }
-    var validationsWithoutImprovement: Int { get set }
-    var validations: Int { get set }
-}
-
-extension TrainingPosition {
-    /// Counts a validation at `step`: a better one resets the early-stopping count.
-    mutating func recordValidation(improved: Bool, step: Int) {
-        validations += 1
-        if improved {
-            bestStep = step
-            validationsWithoutImprovement = 0
-        } else {
-            validationsWithoutImprovement += 1
-        }
-    }
 }
 
 extension TrainingLoopTask {

@@ -452,7 +452,7 @@ public final class TrainingSession {
             translated = count
         }
         let isBest = chrF > state.bestChrF
-        state.recordValidation(improved: isBest, step: trainer.step)
+        state.progress.recordValidation(improved: isBest, step: trainer.step)
         if isBest {
             state.bestChrF = chrF
         } else if options.plateauDecay < 1 {
