@@ -17,18 +17,27 @@ public struct BatchReport: Sendable {
 /// Dynamic batching in front of one `Translator`.
 ///
 /// A `Translator` is not thread-safe, so one dedicated thread owns it and
-/// drains a FIFO queue of requests. A batch starts once `maxBatch` sentences
-/// with the oldest request's decoding key are waiting, or `window` seconds
-/// after the later of (the oldest request's arrival, the end of the previous
-/// batch). The thread then takes up to `maxBatch` sentences of that key (in
-/// arrival order; a long request may be split over batches) and decodes them
-/// as one batch. Requests with other keys (beam size, greedy, n-best) wait for
-/// a later batch.
+/// drains a FIFO queue of requests. A batch of the oldest request's decoding
+/// key starts as soon as one of these holds:
+/// - `maxBatch` sentences of that key are waiting;
+/// - as many requests of that key are waiting as the previous batch answered
+///   (the clients of that batch are back), or one request when the decoder has
+///   been idle for longer than `window` — so a lone client never waits;
+/// - `window` seconds have passed since the later of (the oldest request's
+///   arrival, the end of the previous batch).
+/// The thread then takes up to `maxBatch` sentences of that key (in arrival
+/// order; a long request may be split over batches) and decodes them as one
+/// batch. Requests with other keys (beam size, greedy, n-best) wait for a
+/// later batch.
 ///
-/// Counting the window from the end of the previous batch matters under load:
-/// the clients answered by that batch need a moment to send their next
-/// requests, and starting at once would decode a handful of early arrivals and
-/// leave the rest for another small batch.
+/// Under load, waiting (at most `window`) for the clients answered by the
+/// previous batch matters: they need a moment to send their next requests, and
+/// starting at once would decode a handful of early arrivals and leave the
+/// rest for another small batch.
+///
+/// Overload: with `maxQueue`, a request that finds that many requests queued is
+/// refused at once (429 with `Retry-After`) instead of waiting without bound. A
+/// request whose deadline passes while it waits is answered 504 and never decoded.
 ///
 /// A sentence's translation does not depend on its batch neighbours: the
 /// `Translator` guarantees that for any batch.
@@ -38,6 +47,8 @@ public final class DynamicBatcher: @unchecked Sendable {
         let sentences: [String]
         let key: DecodingKey
         let arrival: Date
+        /// After this the client no longer waits: answer 504 instead of decoding.
+        let deadline: Date?
         let continuation: CheckedContinuation<[Translation], any Error>
         /// Next sentence not yet handed to a batch.
         var nextSentence = 0
@@ -46,9 +57,11 @@ public final class DynamicBatcher: @unchecked Sendable {
         var finished = 0
         var failed = false
 
-        init(sentences: [String], key: DecodingKey, continuation: CheckedContinuation<[Translation], any Error>) {
+        init(sentences: [String], key: DecodingKey, deadline: Date?,
+             continuation: CheckedContinuation<[Translation], any Error>) {
             self.sentences = sentences
             self.key = key
+            self.deadline = deadline
             self.continuation = continuation
             arrival = Date()
             results = Array(repeating: nil, count: sentences.count)
@@ -60,12 +73,16 @@ public final class DynamicBatcher: @unchecked Sendable {
     private let baseOptions: TranslationOptions
     public let window: TimeInterval
     public let maxBatch: Int
+    /// Most requests waiting at once (nil: no limit).
+    public let maxQueue: Int?
     private let report: @Sendable (BatchReport) -> Void
 
     private let condition = NSCondition()
     private var queue: [Job] = []            // guarded by `condition`
     private var waitingSentences: [DecodingKey: Int] = [:]
     private var stopping = false
+    /// Requests the previous batch answered: how many clients to expect back.
+    private var previousBatchRequests = 0
     private var thread: Thread?
     private let stopped = DispatchSemaphore(value: 0)
     /// When the worker finished its last batch (worker thread only).
@@ -74,13 +91,15 @@ public final class DynamicBatcher: @unchecked Sendable {
     /// - Parameters:
     ///   - window: seconds the oldest request waits for company (e.g. 0.005).
     ///   - maxBatch: most sentences decoded together.
+    ///   - maxQueue: most requests waiting; more are refused with 429 (nil: no limit).
     ///   - report: called on the worker thread after every batch.
-    public init(translator: Translator, window: TimeInterval, maxBatch: Int,
+    public init(translator: Translator, window: TimeInterval, maxBatch: Int, maxQueue: Int? = nil,
                 report: @escaping @Sendable (BatchReport) -> Void = { _ in }) {
         self.translator = translator
         baseOptions = translator.options
         self.window = max(0, window)
         self.maxBatch = max(1, maxBatch)
+        self.maxQueue = maxQueue.map { max(1, $0) }
         self.report = report
     }
 
@@ -103,22 +122,41 @@ public final class DynamicBatcher: @unchecked Sendable {
         if thread != nil { stopped.wait() }
     }
 
+    /// Whether a new request would be refused for a full queue, or because the batcher stopped.
+    public var isRefusing: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return stopping || maxQueue.map { queue.count >= $0 } ?? false
+    }
+
     /// Translates `sentences` with `key`; returns one result per sentence, in order.
-    public func translate(_ sentences: [String], key: DecodingKey) async throws -> [Translation] {
+    /// - Throws: `ServingError` 429 when the queue is full, 504 once `deadline` passes
+    ///   before the sentences are decoded, 503 while shutting down.
+    public func translate(_ sentences: [String], key: DecodingKey, deadline: Date? = nil) async throws -> [Translation] {
         if sentences.isEmpty { return [] }
         return try await withCheckedThrowingContinuation { continuation in
             condition.lock()
             defer { condition.unlock() }
-            guard !stopping else {
-                continuation.resume(throwing: ServingError(.serviceUnavailable, "shutting_down", "the server is shutting down"))
+            if let refusal = refusal() {
+                continuation.resume(throwing: refusal)
                 return
             }
-            queue.append(Job(sentences: sentences, key: key, continuation: continuation))
-            let waiting = (waitingSentences[key] ?? 0) + sentences.count
-            waitingSentences[key] = waiting
-            // Wake the worker for the first request (to start its window) and for a full batch.
-            if queue.count == 1 || waiting >= maxBatch { condition.signal() }
+            queue.append(Job(sentences: sentences, key: key, deadline: deadline, continuation: continuation))
+            waitingSentences[key, default: 0] += sentences.count
+            condition.signal()
         }
+    }
+
+    /// Why a new request cannot be queued now, or nil (caller holds the lock).
+    private func refusal() -> ServingError? {
+        if stopping { return ServingError(.serviceUnavailable, "shutting_down", "the server is shutting down") }
+        if let maxQueue, queue.count >= maxQueue {
+            var error = ServingError(.tooManyRequests, "overloaded",
+                                     "\(queue.count) requests are waiting (--max-queue \(maxQueue)); retry after the Retry-After seconds")
+            error.retryAfterSeconds = 1
+            return error
+        }
+        return nil
     }
 
     // MARK: Worker thread
@@ -136,15 +174,48 @@ public final class DynamicBatcher: @unchecked Sendable {
     private func nextBatch() -> [(job: Job, index: Int)]? {
         condition.lock()
         defer { condition.unlock() }
-        while queue.isEmpty {
-            if stopping { return nil }
-            condition.wait()
+        while true {
+            while queue.isEmpty {
+                if stopping { return nil }
+                condition.wait()
+            }
+            waitForCompany()
+            answerOverdueJobs(now: Date())
+            if !queue.isEmpty { return takeBatch() }
         }
+    }
+
+    /// Waits (lock held) until the oldest request's batch may start (see the type's comment).
+    private func waitForCompany() {
         let key = queue[0].key
-        let deadline = max(queue[0].arrival, lastBatchEnd).addingTimeInterval(window)
-        while (waitingSentences[key] ?? 0) < maxBatch && !stopping && Date() < deadline {
-            _ = condition.wait(until: deadline)
+        let idle = queue[0].arrival.timeIntervalSince(lastBatchEnd) > window
+        let expected = idle ? 1 : max(1, previousBatchRequests)
+        let start = max(queue[0].arrival, lastBatchEnd).addingTimeInterval(window)
+        while !stopping && Date() < start && (waitingSentences[key] ?? 0) < maxBatch
+                && queue.lazy.filter({ $0.key == key }).count < expected {
+            _ = condition.wait(until: start)
         }
+    }
+
+    /// Answers 504 to every queued request whose deadline has passed, and drops it (lock held).
+    private func answerOverdueJobs(now: Date) {
+        queue.removeAll { job in
+            guard let deadline = job.deadline, deadline <= now else { return false }
+            waitingSentences[job.key, default: 0] -= job.sentences.count - job.nextSentence
+            if waitingSentences[job.key] == 0 { waitingSentences[job.key] = nil }
+            if !job.failed {
+                job.failed = true
+                job.continuation.resume(throwing: ServingError(
+                    .gatewayTimeout, "deadline_exceeded",
+                    "the request waited past its deadline (timeout_ms or --max-request-time) and was not decoded; retry, or allow more time"))
+            }
+            return true
+        }
+    }
+
+    /// Takes up to `maxBatch` sentences of the oldest request's key, in arrival order (lock held).
+    private func takeBatch() -> [(job: Job, index: Int)] {
+        let key = queue[0].key
         var batch: [(job: Job, index: Int)] = []
         var remaining: [Job] = []
         for job in queue {
@@ -158,6 +229,7 @@ public final class DynamicBatcher: @unchecked Sendable {
         queue = remaining
         waitingSentences[key, default: 0] -= batch.count
         if waitingSentences[key] == 0 { waitingSentences[key] = nil }
+        previousBatchRequests = Set(batch.map { ObjectIdentifier($0.job) }).count
         return batch
     }
 

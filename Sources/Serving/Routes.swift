@@ -10,6 +10,12 @@ public struct ServingLimits: Sendable {
     public var maxSentencesPerRequest = 256
     /// Largest `beam_size` a request may ask for; larger → 400.
     public var maxBeamSize = 16
+    /// Longest a request may wait for its translation (seconds; nil: no limit); then 504.
+    /// A request's `timeout_ms` can only shorten it.
+    public var maxRequestSeconds: Double?
+    /// Longest the server waits for a request's body (seconds); a client that sends it
+    /// slower is answered 408 and the connection closed.
+    public var bodySeconds: Double = 10
 
     public init() {}
 }
@@ -18,7 +24,9 @@ public struct ServingLimits: Sendable {
 ///
 /// - `POST /v1/translate`: `TranslateRequest` → `TranslateResponse`
 /// - `GET /v1/models`: `{"models": [ModelDescription]}`
-/// - `GET /health`: `{"status": "ok", "models": [names]}`
+/// - `GET /health`: `{"status": "ok", "models": [names]}` (the process is up)
+/// - `GET /ready`: 200 `{"status": "ready"}` when every model is loaded and takes requests,
+///   503 `{"status": "busy"}` while a queue is full or the server is shutting down
 /// - `GET /metrics`: Prometheus text format
 struct TranslationRoutes: Sendable {
     let models: [ServedModel]
@@ -35,6 +43,11 @@ struct TranslationRoutes: Sendable {
         router.post("/v1/translate") { request, context in try await translate(request, context: context) }
         router.get("/v1/models") { _, _ in try encodeJSON(ModelList(models: modelDescriptions())) }
         router.get("/health") { _, _ in try encodeJSON(Health(status: "ok", models: models.map(\.name))) }
+        router.get("/ready") { _, _ in
+            let busy = models.filter(\.batcher.isRefusing).map(\.name)
+            return try encodeJSON(Readiness(status: busy.isEmpty ? "ready" : "busy", busy: busy),
+                                  status: busy.isEmpty ? .ok : .serviceUnavailable)
+        }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -46,6 +59,7 @@ struct TranslationRoutes: Sendable {
 
     struct ModelList: Encodable { var models: [ModelDescription] }
     struct Health: Encodable { var status: String; var models: [String] }
+    struct Readiness: Encodable { var status: String; var busy: [String] }
 
     func modelDescriptions() -> [ModelDescription] {
         models.enumerated().map { $1.description(isDefault: $0 == 0) }
@@ -54,25 +68,54 @@ struct TranslationRoutes: Sendable {
     // MARK: POST /v1/translate
 
     func translate(_ request: Request, context: BasicRequestContext) async throws -> Response {
-        var request = request
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: limits.maxBodyBytes)
-        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
-            throw ServingError(.contentTooLarge, "too_large",
-                               "request body larger than \(limits.maxBodyBytes) bytes; send fewer sentences per request")
-        }
+        let body = try await collectBody(request)
         let started = ContinuousClock.now
         let parsed = try decodeRequest(body)
+        let deadline = try self.deadline(for: parsed)
         let model = try resolveModel(parsed.model)
         let key = try decodingKey(for: parsed, model: model)
         let sentences = try checkedSentences(parsed)
         metrics.adjustInFlight(model: model.name, by: sentences.count)
         defer { metrics.adjustInFlight(model: model.name, by: -sentences.count) }
-        let translations = try await model.batcher.translate(sentences, key: key)
+        let translations = try await model.batcher.translate(sentences, key: key, deadline: deadline)
         let response = TranslateResponse(model: model.name, translations: translations.map { sentence($0, key: key) })
         metrics.recordTranslation(model: model.name, sentences: sentences.count, duration: ContinuousClock.now - started)
         return try encodeJSON(response)
+    }
+
+    /// The body, at most `maxBodyBytes` and within `bodySeconds` (a trickling client gets 408).
+    func collectBody(_ request: Request) async throws -> ByteBuffer {
+        let limits = self.limits
+        do {
+            return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+                group.addTask {
+                    var request = request
+                    return try await request.collectBody(upTo: limits.maxBodyBytes)
+                }
+                group.addTask {
+                    try await Task.sleep(for: .seconds(limits.bodySeconds))
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let body = first else {
+                    throw ServingError(.requestTimeout, "body_timeout",
+                                       "the request body did not arrive within \(limits.bodySeconds) s; send it at once")
+                }
+                return body
+            }
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw ServingError(.contentTooLarge, "too_large",
+                               "request body larger than \(limits.maxBodyBytes) bytes; send fewer sentences per request")
+        }
+    }
+
+    /// When the answer must be ready: the sooner of the client's `timeout_ms` and `--max-request-time`.
+    func deadline(for request: TranslateRequest) throws -> Date? {
+        if let ms = request.timeoutMilliseconds, ms < 1 || ms > 86_400_000 {
+            throw ServingError.badRequest("timeout_ms must be between 1 and 86400000")
+        }
+        let seconds = [request.timeoutMilliseconds.map { Double($0) / 1000 }, limits.maxRequestSeconds].compactMap { $0 }.min()
+        return seconds.map { Date().addingTimeInterval($0) }
     }
 
     func decodeRequest(_ body: ByteBuffer) throws -> TranslateRequest {
@@ -158,7 +201,7 @@ struct MetricsCountingMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
-        let known = ["/v1/translate", "/v1/models", "/health", "/metrics"]
+        let known = ["/v1/translate", "/v1/models", "/health", "/ready", "/metrics"]
         let endpoint = known.contains(request.uri.path) ? request.uri.path : "other"
         do {
             let response = try await next(request, context)

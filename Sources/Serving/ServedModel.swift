@@ -17,13 +17,13 @@ public final class ServedModel: Sendable {
     ///   - options: server-wide decoding settings (length penalty, maximum lengths);
     ///     beam size, greedy and n-best come per request.
     public init(name: String, path: String, options: TranslationOptions, window: TimeInterval, maxBatch: Int,
-                metrics: ServingMetrics) throws {
+                maxQueue: Int? = nil, metrics: ServingMetrics) throws {
         let (translator, manifest) = try ModelDirectory(path: path).loadTranslator(options: options)
         self.name = name
         self.path = path
         self.manifest = manifest
         configuration = translator.model.configuration
-        batcher = DynamicBatcher(translator: translator, window: window, maxBatch: maxBatch) { report in
+        batcher = DynamicBatcher(translator: translator, window: window, maxBatch: maxBatch, maxQueue: maxQueue) { report in
             metrics.recordBatch(model: name, report)
         }
         batcher.start(name: name)

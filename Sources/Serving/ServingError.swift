@@ -9,6 +9,8 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
     /// Stable machine-readable kind (`bad_json`, `bad_request`, `too_large`, …).
     public var type: String
     public var message: String
+    /// Sent as `Retry-After` (429, 503): when the client may try again.
+    public var retryAfterSeconds: Int?
 
     public init(_ status: HTTPResponse.Status, _ type: String, _ message: String) {
         self.status = status
@@ -37,7 +39,9 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        jsonResponse(bodyData, status: status)
+        var response = jsonResponse(bodyData, status: status)
+        if let retryAfterSeconds { response.headers[.retryAfter] = String(retryAfterSeconds) }
+        return response
     }
 
     /// A readable message for a `DecodingError` of the request body.
@@ -71,6 +75,7 @@ public struct ServingError: Error, HTTPResponseError, CustomStringConvertible, S
         case "beam_size", "n_best": return "expected an integer"
         case "greedy", "alignment": return "expected true or false"
         case "model": return "expected a model name string"
+        case "timeout_ms": return "expected an integer number of milliseconds"
         default: return "see the API in README.md"
         }
     }
@@ -95,7 +100,7 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as any HTTPResponseError {
             let message: String
             switch error.status {
-            case .notFound: message = "no such endpoint: \(request.method) \(request.uri.path); see GET /v1/models, POST /v1/translate, GET /health, GET /metrics"
+            case .notFound: message = "no such endpoint: \(request.method) \(request.uri.path); see GET /v1/models, POST /v1/translate, GET /health, GET /ready, GET /metrics"
             case .methodNotAllowed: message = "\(request.method) is not allowed on \(request.uri.path)"
             case .contentTooLarge: message = "request body too large"
             default: message = error.status.reasonPhrase

@@ -21,11 +21,14 @@ public struct TranslateRequest: Decodable, Sendable, Equatable {
     public var alignment: Bool?
     /// Name of the model to use (`GET /v1/models`); absent: the first `--model`.
     public var model: String?
+    /// Milliseconds the client waits; a request not decoded by then is answered 504.
+    public var timeoutMilliseconds: Int?
 
     enum CodingKeys: String, CodingKey {
         case text, greedy, alignment, model
         case beamSize = "beam_size"
         case nBest = "n_best"
+        case timeoutMilliseconds = "timeout_ms"
     }
 
     public init(text: [String], isSingleSentence: Bool = false, beamSize: Int? = nil, nBest: Int? = nil,
@@ -53,6 +56,7 @@ public struct TranslateRequest: Decodable, Sendable, Equatable {
         greedy = try container.decodeIfPresent(Bool.self, forKey: .greedy)
         alignment = try container.decodeIfPresent(Bool.self, forKey: .alignment)
         model = try container.decodeIfPresent(String.self, forKey: .model)
+        timeoutMilliseconds = try container.decodeIfPresent(Int.self, forKey: .timeoutMilliseconds)
     }
 }
 

@@ -16,6 +16,11 @@ public struct ServerConfiguration: Sendable {
     public var batchWindow: TimeInterval = 0.005
     /// Most sentences decoded together.
     public var maxBatch = 32
+    /// Most requests waiting per model; more are answered 429 (nil: no limit).
+    public var maxQueue: Int?
+    /// Seconds a connection may stay silent (no request bytes) before it is closed
+    /// (longer than `limits.bodySeconds`, so a slow body is answered 408 first).
+    public var idleSeconds: Double = 20
     public var limits = ServingLimits()
 
     public init() {}
@@ -77,7 +82,8 @@ public struct TranslationServer {
         defer { for model in served { model.batcher.stop() } }
         for specification in config.models {
             let model = try ServedModel(name: specification.name, path: specification.path, options: config.decoding,
-                                        window: config.batchWindow, maxBatch: config.maxBatch, metrics: metrics)
+                                        window: config.batchWindow, maxBatch: config.maxBatch, maxQueue: config.maxQueue,
+                                        metrics: metrics)
             served.append(model)
             let shape = model.configuration
             logger.info("model \(model.name): \(model.path) (\(model.manifest.sourceLanguage) → \(model.manifest.targetLanguage), E\(shape.embeddingSize) H\(shape.hiddenSize) L\(shape.layerCount))")
@@ -89,6 +95,7 @@ public struct TranslationServer {
         let logger = self.logger
         let app = Application(
             router: routes.makeRouter(),
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(config.idleSeconds * 1000)))),
             configuration: ApplicationConfiguration(address: .hostname(config.host, port: config.port),
                                                     serverName: "seq2seq"),
             onServerRunning: { channel in

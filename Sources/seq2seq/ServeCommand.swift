@@ -9,9 +9,16 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve trained models over HTTP (JSON), with dynamic batching.",
         discussion: """
-            Endpoints: POST /v1/translate, GET /v1/models, GET /health, GET /metrics (Prometheus). \
-            Requests arriving within --batch-window of each other are decoded together, up to \
-            --max-batch sentences; answers are the same as `translate` gives with the same options. \
+            Endpoints: POST /v1/translate, GET /v1/models, GET /health, GET /ready, GET /metrics \
+            (Prometheus). Requests that queue while the decoder is busy are decoded together, up to \
+            --max-batch sentences, waiting at most --batch-window for the clients of the previous batch \
+            (a lone request on an idle decoder starts at once); answers are the same as `translate` \
+            gives with the same options.
+
+            Under overload: past --max-queue waiting requests a request gets 429 with Retry-After; one \
+            that waits longer than its "timeout_ms" or --max-request-time gets 504 and is not decoded; \
+            a body slower than --client-timeout gets 408, and a silent connection is closed after twice that. \
+            GET /ready answers 503 while a queue is full. \
             SIGTERM or Ctrl-C stops accepting connections, answers every request already received, \
             and exits 0. With --port 0 a free port is chosen; the address is printed on stdout.
 
@@ -36,6 +43,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Most sentences decoded together in one batch.")
     var maxBatch = 32
+
+    @Option(help: "Most requests waiting per model; more are answered 429 with Retry-After (0: no limit).")
+    var maxQueue = 1024
+
+    @Option(help: ArgumentHelp("Longest a request may wait for its translation; then 504 (0: no limit; a request's timeout_ms can only shorten it).", valueName: "ms"))
+    var maxRequestTime: Double = 0
+
+    @Option(help: ArgumentHelp("Longest wait for a request's body (then 408); a silent connection is closed after twice this.", valueName: "seconds"))
+    var clientTimeout: Double = 10
 
     @Option(help: "Default beams per sentence (a request's beam_size overrides it).")
     var beamSize = 5
@@ -74,6 +90,9 @@ struct ServeCommand: AsyncParsableCommand {
         if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
         if !(batchWindow >= 0 && batchWindow <= 10_000) { throw ValidationError("--batch-window must be in 0...10000 ms") }
         if maxBatch < 1 { throw ValidationError("--max-batch must be at least 1") }
+        if maxQueue < 0 { throw ValidationError("--max-queue must be ≥ 0 (0: no limit)") }
+        if !(maxRequestTime >= 0 && maxRequestTime <= 86_400_000) { throw ValidationError("--max-request-time must be in 0...86400000 ms") }
+        if !(clientTimeout > 0 && clientTimeout <= 86_400) { throw ValidationError("--client-timeout must be in (0, 86400] seconds") }
         if beamSize < 1 { throw ValidationError("--beam-size must be at least 1") }
         if maxBeamSize < 1 { throw ValidationError("--max-beam-size must be at least 1") }
         if beamSize > maxBeamSize { throw ValidationError("--beam-size \(beamSize) exceeds --max-beam-size \(maxBeamSize)") }
@@ -101,6 +120,10 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.decoding.maxInputLength = maxInputLength
         configuration.batchWindow = batchWindow / 1000
         configuration.maxBatch = maxBatch
+        configuration.maxQueue = maxQueue > 0 ? maxQueue : nil
+        configuration.idleSeconds = 2 * clientTimeout
+        configuration.limits.maxRequestSeconds = maxRequestTime > 0 ? maxRequestTime / 1000 : nil
+        configuration.limits.bodySeconds = clientTimeout
         configuration.limits.maxSentencesPerRequest = maxSentences
         configuration.limits.maxBeamSize = maxBeamSize
         configuration.limits.maxBodyBytes = maxBodySize

@@ -105,6 +105,7 @@ final class ServerProcess: @unchecked Sendable {
         var status: Int
         var body: Data
         var contentType: String
+        var retryAfter: String? = nil
         var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] }
         var text: String { String(decoding: body, as: UTF8.self) }
         /// `error.type` of a JSON error body.
@@ -129,12 +130,58 @@ final class ServerProcess: @unchecked Sendable {
         let (data, response) = try await Self.session.data(for: request)
         let http = response as? HTTPURLResponse
         return Answer(status: http?.statusCode ?? 0, body: data,
-                      contentType: http?.value(forHTTPHeaderField: "Content-Type") ?? "")
+                      contentType: http?.value(forHTTPHeaderField: "Content-Type") ?? "",
+                      retryAfter: http?.value(forHTTPHeaderField: "Retry-After"))
     }
 
     /// `POST /v1/translate` with a JSON object.
     func translate(_ object: [String: any Sendable]) async throws -> Answer {
         try await send("POST", "v1/translate", body: try JSONSerialization.data(withJSONObject: object as [String: Any]))
+    }
+}
+
+extension ServerProcess {
+    /// The listening port.
+    var port: UInt16 { UInt16(base.port ?? 0) }
+
+    /// A raw TCP connection to the server, for clients that misbehave on purpose.
+    final class RawConnection {
+        let fd: Int32
+
+        init(port: UInt16) throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if fd < 0 || connected != 0 { throw POSIXError(.ECONNREFUSED) }
+        }
+
+        deinit { close(fd) }
+
+        func write(_ text: String) {
+            let bytes = Array(text.utf8)
+            _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+
+        /// Everything the server sends until it closes the connection or `seconds` pass;
+        /// `closed` tells which.
+        func readUntilClosed(seconds: Double) -> (text: String, closed: Bool) {
+            var received: [UInt8] = []
+            let deadline = Date().addingTimeInterval(seconds)
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            while Date() < deadline {
+                var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                guard poll(&poller, 1, 50) > 0 else { continue }
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { return (String(decoding: received, as: UTF8.self), true) }
+                received += buffer[0..<n]
+            }
+            return (String(decoding: received, as: UTF8.self), false)
+        }
     }
 }
 
