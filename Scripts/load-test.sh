@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Load test of `seq2seq serve` on loopback with wrk (Debian package `wrk`):
-# sentences/s and p50/p99 latency at concurrency 1, 8 and 32 (one sentence per
-# request, greedy), next to `translate --greedy` on the same sentences from a
-# file. Every run is bounded in time; only 127.0.0.1 is contacted.
+# sentences/s and p50/p99 latency at concurrency 1, 8, 32, 64 and 128 (one sentence
+# per request, greedy), next to `translate --greedy` on the same sentences from a
+# file, and the concurrency-1 p50 next to the decoding time of one sentence on the
+# warm model (the server's own mean batch time during that run: one sentence each). Every run is bounded in time; only 127.0.0.1 is contacted.
 #
 #   bash Scripts/load-test.sh                  # trains a small model first (E256 H256 L1, TRAIN_TIME)
 #   MODEL=model bash Scripts/load-test.sh      # use an existing model directory
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 TRAIN_TIME="${TRAIN_TIME:-90s}"
 SENTENCES="${SENTENCES:-2000}"
 DURATION="${DURATION:-10}"
-CONCURRENCY="${CONCURRENCY:-1 8 32}"
+CONCURRENCY="${CONCURRENCY:-1 8 32 64 128}"
 THREADS="${THREADS:-2}"
 REPEATS="${REPEATS:-3}"
 BATCH_WINDOW="${BATCH_WINDOW:-5}"
@@ -71,6 +72,12 @@ case "$URL" in http://127.0.0.1:*) ;; *) echo "server did not start: $(cat "$WOR
 # Warm-up (page in the model, first batches), not counted.
 BODIES="$BODIES" timeout 30 wrk -t1 -c8 -d2s -s Scripts/load-test.lua "$URL" > /dev/null
 
+# "SUM COUNT" of the server's batch decoding time (seconds, batches) so far.
+batch_time() {
+    curl -s --max-time 5 "$URL/metrics" | awk '/^seq2seq_batch_duration_seconds_sum/ { s = $2 }
+        /^seq2seq_batch_duration_seconds_count/ { n = $2 } END { print s + 0, n + 0 }'
+}
+
 # Rounds interleave the file run and the server runs, so that a change in the
 # machine's load hits both sides of each ratio alike; medians over rounds.
 RESULTS="$WORK/results.txt"
@@ -80,6 +87,7 @@ for round in $(seq "$REPEATS"); do
     echo "file $round $file" >> "$RESULTS"
     echo "== round $round/$REPEATS: translate --greedy -i FILE $(printf %.0f "$file") sentences/s" >&2
     for c in $CONCURRENCY; do
+        before=$(batch_time)
         result=$(BODIES="$BODIES" timeout $((DURATION + 30)) wrk -t1 -c"$c" -d"${DURATION}s" --timeout 10s \
             -s Scripts/load-test.lua "$URL" | grep '^RESULT')
         eval "${result#RESULT }"   # requests= seconds= p50_ms= p99_ms= non2xx= socket_errors=
@@ -87,6 +95,10 @@ for round in $(seq "$REPEATS"); do
             echo "warning: concurrency $c: $non2xx non-2xx answers, $socket_errors socket errors" >&2
         fi
         rate=$(echo "$requests / $seconds" | bc -l)
+        if [ "$c" = 1 ]; then
+            after=$(batch_time)
+            echo "decode $round $(echo "$after $before" | awk '{ n = $2 - $4; print (n > 0 ? 1000 * ($1 - $3) / n : 0) }')" >> "$RESULTS"
+        fi
         echo "serve $round $c $rate $p50_ms $p99_ms $(echo "100 * $rate / $file" | bc -l)" >> "$RESULTS"
         echo "   concurrency $c: $(printf %.0f "$rate") sentences/s, p50 $p50_ms ms, p99 $p99_ms ms" >&2
     done
@@ -98,6 +110,9 @@ for c in $CONCURRENCY; do
     printf '| %d | %.0f | %.1f ms | %.1f ms | %.0f%% |\n' "$c" "$(column "$c" 4)" "$(column "$c" 5)" "$(column "$c" 6)" "$(column "$c" 7)"
 done
 printf '| translate --greedy -i FILE | %.0f | | | 100%% |\n\n' "$(awk '$1 == "file" { print $3 }' "$RESULTS" | median)"
+DECODE_MS=$(awk '$1 == "decode" { print $3 }' "$RESULTS" | median)
+printf 'concurrency-1 p50 %.2f ms vs decoding one sentence on the warm model %.2f ms (mean batch time at concurrency 1): %.2fx\n' \
+    "$(column 1 5)" "$DECODE_MS" "$(echo "$(column 1 5) / $DECODE_MS" | bc -l)"
 echo "(medians of $REPEATS rounds; $SENTENCES sentences, $DURATION s per server run, $THREADS threads)"
 curl -s --max-time 5 "$URL/metrics" | awk '/^seq2seq_batch_sentences_sum/ { s = $2 } /^seq2seq_batch_sentences_count/ { n = $2 }
     END { if (n > 0) printf "server: %d sentences in %d batches (mean batch %.1f)\n", s, n, s / n }' >&2
