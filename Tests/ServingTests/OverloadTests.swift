@@ -27,6 +27,16 @@ struct OverloadTests {
         }
     }
 
+    /// Returns once the server has at least `sentences` sentences queued or decoding (or after 20 s).
+    static func waitUntilInFlight(_ server: ServerProcess, sentences: Double = 1) async throws {
+        let started = Date()
+        while Date().timeIntervalSince(started) < 20 {
+            let metrics = try await server.send("GET", "metrics").text
+            if ServeTests.metric(metrics, "seq2seq_queue_sentences") ?? 0 >= sentences { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
     /// The server still answers a normal request, with the library's translation.
     static func answersNormally(_ server: ServerProcess, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let answer = try await server.translate(["text": "Hello world.", "greedy": true])
@@ -76,17 +86,23 @@ struct OverloadTests {
         try await Self.answersNormally(server)
     }
 
-    /// A full queue makes /ready answer 503 and new requests 429; once it drains, both recover.
+    /// A full queue makes /ready answer 503 and a request beyond it 429; once it drains, both recover.
     @Test func readyFollowsTheQueue() async throws {
-        let server = try ServerProcess(["--model", Self.model, "--max-queue", "8"] + Self.busy)
+        let server = try ServerProcess(["--model", Self.model, "--max-queue", "1", "--max-sentences", "2048"] + Self.busy)
         let ready = try await server.send("GET", "ready")
         #expect(ready.status == 200 && ready.json?["status"] as? String == "ready")
-        let long = Self.occupy(server)
-        try await Task.sleep(for: .milliseconds(300))
+        // One request of 8 × 256 sentences (~3.5 s of decoding alone, longer under load) stays
+        // queued until its last sentence is taken, so it alone fills --max-queue 1 for seconds.
+        var long = Self.longRequest
+        long["text"] = Array(repeating: Self.longRequest["text"] as? [String] ?? [], count: 8).flatMap { $0 }
+        let occupying = Task { [long] in try await server.translate(long) }
+        try await Self.waitUntilInFlight(server)
         let busy = try await server.send("GET", "ready")
         #expect(busy.status == 503 && busy.json?["status"] as? String == "busy", "\(busy.text)")
-        Self.expectError(try await server.translate(["text": "Hi."]), status: 429, type: "overloaded")
-        #expect(try await long.value.map(\.status) == Array(repeating: 200, count: 8))
+        let refused = try await server.translate(["text": "Hi."])
+        Self.expectError(refused, status: 429, type: "overloaded")
+        #expect(refused.retryAfter.flatMap(Int.init) ?? 0 >= 1)
+        #expect(try await occupying.value.status == 200)
         #expect(try await server.send("GET", "ready").status == 200)
         try await Self.answersNormally(server)
     }
@@ -96,7 +112,7 @@ struct OverloadTests {
     @Test func clientDeadlinesAnswer504() async throws {
         let server = try ServerProcess(["--model", Self.model] + Self.busy)
         let long = Self.occupy(server)
-        try await Task.sleep(for: .milliseconds(200))
+        try await Self.waitUntilInFlight(server)
         Self.expectError(try await server.translate(["text": "Hi.", "timeout_ms": 50]), status: 504, type: "deadline_exceeded")
         #expect(try await long.value.allSatisfy { $0.status == 200 })
         Self.expectError(try await server.translate(["text": "Hi.", "timeout_ms": 0]), status: 400, type: "bad_request")
@@ -107,7 +123,7 @@ struct OverloadTests {
     /// With --max-request-time, requests that would finish after it are answered 504 and the
     /// decoder skips their remaining sentences (fewer batches than sentences sent).
     @Test func serverDeadlineSkipsWorkNobodyWaitsFor() async throws {
-        let server = try ServerProcess(["--model", Self.model, "--max-request-time", "1000"] + Self.busy)
+        let server = try ServerProcess(["--model", Self.model, "--max-request-time", "2000"] + Self.busy)
         let answers = try await Self.occupy(server).value       // ~3 s of work
         #expect(answers.contains { $0.status == 200 }, "the first requests fit in the limit")
         let late = answers.filter { $0.status != 200 }

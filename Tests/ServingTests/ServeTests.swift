@@ -296,19 +296,21 @@ struct ServeTests {
         // Long requests (64 beams, one sentence per batch) keep the decoder busy, so the
         // requests sent after them are still queued when SIGTERM comes.
         let server = try ServerProcess(["--model", ServerProcess.fixtureModel, "--max-batch", "1", "--max-beam-size", "64"])
-        let long = OverloadTests.occupy(server, count: 4)
-        try await Task.sleep(for: .milliseconds(200))
-        let started = Date()
+        let long = OverloadTests.occupy(server, count: 8)
+        try await OverloadTests.waitUntilInFlight(server)
         let pending = inputs.indices.map { i in
             Task { try await server.translate(["text": inputs[i]]) }
         }
-        // Wait until every request is queued (the in-flight gauge counts the long ones too), then SIGTERM.
-        var queued = 0.0
-        while queued < Double(inputs.count) + 4 * 256 && Date().timeIntervalSince(started) < 4 {
-            try await Task.sleep(for: .milliseconds(20))
-            queued = Self.metric(try await server.send("GET", "metrics").text, "seq2seq_queue_sentences") ?? 0
+        // The in-flight gauge counts 256 per unanswered long request plus one per short one
+        // (they wait behind the long ones, whose beam size differs): SIGTERM once every short
+        // request is queued and a long one is still decoding.
+        let started = Date()
+        var queued = 0
+        while queued % 256 != inputs.count && Date().timeIntervalSince(started) < 20 {
+            try await Task.sleep(for: .milliseconds(10))
+            queued = Int(Self.metric(try await server.send("GET", "metrics").text, "seq2seq_queue_sentences") ?? 0)
         }
-        #expect(queued > Double(inputs.count), "requests in flight when SIGTERM was sent: \(queued)")
+        #expect(queued % 256 == inputs.count && queued > 256, "sentences in flight when SIGTERM was sent: \(queued)")
         kill(server.process.processIdentifier, SIGTERM)
         for (i, task) in pending.enumerated() {
             let answer = try await task.value
