@@ -144,6 +144,24 @@ extension ServerProcess {
     /// The listening port.
     var port: UInt16 { UInt16(base.port ?? 0) }
 
+    /// Writes `METHOD path` (with a JSON body) on a new connection of its own and returns that
+    /// connection; `RawConnection.answer` reads the reply. Unlike `send`, the request is on the
+    /// wire when this returns, whatever other tests in the process keep URLSession busy with.
+    func post(_ path: String, json: [String: any Sendable]) throws -> RawConnection {
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: json), as: UTF8.self)
+        let connection = try RawConnection(port: port)
+        connection.write("POST /\(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                         + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
+        return connection
+    }
+
+    /// `GET path` on a connection of its own: the status and the body.
+    func get(_ path: String) throws -> (status: Int, body: String) {
+        let connection = try RawConnection(port: port)
+        connection.write("GET /\(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return connection.answer(seconds: 60)
+    }
+
     /// A raw TCP connection to the server, for clients that misbehave on purpose.
     final class RawConnection {
         let fd: Int32
@@ -165,6 +183,14 @@ extension ServerProcess {
         func write(_ text: String) {
             let bytes = Array(text.utf8)
             _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        }
+
+        /// The status and body of the server's reply (status 0 if none came within `seconds`).
+        func answer(seconds: Double) -> (status: Int, body: String) {
+            let text = readUntilClosed(seconds: seconds).text
+            let status = text.split(separator: " ", maxSplits: 2).dropFirst().first.flatMap { Int($0) } ?? 0
+            let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+            return (status, body)
         }
 
         /// Everything the server sends until it closes the connection or `seconds` pass;
