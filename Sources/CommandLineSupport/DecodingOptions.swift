@@ -30,8 +30,8 @@ public struct DecodingOptions: ParsableArguments {
     @Option(help: "Arithmetic of the decoder's products: fp32 (as trained) or int8 (weights and inputs in 8-bit integers with per-row scales; faster, within a few tenths of a chrF point).")
     public var precision: DecodingPrecision = .fp32
 
-    @Flag(help: "Score only each sentence's shortlisted target tokens (the model directory's shortlist.safetensors, built by `seq2seq shortlist`): frequent tokens plus the likely translations of its source tokens. Faster; see the README for the measured quality.")
-    public var shortlist = false
+    @Flag(inversion: .prefixedNo, help: "Score only each sentence's shortlisted target tokens (the model directory's shortlist.safetensors, written by `seq2seq train` or `seq2seq shortlist`): frequent tokens plus the likely translations of its source tokens. Faster at no measured chrF cost (see the README). Default: on when the model directory has a shortlist.")
+    public var shortlist: Bool?
 
     @Option(parsing: .unconditional, help: "Never repeat an n-gram of this many tokens within a translation (0: off).")
     public var noRepeatNgram = 0
@@ -55,6 +55,9 @@ public struct DecodingOptions: ParsableArguments {
         try OptionCheck.require(noRepeatNgram, in: 0...1_000_000, "--no-repeat-ngram")
         try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
     }
+
+    /// Whether to decode `model` with its shortlist: as told, else when it has one.
+    public func usesShortlist(_ model: ModelDirectory) -> Bool { shortlist ?? model.hasShortlist }
 
     /// The library options these flags describe.
     public var translationOptions: TranslationOptions {

@@ -34,8 +34,9 @@ struct EvalCommand: ParsableCommand {
         ComputeThreads.configure(decoding.threads)
         let outputFile = try output.map { try OutputFile(path: $0) }   // checked before the slow part
         defer { outputFile?.discard() }
-        let (translator, manifest) = try ModelDirectory(path: model).loadTranslator(options: decoding.translationOptions,
-                                                                                        shortlist: decoding.shortlist)
+        let directory = ModelDirectory(path: model)
+        let (translator, manifest) = try directory.loadTranslator(options: decoding.translationOptions,
+                                                                  shortlist: decoding.usesShortlist(directory))
         try translator.decodingMemory(batchSize: decoding.batchSize).require(
             for: "evaluating with --beam-size \(decoding.greedy ? 1 : decoding.beamSize) and --batch-size \(decoding.batchSize)",
             advice: "lower --beam-size, --batch-size or --max-input-length")

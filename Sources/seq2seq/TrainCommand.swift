@@ -84,6 +84,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Model directory to write.")
     var output = "model"
 
+    @Flag(inversion: .prefixedNo, help: "Write OUTPUT/shortlist.safetensors (500 frequent target tokens + 20 candidates per source token, learned from the training pairs) so that translate, eval and serve score only each sentence's shortlist: faster at no measured chrF cost (README, Vocabulary shortlist). `seq2seq shortlist` rebuilds it with other sizes.")
+    var shortlist = true
+
     @Flag(help: "With --resume: continue even though the training or --dev file differs from the one the run started with.")
     var allowDataChange = false
 
@@ -164,6 +167,7 @@ struct TrainCommand: ParsableCommand {
         options.labelSmoothing = labelSmoothing
         options.outputPath = output
         options.allowDataChange = allowDataChange
+        options.shortlist = shortlist ? ShortlistSettings() : nil
         training.apply(to: &options)
         sizes.apply(to: &options)
         let job = distributed ? try DistributedTraining.start() : nil

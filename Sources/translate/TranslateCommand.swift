@@ -89,8 +89,9 @@ struct TranslateCommand: ParsableCommand {
     private func loadTranslator() throws -> Translator {
         var options = decoding.translationOptions
         options.alignment = alignment
-        let (translator, _) = try ModelDirectory(path: model).loadTranslator(
-            options: options, ensemble: models.dropFirst().map(ModelDirectory.init), shortlist: decoding.shortlist)
+        let directory = ModelDirectory(path: model)
+        let (translator, _) = try directory.loadTranslator(
+            options: options, ensemble: models.dropFirst().map(ModelDirectory.init), shortlist: decoding.usesShortlist(directory))
         if alignment && translator.model.configuration.attention == .none {
             throw ValidationError("\(model): --alignment needs a model trained with --attention dot or general; this one has no attention")
         }

@@ -188,6 +188,33 @@ struct TrainTranslateCLITests {
         expectOneLineError(try Self.run("translate", ["--model", w.path("model"), "--shortlist", "hello"]), mentioning: "seq2seq shortlist")
     }
 
+    /// `train` writes a shortlist that translate and eval then use unless told --no-shortlist;
+    /// `train --no-shortlist` writes none (and a new run removes an earlier run's).
+    @Test func trainWritesAShortlistThatDecodingUsesByDefault() throws {
+        let w = try Workspace()
+        let training = try Self.train(w, into: "model", ["--epochs", "3"])
+        #expect(w.exists("model/shortlist.safetensors") && training.errors.contains("shortlist.safetensors"), "\(training.errors)")
+        let input = "hello world\nThank you.\n"
+        let byDefault = try Self.run("translate", ["--model", w.path("model")], stdin: input)
+        let listed = try Self.run("translate", ["--model", w.path("model"), "--shortlist"], stdin: input)
+        let full = try Self.run("translate", ["--model", w.path("model"), "--no-shortlist"], stdin: input)
+        #expect(byDefault.status == 0 && full.status == 0 && byDefault.lines == listed.lines, "\(byDefault.errors)")
+        // The default reads the file: a damaged one is an error unless --no-shortlist.
+        try w.write("damaged\n", to: "model/shortlist.safetensors")
+        for command in [["translate", "--model", w.path("model"), "hello"], ["seq2seq", "eval", "--model", w.path("model"), w.path("test.tsv")]] {
+            let damaged = try Self.run(command[0], Array(command.dropFirst()))
+            #expect(damaged.status != 0 && damaged.errors.contains("shortlist.safetensors"), "\(command): \(damaged.errors)")
+        }
+        #expect(try Self.run("translate", ["--model", w.path("model"), "--no-shortlist"], stdin: input).lines == full.lines)
+        // Without the file the default decodes the whole vocabulary.
+        try FileManager.default.removeItem(atPath: w.path("model/shortlist.safetensors"))
+        #expect(try Self.run("translate", ["--model", w.path("model")], stdin: input).lines == full.lines)
+        try w.write("damaged\n", to: "model/shortlist.safetensors")
+        try Self.train(w, into: "model", ["--epochs", "1", "--force", "--no-shortlist"])
+        #expect(!w.exists("model/shortlist.safetensors"), "a new run without a shortlist removes the earlier run's")
+        #expect(try Self.run("translate", ["--model", w.path("model"), "hello"]).status == 0)
+    }
+
     @Test func outputDoesNotDependOnBatching() throws {
         let w = try Workspace()
         try Self.train(w, into: "model", ["--epochs", "4"])

@@ -84,6 +84,8 @@ public struct ModelDirectory: Sendable {
     public var logPath: String { path + "/training-log.jsonl" }
     public var sessionPath: String { lastCheckpoint + "/session.json" }
     public var shortlistPath: String { path + "/" + VocabularyShortlist.fileName }
+    /// Whether the directory has a vocabulary shortlist (`seq2seq train` writes one unless told not to).
+    public var hasShortlist: Bool { FileManager.default.fileExists(atPath: shortlistPath) }
 
     /// The vocabulary strings a checkpoint stores for each side.
     public static func vocabularyTag(_ identity: String, side: TextSide) -> String { "\(identity)#\(side.rawValue)" }

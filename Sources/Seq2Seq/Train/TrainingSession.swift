@@ -66,6 +66,9 @@ public struct TrainingSessionOptions: Sendable {
     public var devFraction = 0.02
     /// Dev sentences translated (greedily) for BLEU/chrF at each validation.
     public var devTranslateLimit = 1000
+    /// The vocabulary shortlist written into the model directory for `translate` and `serve`
+    /// (nil: none; a new run then removes an earlier run's).
+    public var shortlist: ShortlistSettings? = ShortlistSettings()
     /// The command line that started this run, recorded in `run.json` for `seq2seq report`.
     public var commandLine: [String] = []
 
@@ -154,7 +157,10 @@ public final class TrainingSession {
         let targetTokenizer = try vocabulary.tokenizer(for: manifest.targetSide)
         let encoded = try encode(data, source: sourceTokenizer, target: targetTokenizer,
                                  sourceOrderReversed: manifest.sourceOrderReversed)
-        if writesFiles { try writeNewModelFiles() }
+        if writesFiles {
+            try writeNewModelFiles()
+            try writeShortlist(encoded, vocabulary: vocabulary, manifest: manifest)
+        }
         guard let made = try makeTrainer(data: data, savedSession: savedSession, vocabulary: vocabulary,
                                          manifest: manifest) else { return .stepLimit }
         let trainer = made.trainer
@@ -179,6 +185,25 @@ public final class TrainingSession {
         log("\(outcome.rawValue) after \(trainer.step) steps, \(formatDuration(monotonicSeconds() - started)); "
             + String(format: "best dev chrF %.2f", task.state.bestChrF) + " -> \(directory.bestCheckpoint)")
         return outcome
+    }
+
+    /// Learns the vocabulary shortlist from the training pairs (a new run replaces an earlier
+    /// run's; a resumed run keeps its own).
+    private func writeShortlist(_ encoded: EncodedCorpus, vocabulary: VocabularyPair, manifest: ModelManifest) throws {
+        if options.resume && directory.hasShortlist { return }
+        guard let settings = options.shortlist else {
+            if !options.resume { try? FileManager.default.removeItem(atPath: directory.shortlistPath) }
+            return
+        }
+        let tags = directory.vocabularyTags(manifest)
+        let shortlist = try VocabularyShortlist.learn(
+            pairs: encoded.examples.map { ($0.source, $0.target) },
+            sourceVocabularySize: vocabulary.size(of: manifest.sourceSide),
+            targetVocabularySize: vocabulary.size(of: manifest.targetSide), settings: settings,
+            sourceVocabulary: tags.source, targetVocabulary: tags.target)
+        try shortlist.write(to: directory.shortlistPath)
+        log("wrote \(directory.shortlistPath): \(shortlist.frequent.count) frequent target tokens + "
+            + "\(settings.candidateCount) candidates per source token (translate and serve use it; --no-shortlist to not write one)")
     }
 
     /// Only rank 0 of a distributed run checks, recovers or writes the output folder.
