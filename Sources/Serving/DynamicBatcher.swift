@@ -69,8 +69,10 @@ public final class DynamicBatcher: @unchecked Sendable {
     }
 
     /// The model's translator; touched by the worker thread only once started.
-    private let translator: Translator
-    private let baseOptions: TranslationOptions
+    private var translator: Translator
+    private var baseOptions: TranslationOptions
+    /// A reloaded model's translator, taken up by the worker before its next batch (guarded by `condition`).
+    private var replacement: Translator?
     public let window: TimeInterval
     public let maxBatch: Int
     /// Most requests waiting at once (nil: no limit).
@@ -120,6 +122,14 @@ public final class DynamicBatcher: @unchecked Sendable {
         condition.broadcast()
         condition.unlock()
         if thread != nil { stopped.wait() }
+    }
+
+    /// Decodes every batch that starts from now on with `translator` (a reloaded model);
+    /// the batch being decoded finishes with the old one. Queued requests are kept.
+    public func replaceTranslator(with translator: Translator) {
+        condition.lock()
+        replacement = translator
+        condition.unlock()
     }
 
     /// Whether a new request would be refused for a full queue, or because the batcher stopped.
@@ -181,6 +191,11 @@ public final class DynamicBatcher: @unchecked Sendable {
             }
             waitForCompany()
             answerOverdueJobs(now: Date())
+            if let replacement {
+                translator = replacement
+                baseOptions = replacement.options
+                self.replacement = nil
+            }
             if !queue.isEmpty { return takeBatch() }
         }
     }

@@ -28,6 +28,7 @@ public struct ServingLimits: Sendable {
 /// - `GET /ready`: 200 `{"status": "ready"}` when every model is loaded and takes requests,
 ///   503 `{"status": "busy"}` while a queue is full or the server is shutting down
 /// - `GET /metrics`: Prometheus text format
+/// - `POST /admin/reload`: reload the models from their directories (`ModelReloader`)
 struct TranslationRoutes: Sendable {
     let models: [ServedModel]
     /// Search settings for requests that don't give their own.
@@ -35,6 +36,7 @@ struct TranslationRoutes: Sendable {
     let maxInputLength: Int
     let limits: ServingLimits
     let metrics: ServingMetrics
+    let reloader: ModelReloader
 
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
@@ -48,6 +50,7 @@ struct TranslationRoutes: Sendable {
             return try encodeJSON(Readiness(status: busy.isEmpty ? "ready" : "busy", busy: busy),
                                   status: busy.isEmpty ? .ok : .serviceUnavailable)
         }
+        router.post("/admin/reload") { request, _ in try await reloader.handle(request) }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
@@ -201,7 +204,7 @@ struct MetricsCountingMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
-        let known = ["/v1/translate", "/v1/models", "/health", "/ready", "/metrics"]
+        let known = ["/v1/translate", "/v1/models", "/health", "/ready", "/metrics", "/admin/reload"]
         let endpoint = known.contains(request.uri.path) ? request.uri.path : "other"
         do {
             let response = try await next(request, context)

@@ -1,41 +1,89 @@
 import Foundation
 import Seq2Seq
 
-/// A model the server answers with: its directory, manifest and the batcher
-/// that owns its `Translator`.
-public final class ServedModel: Sendable {
+/// A model the server answers with: its directory, what was loaded from it, and
+/// the batcher that owns its `Translator`. `reload()` swaps in the directory's
+/// current contents without stopping the batcher.
+public final class ServedModel: @unchecked Sendable {
     public let name: String
     public let path: String
-    public let manifest: ModelManifest
-    public let configuration: ModelConfiguration
+    private let options: TranslationOptions
+    private let shortlistSetting: Bool?
     public let batcher: DynamicBatcher
+
+    /// What one load of the directory gave.
+    struct Loaded {
+        var manifest: ModelManifest
+        var configuration: ModelConfiguration
+        var usesShortlist: Bool
+    }
+    private var loaded: Loaded                  // guarded by `lock`
+    private let lock = NSLock()
+    /// One reload at a time.
+    private let reloading = NSLock()
+
+    public var manifest: ModelManifest { lock.withLock { loaded.manifest } }
+    public var configuration: ModelConfiguration { lock.withLock { loaded.configuration } }
     /// Whether the model has attention (and so can return alignments).
     public var hasAttention: Bool { configuration.attention != .none }
+    /// Whether its translator scores only shortlisted target tokens.
+    public var usesShortlist: Bool { lock.withLock { loaded.usesShortlist } }
 
     /// Loads `path` (a directory written by `seq2seq train`) and starts its decoding thread.
     /// - Parameters:
     ///   - options: server-wide decoding settings (length penalty, maximum lengths);
     ///     beam size, greedy and n-best come per request.
-    public init(name: String, path: String, options: TranslationOptions, window: TimeInterval, maxBatch: Int,
-                maxQueue: Int? = nil, metrics: ServingMetrics) throws {
-        let (translator, manifest) = try ModelDirectory(path: path).loadTranslator(options: options)
+    ///   - shortlist: decode with the directory's vocabulary shortlist (nil: when it has one).
+    public init(name: String, path: String, options: TranslationOptions, shortlist: Bool? = nil, window: TimeInterval,
+                maxBatch: Int, maxQueue: Int? = nil, metrics: ServingMetrics) throws {
         self.name = name
         self.path = path
-        self.manifest = manifest
-        configuration = translator.model.configuration
+        self.options = options
+        shortlistSetting = shortlist
+        let (translator, loaded) = try Self.load(path: path, options: options, shortlist: shortlist)
+        self.loaded = loaded
         batcher = DynamicBatcher(translator: translator, window: window, maxBatch: maxBatch, maxQueue: maxQueue) { report in
             metrics.recordBatch(model: name, report)
         }
         batcher.start(name: name)
     }
 
+    private static func load(path: String, options: TranslationOptions, shortlist: Bool?) throws -> (Translator, Loaded) {
+        let directory = ModelDirectory(path: path)
+        let usesShortlist = shortlist ?? directory.hasShortlist
+        let (translator, manifest) = try directory.loadTranslator(options: options, shortlist: usesShortlist)
+        return (translator, Loaded(manifest: manifest, configuration: translator.model.configuration, usesShortlist: usesShortlist))
+    }
+
+    /// Loads the directory again (a retrained or replaced model) and decodes every later
+    /// batch with it; queued and in-flight requests are answered, by the old model until the
+    /// new one is in place. If the directory does not load (missing or damaged files), throws
+    /// and keeps serving the current model.
+    public func reload() throws {
+        try reloading.withLock {
+            let (translator, fresh) = try Self.load(path: path, options: options, shortlist: shortlistSetting)
+            lock.withLock { loaded = fresh }
+            batcher.replaceTranslator(with: translator)
+        }
+    }
+
     func description(isDefault: Bool) -> ModelDescription {
-        ModelDescription(name: name, path: path, isDefault: isDefault, sourceLanguage: manifest.sourceLanguage,
-                         targetLanguage: manifest.targetLanguage, embeddingSize: configuration.embeddingSize,
-                         hiddenSize: configuration.hiddenSize, layers: configuration.layerCount,
-                         sourceVocabularySize: configuration.sourceVocabularySize,
-                         targetVocabularySize: configuration.targetVocabularySize,
-                         attention: configuration.attention != .none)
+        let loaded = lock.withLock { self.loaded }
+        let configuration = loaded.configuration
+        return ModelDescription(name: name, path: path, isDefault: isDefault, sourceLanguage: loaded.manifest.sourceLanguage,
+                                targetLanguage: loaded.manifest.targetLanguage, embeddingSize: configuration.embeddingSize,
+                                hiddenSize: configuration.hiddenSize, layers: configuration.layerCount,
+                                sourceVocabularySize: configuration.sourceVocabularySize,
+                                targetVocabularySize: configuration.targetVocabularySize,
+                                attention: configuration.attention != .none, shortlist: loaded.usesShortlist)
+    }
+
+    /// One line for the log: where the model came from and its shape.
+    var summary: String {
+        let loaded = lock.withLock { self.loaded }
+        let shape = loaded.configuration
+        return "\(path) (\(loaded.manifest.sourceLanguage) → \(loaded.manifest.targetLanguage), E\(shape.embeddingSize) "
+            + "H\(shape.hiddenSize) L\(shape.layerCount)\(loaded.usesShortlist ? ", shortlist" : ""))"
     }
 }
 

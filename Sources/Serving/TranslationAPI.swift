@@ -135,9 +135,11 @@ public struct ModelDescription: Codable, Sendable, Equatable {
     public var sourceVocabularySize: Int
     public var targetVocabularySize: Int
     public var attention: Bool
+    /// Whether the model decodes with its directory's vocabulary shortlist.
+    public var shortlist: Bool
 
     enum CodingKeys: String, CodingKey {
-        case name, path, layers, attention
+        case name, path, layers, attention, shortlist
         case isDefault = "default"
         case sourceLanguage = "source_language"
         case targetLanguage = "target_language"

@@ -12,10 +12,14 @@ public struct ServerConfiguration: Sendable {
     public var models: [ModelSpecification] = []
     /// Server-wide decoding settings (length penalty, maximum lengths, default beam size).
     public var decoding = TranslationOptions()
+    /// Decode with each model directory's vocabulary shortlist (nil: for those that have one).
+    public var shortlist: Bool?
     /// Seconds the oldest queued request waits for others to batch with.
     public var batchWindow: TimeInterval = 0.005
     /// Most sentences decoded together.
     public var maxBatch = 32
+    /// `POST /admin/reload` and SIGHUP reload the models from their directories.
+    public var allowReload = false
     /// Most requests waiting per model; more are answered 429 (nil: no limit).
     public var maxQueue: Int?
     /// Seconds a connection may stay silent (no request bytes) before it is closed
@@ -82,16 +86,18 @@ public struct TranslationServer {
         defer { for model in served { model.batcher.stop() } }
         for specification in config.models {
             let model = try ServedModel(name: specification.name, path: specification.path, options: config.decoding,
-                                        window: config.batchWindow, maxBatch: config.maxBatch, maxQueue: config.maxQueue,
+                                        shortlist: config.shortlist, window: config.batchWindow, maxBatch: config.maxBatch, maxQueue: config.maxQueue,
                                         metrics: metrics)
             served.append(model)
-            let shape = model.configuration
-            logger.info("model \(model.name): \(model.path) (\(model.manifest.sourceLanguage) → \(model.manifest.targetLanguage), E\(shape.embeddingSize) H\(shape.hiddenSize) L\(shape.layerCount))")
+            logger.info("model \(model.name): \(model.summary)")
         }
+        let reloader = ModelReloader(models: served, enabled: config.allowReload, logger: logger)
+        let hangUp = reloader.watchHangUp()
+        defer { hangUp?.cancel() }
         let routes = TranslationRoutes(
             models: served,
             defaultKey: DecodingKey(beamSize: config.decoding.beamSize, greedy: config.decoding.greedy, nBest: 1),
-            maxInputLength: config.decoding.maxInputLength, limits: config.limits, metrics: metrics)
+            maxInputLength: config.decoding.maxInputLength, limits: config.limits, metrics: metrics, reloader: reloader)
         let logger = self.logger
         let app = Application(
             router: routes.makeRouter(),

@@ -53,6 +53,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Longest wait for a request's body (then 408); a silent connection is closed after twice this.", valueName: "seconds"))
     var clientTimeout: Double = 10
 
+    @Flag(inversion: .prefixedNo, help: "Decode with each model directory's vocabulary shortlist (shortlist.safetensors, written by `seq2seq train`); default: for every model that has one. /v1/models tells which do.")
+    var shortlist: Bool?
+
+    @Flag(help: "Let POST /admin/reload and SIGHUP reload every model from its directory (after retraining or replacing it) without dropping requests; a directory that does not load is refused and the old model keeps serving.")
+    var allowReload = false
+
     @Option(help: "Default beams per sentence (a request's beam_size overrides it).")
     var beamSize = 5
 
@@ -114,6 +120,8 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.port = port
         configuration.models = model.compactMap(ModelSpecification.init(argument:))
         configuration.decoding.beamSize = beamSize
+        configuration.shortlist = shortlist
+        configuration.allowReload = allowReload
         configuration.decoding.greedy = greedy
         configuration.decoding.lengthPenalty = lengthPenalty
         configuration.decoding.maxLengthRatio = maxLengthRatio

@@ -216,26 +216,16 @@ struct ServeTests {
     }
 
     @Test func alignmentsFromAModelWithAttention() async throws {
-        // A tiny model with dot attention, trained here in a second or two.
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("serve-attention-" + UUID().uuidString).path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let folder = try ServerProcess.temporaryFolder("serve-attention")
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let corpus = try String(contentsOf: ServerProcess.packageRoot.appendingPathComponent("Corpora/everyday.tsv"), encoding: .utf8)
-        try Data((corpus.split(separator: "\n").prefix(60).joined(separator: "\n") + "\n").utf8)
-            .write(to: URL(fileURLWithPath: folder + "/pairs.tsv"))
         let model = folder + "/model"
-        let train = Process()
-        train.executableURL = try ServerProcess.locateBinary()
-        train.arguments = ["train", folder + "/pairs.tsv", "--output", model, "--attention", "dot", "--embedding", "16",
-                           "--hidden", "16", "--vocab-size", "300", "--epochs", "2", "--threads", "1", "--seed", "3"]
-        train.standardError = FileHandle.nullDevice
-        try train.run()
-        train.waitUntilExit()
-        try #require(train.terminationStatus == 0)
+        try ServerProcess.trainAttentionModel(into: model)
 
         let server = try ServerProcess(["--model", "att=" + model, "--model", "plain=" + ServerProcess.fixtureModel])
         let models = try await server.send("GET", "v1/models").json?["models"] as? [[String: Any]] ?? []
         #expect(models.map { $0["attention"] as? Bool } == [true, false])
+        // `train` wrote a shortlist into the new model; the server decodes with it.
+        #expect(models.map { $0["shortlist"] as? Bool } == [true, false])
         let inputs = ["hello world", "Thank you."]
         let answer = try await server.translate(["text": inputs, "alignment": true, "beam_size": 3])
         #expect(answer.status == 200, "\(answer.text)")
@@ -243,7 +233,7 @@ struct ServeTests {
         options.beamSize = 3
         options.alignment = true
         ComputeThreads.configure(1)
-        let (translator, _) = try ModelDirectory(path: model).loadTranslator(options: options)
+        let (translator, _) = try ModelDirectory(path: model).loadTranslator(options: options, shortlist: true)
         let expected = try translator.translate(inputs)
         for (sentence, translation) in zip(Self.sentences(of: answer), expected) {
             Self.check(sentence, against: translation, nBest: 1)

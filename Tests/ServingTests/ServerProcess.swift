@@ -35,6 +35,28 @@ final class ServerProcess: @unchecked Sendable {
             .split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
     }
 
+    /// A new empty folder under the temporary directory.
+    static func temporaryFolder(_ prefix: String) throws -> String {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(prefix + "-" + UUID().uuidString).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    /// Trains a tiny model with dot attention into `model` (a second or two; its shortlist included).
+    static func trainAttentionModel(into model: String) throws {
+        let corpus = try String(contentsOf: packageRoot.appendingPathComponent("Corpora/everyday.tsv"), encoding: .utf8)
+        let pairs = model + "-pairs.tsv"
+        try Data((corpus.split(separator: "\n").prefix(60).joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: pairs))
+        let train = Process()
+        train.executableURL = try locateBinary()
+        train.arguments = ["train", pairs, "--output", model, "--attention", "dot", "--embedding", "16",
+                           "--hidden", "16", "--vocab-size", "300", "--epochs", "2", "--threads", "1", "--seed", "3"]
+        train.standardError = FileHandle.nullDevice
+        try train.run()
+        train.waitUntilExit()
+        try #require(train.terminationStatus == 0)
+    }
+
     /// The built `seq2seq` next to the test bundle, or in `.build/debug`.
     static func locateBinary() throws -> URL {
         var folders: [URL] = []
