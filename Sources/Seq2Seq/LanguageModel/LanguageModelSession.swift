@@ -4,8 +4,11 @@ import Tokenize
 /// ln 2: nats per bit.
 private let ln2 = Foundation.log(2.0)
 
-/// Everything `seq2seq lm train` can be told.
-public struct LanguageModelSessionOptions: Sendable {
+/// Everything `seq2seq lm train` can be told: the run settings it shares with a translation
+/// model's (`run`, read and written as `options.seed` etc.) and its own.
+public struct LanguageModelSessionOptions: TrainingRunSettings, Sendable {
+    public var run = TrainingRunControl(embeddingSize: 64, hiddenSize: 512, layerCount: 2, dropout: 0,
+                                        validateEvery: 200, patience: 5, outputPath: "lm")
     public var trainPath: String
     /// Dev text (default: a deterministic tail of the training text).
     public var devPath: String?
@@ -16,39 +19,13 @@ public struct LanguageModelSessionOptions: Sendable {
     public var vocabularySize = 8000
     /// char/jamo: units seen fewer times in the training text become `<unk>`.
     public var minimumCount = 1
-    public var embeddingSize = 64
-    public var hiddenSize = 512
-    public var layerCount = 2
     public var cell = CellKind.lstm
-    public var dropout: Float = 0
     /// T: steps per chunk (truncated BPTT length); nil = 100, or the resumed run's.
     public var chunkLength: Int?
     /// B: parallel streams; nil = `defaultStreams`, or the resumed run's.
     public var streams: Int?
-    public var epochs = 50
-    /// Wall-clock limit in seconds (nil: none).
-    public var timeBudget: Double?
-    /// Stop once the optimizer has taken this many steps in total.
-    public var maxSteps: Int?
-    public var learningRate: Float = 2e-3
-    /// Global-norm clipping threshold (nil: none).
-    public var clip: Float? = 1.0
-    public var seed: UInt64 = 1
-    public var threads = 2
-    public var outputPath = "lm"
-    public var resume = false
-    /// Replace a language model already in `outputPath` (its own files only).
-    public var force = false
-    /// Validate every this many steps (0: at each epoch end instead); always at the end of training.
-    public var validateEvery = 200
-    /// Stop after this many validations without a lower dev loss.
-    public var patience = 5
-    /// Share of the text held out as dev text when no dev file is given.
-    public var devFraction = 0.02
     /// Streams the dev text is read in (each carrying its state).
     public var evaluationStreams = 64
-    /// The command line that started the run, recorded in `run.json` for `seq2seq report`.
-    public var commandLine: [String] = []
 
     public static let defaultChunkLength = 100
     /// 32 streams: twice the updates of 64 for the same characters at about the same characters

@@ -1,8 +1,11 @@
 import Foundation
 import Tokenize
 
-/// Everything `seq2seq train` can be told.
-public struct TrainingSessionOptions: Sendable {
+/// Everything `seq2seq train` can be told: the run settings it shares with a language
+/// model's (`run`, read and written as `options.seed` etc.) and its own.
+public struct TrainingSessionOptions: TrainingRunSettings, Sendable {
+    public var run = TrainingRunControl(embeddingSize: 256, hiddenSize: 256, layerCount: 1, dropout: 0.3,
+                                        validateEvery: 500, patience: 10, outputPath: "model")
     public var trainPath: String
     public var devPath: String?
     /// Translate column 2 → column 1.
@@ -16,9 +19,6 @@ public struct TrainingSessionOptions: Sendable {
     public var automaticVocabularySize = false
     /// Stop at the first malformed corpus line instead of skipping it.
     public var strict = false
-    public var embeddingSize = 256
-    public var hiddenSize = 256
-    public var layerCount = 1
     /// Architecture of a new model (a resumed run keeps its own).
     public var architecture = ModelArchitecture.original
     /// Output layer shares the target embedding table (needs embedding size = hidden size).
@@ -32,45 +32,20 @@ public struct TrainingSessionOptions: Sendable {
     /// Multiply the learning rate by this factor at every validation without a better dev chrF
     /// (1: never; the scale is saved with the checkpoint, so `--resume` continues it).
     public var plateauDecay: Float = 1
-    public var dropout: Float = 0.3
     /// Sentences per batch (used when `batchTokens` is nil).
     public var batchSize = 64
     /// Target tokens per batch instead of a fixed sentence count.
     public var batchTokens: Int?
     /// Pairs with a side longer than this many subword tokens are skipped.
     public var maxLength = 80
-    public var epochs = 50
-    /// Wall-clock limit in seconds for this run (nil: none).
-    public var timeBudget: Double?
-    /// Stop once the optimizer has taken this many steps in total (nil: none).
-    public var maxSteps: Int?
-    public var learningRate: Float = 2e-3
-    /// Global-norm clipping threshold (nil: no clipping).
-    public var clip: Float? = 1.0
     public var labelSmoothing: Float = 0.1
-    public var seed: UInt64 = 1
-    public var threads = 2
-    public var outputPath = "model"
-    public var resume = false
-    /// Replace what an earlier run left in `outputPath` (otherwise a non-empty folder is refused).
-    public var force = false
     /// `--resume` on a training or dev file other than the one the run started with.
     public var allowDataChange = false
-    /// Validate every this many steps (0: only at epoch ends).
-    public var validateEvery = 500
-    /// Stop after this many validations without a better dev chrF, spanning at
-    /// least `patience × validateEvery` steps (so that the frequent epoch-end
-    /// validations of a small corpus don't stop it early on dev-set noise).
-    public var patience = 10
-    /// Hold-out fraction when no dev file is given.
-    public var devFraction = 0.02
     /// Dev sentences translated (greedily) for BLEU/chrF at each validation.
     public var devTranslateLimit = 1000
     /// The vocabulary shortlist written into the model directory for `translate` and `serve`
     /// (nil: none; a new run then removes an earlier run's).
     public var shortlist: ShortlistSettings? = ShortlistSettings()
-    /// The command line that started this run, recorded in `run.json` for `seq2seq report`.
-    public var commandLine: [String] = []
 
     public init(trainPath: String) { self.trainPath = trainPath }
 }
