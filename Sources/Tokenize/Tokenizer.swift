@@ -53,6 +53,21 @@ public final class Tokenizer {
         }
     }
 
+    /// Subword ids of `text` with BPE-dropout: each merge is skipped with probability
+    /// `dropout` (Provilkov et al. 2020), so a word gets a different segmentation into
+    /// vocabulary pieces on each call; `decode` still returns the normalized text. Training
+    /// only (decoding uses `encode(_:)`); bypasses the word cache. `dropout` 0 is `encode(_:)`.
+    public func encode<G: RandomNumberGenerator>(_ text: String, subwordDropout dropout: Double,
+                                                 using random: inout G) -> [Int32] {
+        guard dropout > 0 else { return encode(text) }
+        var ids: [Int32] = []
+        splitter.forEachWord(in: text, ruleStatus: false) { units, startsWord, _ in
+            model.encodeWord(units, startsWord: startsWord, dropout: dropout, random: &random,
+                             symbols: &symbols, into: &ids)
+        }
+        return ids
+    }
+
     /// Subword pieces of `text` as token strings (byte tokens as `<0xHH>`).
     public func tokenize(_ text: String) -> [String] {
         encode(text).map { model.tokens[Int($0)] }

@@ -81,6 +81,9 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Label smoothing for the cross-entropy (0 disables).")
     var labelSmoothing: Float = 0.1
 
+    @Option(parsing: .unconditional, help: "BPE-dropout: segment the training pairs again at every epoch, skipping each subword merge with this probability (Provilkov et al. 2020; 0.1 is the paper's value; 0 disables). Dev data and decoding are not affected.")
+    var subwordDropout: Double = 0
+
     @Option(help: "Model directory to write.")
     var output = "model"
 
@@ -137,6 +140,7 @@ struct TrainCommand: ParsableCommand {
         }
         try OptionCheck.require(maxLength, in: 1...OptionCheck.maximumCount, "--max-length")
         try OptionCheck.require(labelSmoothing, in: 0...1, "--label-smoothing", excludingUpperBound: true)
+        try OptionCheck.require(subwordDropout, in: 0...1, "--subword-dropout", excludingUpperBound: true)
         if let vocabSize { try OptionCheck.require(vocabSize, in: 262...ModelConfiguration.maximumVocabularySize, "--vocab-size") }
         for (name, path) in [("training file", pairs), ("--dev file", dev)] {
             guard let path else { continue }
@@ -165,6 +169,7 @@ struct TrainCommand: ParsableCommand {
         options.batchTokens = batchTokens
         options.maxLength = maxLength
         options.labelSmoothing = labelSmoothing
+        options.subwordDropout = subwordDropout
         options.outputPath = output
         options.allowDataChange = allowDataChange
         options.shortlist = shortlist ? ShortlistSettings() : nil

@@ -248,6 +248,25 @@ struct TrainTranslateCLITests {
         #expect(again.errors.contains("--resume"))
     }
 
+    @Test func subwordDropoutChangesTheBatchesAndResumesExactly() throws {
+        let w = try Workspace()
+        // 600 tokens: room for merges to drop (300 is about the characters alone).
+        let dropout = ["--subword-dropout", "0.2", "--validate-every", "0", "--vocab-size", "600"]
+        try Self.train(w, into: "plain", ["--max-steps", "20", "--validate-every", "0", "--vocab-size", "600"])
+        try Self.train(w, into: "straight", ["--max-steps", "20"] + dropout)
+        try Self.train(w, into: "resumed", ["--max-steps", "9"] + dropout)
+        try Self.train(w, into: "resumed", ["--max-steps", "20", "--resume"] + dropout)
+        func weights(_ folder: String) throws -> Data {
+            try Data(contentsOf: URL(fileURLWithPath: w.path(folder + "/last/model.safetensors")))
+        }
+        #expect(try weights("straight") != weights("plain"), "--subword-dropout did not change what was trained on")
+        #expect(try weights("straight") == weights("resumed"), "a resumed BPE-dropout run differs from an uninterrupted one")
+        let bad = try Self.run("seq2seq", ["train", w.path("pairs.tsv"), "--subword-dropout", "1", "--output", w.path("x")])
+        #expect(bad.status != 0 && bad.errors.contains("--subword-dropout"))
+        let translated = try Self.run("translate", ["--model", w.path("straight"), "--greedy"], stdin: "I like tea.\n")
+        #expect(translated.status == 0 && translated.lines.count == 1)
+    }
+
     @Test func badInputsGiveOneLineErrors() throws {
         let w = try Workspace()
         func expectFailure(_ tool: String, _ arguments: [String], mentions: [String], stdin: String = "",

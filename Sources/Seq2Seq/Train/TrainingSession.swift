@@ -39,6 +39,9 @@ public struct TrainingSessionOptions: TrainingRunSettings, Sendable {
     /// Pairs with a side longer than this many subword tokens are skipped.
     public var maxLength = 80
     public var labelSmoothing: Float = 0.1
+    /// BPE-dropout: probability of skipping each merge when the training pairs are segmented
+    /// again at every epoch (0: the deterministic segmentation throughout).
+    public var subwordDropout: Double = 0
     /// `--resume` on a training or dev file other than the one the run started with.
     public var allowDataChange = false
     /// Dev sentences translated (greedily) for BLEU/chrF at each validation.
@@ -150,8 +153,13 @@ public final class TrainingSession {
         let translator = Translator(model: trainer.model, sourceTokenizer: sourceTokenizer, targetTokenizer: targetTokenizer)
         translator.options.greedy = true
         Interrupt.installCooperative()
+        let dropout = options.subwordDropout > 0
+            ? SubwordDropout(probability: options.subwordDropout, source: sourceTokenizer, target: targetTokenizer,
+                             sourceOrderReversed: manifest.sourceOrderReversed, maxLength: options.maxLength,
+                             seed: options.seed)
+            : nil
         let task = TranslationTrainingTask(session: self, trainer: trainer, state: state, data: encoded, translator: translator,
-                                           vocabulary: vocabulary, manifest: manifest, runLog: runLog)
+                                           vocabulary: vocabulary, manifest: manifest, runLog: runLog, subwordDropout: dropout)
         let schedule = TrainingLoop<TranslationTrainingTask>.Schedule(
             epochs: options.epochs, timeBudget: options.timeBudget, maxSteps: options.maxSteps,
             validateEvery: options.validateEvery, validatesAtEveryEpochEnd: true, savesAtEndWhenValidated: false,
@@ -297,6 +305,8 @@ public final class TrainingSession {
         var examples: [Example] = []
         var devExamples: [Example] = []
         var devReferences: [String] = []
+        /// The text of each training example (kept only for `--subword-dropout`).
+        var texts: [(source: String, target: String)] = []
         /// Training pairs skipped: too long, or empty once normalized.
         var skipped = 0
     }
@@ -317,6 +327,7 @@ public final class TrainingSession {
             if s.isEmpty || t.isEmpty { empty += 1; continue }
             if s.count > options.maxLength || t.count > options.maxLength { tooLong += 1; continue }
             encoded.examples.append(Example(source: s, target: t))
+            if options.subwordDropout > 0 { encoded.texts.append((sourceText, targetText)) }
         }
         if tooLong + empty > 0 {
             log("skipped \(tooLong) pairs longer than --max-length \(options.maxLength) tokens"

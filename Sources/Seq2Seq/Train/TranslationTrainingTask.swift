@@ -20,13 +20,18 @@ final class TranslationTrainingTask: TrainingLoopTask {
     let targetLanguage: String
     let sourceTag: String, targetTag: String
     let runLog: TrainingRunLog?
-    /// The current epoch's batches (example indices).
+    /// Segments the training pairs again at every epoch (nil: `data.examples` throughout).
+    let subwordDropout: SubwordDropout?
+    /// The current epoch's examples and its batches (indices into them).
+    private var examples: [TrainingSession.Example] = []
     private var batches: [[Int]] = []
     private let encoder = JSONEncoder()
 
     init(session: TrainingSession, trainer: Trainer, state: SessionState, data: TrainingSession.EncodedCorpus,
-         translator: Translator, vocabulary: VocabularyPair, manifest: ModelManifest, runLog: TrainingRunLog?) {
+         translator: Translator, vocabulary: VocabularyPair, manifest: ModelManifest, runLog: TrainingRunLog?,
+         subwordDropout: SubwordDropout? = nil) {
         self.session = session
+        self.subwordDropout = subwordDropout
         self.trainer = trainer
         self.state = state
         self.data = data
@@ -47,14 +52,15 @@ final class TranslationTrainingTask: TrainingLoopTask {
     var logPath: String { directory.logPath }
 
     func beginEpoch() -> Int {
-        batches = session.epochBatches(data.examples, epoch: state.epoch)
+        examples = subwordDropout?.examples(epoch: state.epoch, texts: data.texts, fallback: data.examples) ?? data.examples
+        batches = session.epochBatches(examples, epoch: state.epoch)
         return batches.count
     }
 
     func trainStep() throws -> TrainingStepResult {
         let indices = batches[state.batchIndex]
         let part = session.distributed?.shard(indices) ?? indices[...]
-        let chosen = part.map { data.examples[$0] }
+        let chosen = part.map { examples[$0] }
         // Rows keyed by their place in the global batch: the dropout masks one process would draw.
         let batch = chosen.isEmpty ? nil
             : try Batch(sources: chosen.map(\.source), targets: chosen.map(\.target)).numberingRows(from: part.startIndex)

@@ -128,6 +128,49 @@ public struct SubwordModel: Sendable, Equatable {
     /// to `ids`. `symbols` is scratch space reused across calls.
     func encodeWord(_ units: UnsafeBufferPointer<UInt16>, startsWord: Bool,
                     symbols: inout [Int32], into ids: inout [Int32]) {
+        splitIntoCharacters(units, startsWord: startsWord, symbols: &symbols)
+        applyMerges(&symbols)
+        ids.append(contentsOf: symbols)
+    }
+
+    /// `encodeWord` with BPE-dropout (Provilkov et al. 2020): at every merge step each
+    /// applicable merge is skipped with probability `dropout`, the lowest-rank survivor is
+    /// applied at one place, and the word stops merging when none survives. The pieces are
+    /// still vocabulary tokens, so the ids decode to the same text.
+    func encodeWord<G: RandomNumberGenerator>(_ units: UnsafeBufferPointer<UInt16>, startsWord: Bool, dropout: Double,
+                                              random: inout G, symbols: inout [Int32], into ids: inout [Int32]) {
+        splitIntoCharacters(units, startsWord: startsWord, symbols: &symbols)
+        while symbols.count > 1 {
+            var best: (value: UInt64, at: Int)?
+            for k in 0..<(symbols.count - 1) {
+                guard let value = mergeValue(symbols[k], symbols[k + 1]) else { continue }
+                if Double(random.next() >> 11) * 0x1p-53 < dropout { continue }
+                if best == nil || value < best!.value { best = (value, k) }
+            }
+            guard let (value, k) = best else { break }
+            symbols[k] = Int32(truncatingIfNeeded: value & 0xFFFF_FFFF)
+            symbols.remove(at: k + 1)
+        }
+        ids.append(contentsOf: symbols)
+    }
+
+    /// The merge table's value (rank << 32 | result id) for the adjacent pair, if it merges.
+    func mergeValue(_ left: Int32, _ right: Int32) -> UInt64? {
+        guard !merges.isEmpty else { return nil }
+        let key = UInt64(UInt32(bitPattern: left)) << 32 | UInt64(UInt32(bitPattern: right))
+        let mask = mergeKeys.count - 1
+        var slot = SubwordModel.slot(of: key, mask: mask)
+        while true {
+            let stored = mergeKeys[slot]
+            if stored == key { return mergeValues[slot] }
+            if stored == SubwordModel.emptyKey { return nil }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// The word's characters as ids (unknown characters as their UTF-8 bytes), after the
+    /// word-start mark when `startsWord`.
+    private func splitIntoCharacters(_ units: UnsafeBufferPointer<UInt16>, startsWord: Bool, symbols: inout [Int32]) {
         symbols.removeAll(keepingCapacity: true)
         if startsWord { symbols.append(SubwordModel.markId) }
         var i = 0
@@ -150,8 +193,6 @@ public struct SubwordModel: Sendable, Equatable {
                 }
             }
         }
-        applyMerges(&symbols)
-        ids.append(contentsOf: symbols)
     }
 
     /// Repeatedly merges the adjacent pair with the lowest merge rank (all its

@@ -1,0 +1,59 @@
+import Testing
+@testable import Tokenize
+
+/// A fixed generator for the tests (SplitMix64).
+private struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+struct SubwordDropoutTests {
+    @Test func zeroDropoutIsTheDeterministicSegmentation() throws {
+        let tokenizer = try VocabularyPair.learn(pairs: tinyPairs(), options: VocabularyOptions(size: 1000, minimumFrequency: 2))
+            .tokenizer(for: .source)
+        var random = SeededGenerator(state: 7)
+        for text in tinyPairs().map(\.source) + hardCases {
+            #expect(tokenizer.encode(text, subwordDropout: 0, using: &random) == tokenizer.encode(text))
+        }
+    }
+
+    @Test func dropoutVariesThePiecesButNeverTheText() throws {
+        let vocabulary = try VocabularyPair.learn(pairs: tinyPairs(), options: VocabularyOptions(size: 1000, minimumFrequency: 2))
+        let tokenizer = try vocabulary.tokenizer(for: .source)
+        var random = SeededGenerator(state: 11)
+        var segmentations = Set<[Int32]>()
+        for _ in 0..<50 {
+            let ids = tokenizer.encode("We drink green tea every day.", subwordDropout: 0.3, using: &random)
+            #expect(ids.allSatisfy { $0 >= 0 && Int($0) < vocabulary.source.count && !SubwordModel.isSpecial($0) })
+            #expect(tokenizer.decode(ids) == "We drink green tea every day.")
+            segmentations.insert(ids)
+        }
+        #expect(segmentations.count > 5)
+        let deterministic = tokenizer.encode("We drink green tea every day.")
+        #expect(segmentations.allSatisfy { $0.count >= deterministic.count })
+        for text in hardCases {
+            #expect(tokenizer.decode(tokenizer.encode(text, subwordDropout: 0.5, using: &random)) == tokenizer.normalize(text))
+        }
+        let korean = try vocabulary.tokenizer(for: .target)
+        #expect(korean.decode(korean.encode("녹차를 좋아해요", subwordDropout: 0.5, using: &random)) == "녹차를 좋아해요")
+    }
+
+    @Test func fullDropoutLeavesCharactersAndTheSeedFixesTheDraw() throws {
+        let tokenizer = try VocabularyPair.learn(pairs: tinyPairs(), options: VocabularyOptions(size: 1000, minimumFrequency: 2))
+            .tokenizer(for: .source)
+        var random = SeededGenerator(state: 3)
+        #expect(tokenizer.tokenize("tea") == ["▁tea"])
+        #expect(tokenizer.encode("tea", subwordDropout: 1, using: &random).map { tokenizer.model.tokens[Int($0)] }
+                == ["▁", "t", "e", "a"])
+        var first = SeededGenerator(state: 5), second = SeededGenerator(state: 5)
+        let text = "She likes coffee. The dog sleeps too."
+        #expect(tokenizer.encode(text, subwordDropout: 0.2, using: &first)
+                == tokenizer.encode(text, subwordDropout: 0.2, using: &second))
+    }
+}
