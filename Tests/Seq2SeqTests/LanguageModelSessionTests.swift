@@ -28,7 +28,7 @@ import Testing
         return o
     }
 
-    static func run(_ o: LanguageModelSessionOptions) throws -> LanguageModelTrainingOutcome {
+    static func run(_ o: LanguageModelSessionOptions) throws -> TrainingOutcome {
         try LanguageModelSession(options: o, log: { _ in }).run()
     }
 

@@ -36,14 +36,6 @@ public struct LanguageModelSessionOptions: TrainingRunSettings, Sendable {
     public init(trainPath: String) { self.trainPath = trainPath }
 }
 
-/// Why language-model training stopped.
-public enum LanguageModelTrainingOutcome: String, Sendable {
-    case finishedEpochs = "finished all epochs"
-    case timeBudget = "time budget reached"
-    case stepLimit = "step limit reached"
-    case earlyStopping = "early stopping (no lower dev loss)"
-    case interrupted = "interrupted; resume with --resume"
-}
 
 /// One validation (a line of `training-log.jsonl`). Losses are in nats per unit; bits per
 /// character are over the original characters, so char, jamo and subword runs compare.
@@ -116,7 +108,7 @@ public final class LanguageModelSession {
     }
 
     /// Runs training; returns why it stopped.
-    public func run() throws -> LanguageModelTrainingOutcome {
+    public func run() throws -> TrainingOutcome {
         let started = monotonicSeconds()
         ComputeThreads.configure(options.threads)
         try checkOutput()
@@ -141,7 +133,7 @@ public final class LanguageModelSession {
             epochs: options.epochs, timeBudget: options.timeBudget, maxSteps: options.maxSteps,
             validateEvery: options.validateEvery, validatesAtEveryEpochEnd: false, savesAtEndWhenValidated: true,
             resumed: options.resume)
-        let outcome = LanguageModelTrainingOutcome(try TrainingLoop(task: task, schedule: schedule, started: started, log: log).run())
+        let outcome = TrainingOutcome(try TrainingLoop(task: task, schedule: schedule, started: started, log: log).run())
         var best = "no validation"
         if let loss = task.state.bestDevLoss {
             let bits: Double = loss / ln2 * Double(data.devUnits.count - 1) / Double(data.devCharacters)
@@ -322,11 +314,6 @@ public final class LanguageModelSession {
         }
         try carried.set(hidden: h, cellState: c)
     }
-}
-
-extension LanguageModelTrainingOutcome {
-    /// The language-model run's words for why the loop stopped.
-    init(_ stop: TrainingStop) { self = stop.choose(.finishedEpochs, .timeBudget, .stepLimit, .earlyStopping, .interrupted) }
 }
 
 /// The language model's side of `TrainingLoop`: chunks of B streams with their states carried

@@ -1,8 +1,7 @@
 import Foundation
 import Tokenize
 
-/// Why a training loop stopped; each session names it in its own words
-/// (`TrainingOutcome`, `LanguageModelTrainingOutcome`).
+/// Why a training loop stopped; sessions report it as `TrainingOutcome`.
 public enum TrainingStop: Sendable, Equatable, CaseIterable {
     case finishedEpochs, timeBudget, stepLimit, earlyStopping, interrupted
 

@@ -53,12 +53,12 @@ public struct TrainingSessionOptions: TrainingRunSettings, Sendable {
     public init(trainPath: String) { self.trainPath = trainPath }
 }
 
-/// Why training stopped.
+/// Why training (of a translation or a language model) stopped.
 public enum TrainingOutcome: String, Sendable {
     case finishedEpochs = "finished all epochs"
     case timeBudget = "time budget reached"
     case stepLimit = "step limit reached"
-    case earlyStopping = "early stopping (no dev chrF improvement)"
+    case earlyStopping = "early stopping (the dev score stopped improving)"
     case interrupted = "interrupted; resume with --resume"
 }
 

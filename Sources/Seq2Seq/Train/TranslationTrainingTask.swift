@@ -2,7 +2,7 @@ import Foundation
 import Tokenize
 
 extension TrainingOutcome {
-    /// The translation run's words for why the loop stopped.
+    /// The words both sessions print for why the loop stopped.
     init(_ stop: TrainingStop) { self = stop.choose(.finishedEpochs, .timeBudget, .stepLimit, .earlyStopping, .interrupted) }
 
     var stop: TrainingStop { TrainingStop.allCases.first { TrainingOutcome($0) == self } ?? .finishedEpochs }
