@@ -170,16 +170,22 @@ public struct VocabularyPair: Sendable, Equatable {
             // mark or ZWJ, which would join a preceding space into one Character.
             let tokens = try lines(readText(vocabPath))
             guard tokens.last == "" else { throw TokenizeError.badVocabularyFile(path: vocabPath, reason: "truncated (no final newline)") }
-            var ids: [String: Int32] = [:]
-            for (i, t) in tokens.dropLast().enumerated() where ids[t] == nil { ids[t] = Int32(i) }
+            var ids = TokenTable(capacity: tokens.count)
+            for (i, t) in tokens.dropLast().enumerated() { ids.insert(t, id: Int32(i)) }
             var merges: [(left: Int32, right: Int32)] = []
-            let mergeLines = try lines(readText(mergesPath))
-            for (n, line) in mergeLines.enumerated() where n > 0 && !line.isEmpty {
-                let parts = line.utf8.split(separator: 0x20, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-                guard parts.count == 2, let l = ids[parts[0]], let r = ids[parts[1]] else {
-                    throw TokenizeError.badVocabularyFile(path: mergesPath, reason: "line \(n + 1) is not 'LEFT RIGHT' with known tokens")
+            var mergeText = try readText(mergesPath)
+            try mergeText.withUTF8 { text in
+                try forEachLine(text) { n, line in
+                    guard n > 0, !line.isEmpty else { return }
+                    let space = line.firstIndex(of: 0x20) ?? line.endIndex
+                    let left = UnsafeBufferPointer(rebasing: line[..<space])
+                    let right = UnsafeBufferPointer(rebasing: line[min(space + 1, line.endIndex)...])
+                    guard space < line.endIndex, !right.contains(0x20),
+                          let l = ids.id(of: left), let r = ids.id(of: right) else {
+                        throw TokenizeError.badVocabularyFile(path: mergesPath, reason: "line \(n + 1) is not 'LEFT RIGHT' with known tokens")
+                    }
+                    merges.append((l, r))
                 }
-                merges.append((l, r))
             }
             return try SubwordModel(tokens: Array(tokens.dropLast()), merges: merges, path: vocabPath)
         }
@@ -191,7 +197,22 @@ public struct VocabularyPair: Sendable, Equatable {
 
     /// Lines of `text` split at U+000A bytes (a final newline gives a last empty element).
     private static func lines(_ text: String) -> [String] {
-        text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        var text = text, lines: [String] = []
+        text.withUTF8 { bytes in forEachLine(bytes) { _, line in lines.append(String(decoding: line, as: UTF8.self)) } }
+        return lines
+    }
+
+    /// Calls `body` with the number and bytes of each line of `text` (split at U+000A; a final
+    /// newline gives a last empty line).
+    private static func forEachLine(_ text: UnsafeBufferPointer<UInt8>,
+                                    _ body: (Int, UnsafeBufferPointer<UInt8>) throws -> Void) rethrows {
+        var start = 0, number = 0
+        for (i, byte) in text.enumerated() where byte == 0x0A {
+            try body(number, UnsafeBufferPointer(rebasing: text[start..<i]))
+            number += 1
+            start = i + 1
+        }
+        try body(number, UnsafeBufferPointer(rebasing: text[start...]))
     }
 
     /// The files of a vocabulary pair: names (relative to the folder) and bytes.
@@ -209,15 +230,20 @@ public struct VocabularyPair: Sendable, Equatable {
         meta += "source-tokens: \(source.count)\n"
         meta += "target-tokens: \(target.count)\n"
         var files: [(name: String, bytes: [UInt8])] = [("\(baseName).meta", Array(meta.utf8))]
-        for (name, model) in sides {
-            var vocab = ""
-            for t in model.tokens { vocab += t; vocab += "\n" }
-            var merges = "# seq2seq BPE merges: LEFT RIGHT per line, in rank order\n"
+        for (name, model) in sides {   // bytes, not String appends: this runs at every load (`identity`)
+            var vocab: [UInt8] = []
+            vocab.reserveCapacity(model.tokens.count * 8)
+            for t in model.tokens { vocab.append(contentsOf: t.utf8); vocab.append(0x0A) }
+            var merges = Array("# seq2seq BPE merges: LEFT RIGHT per line, in rank order\n".utf8)
+            merges.reserveCapacity(model.merges.count * 12)
             for m in model.merges {
-                merges += model.tokens[Int(m.left)]; merges += " "; merges += model.tokens[Int(m.right)]; merges += "\n"
+                merges.append(contentsOf: model.tokens[Int(m.left)].utf8)
+                merges.append(0x20)
+                merges.append(contentsOf: model.tokens[Int(m.right)].utf8)
+                merges.append(0x0A)
             }
-            files.append(("\(baseName).\(name).vocab", Array(vocab.utf8)))
-            files.append(("\(baseName).\(name).merges", Array(merges.utf8)))
+            files.append(("\(baseName).\(name).vocab", vocab))
+            files.append(("\(baseName).\(name).merges", merges))
         }
         return files
     }

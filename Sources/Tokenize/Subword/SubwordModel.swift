@@ -60,18 +60,16 @@ public struct SubwordModel: Sendable, Equatable {
         for b in 0..<256 where tokens[4 + b] != SubwordModel.byteToken(UInt8(b)) {
             throw TokenizeError.badVocabularyFile(path: path, reason: "line \(5 + b) should be \(SubwordModel.byteToken(UInt8(b)))")
         }
-        var ids: [String: Int32] = [:]
-        ids.reserveCapacity(tokens.count)
+        var ids = TokenTable(capacity: tokens.count)
+        ids.insert(SubwordModel.mark, id: SubwordModel.markId)
         var characterIds: [UInt32: Int32] = [:]
         for (i, t) in tokens.enumerated() where i > Int(SubwordModel.markId) {
-            if ids[t] != nil {
+            if ids.insert(t, id: Int32(i)) != nil {
                 throw TokenizeError.badVocabularyFile(path: path, reason: "token '\(t)' appears twice (line \(i + 1))")
             }
-            ids[t] = Int32(i)
             let scalars = t.unicodeScalars
             if scalars.count == 1, let s = scalars.first, s.value != 0x2581 { characterIds[s.value] = Int32(i) }
         }
-        ids[SubwordModel.mark] = SubwordModel.markId
         var slotCount = 16
         while slotCount < merges.count * 2 { slotCount *= 2 }
         var mergeKeys = [UInt64](repeating: SubwordModel.emptyKey, count: slotCount)
@@ -79,7 +77,7 @@ public struct SubwordModel: Sendable, Equatable {
         for (rank, m) in merges.enumerated() {
             guard m.left >= SubwordModel.markId, m.right >= SubwordModel.markId,
                   Int(m.left) < tokens.count, Int(m.right) < tokens.count,
-                  let result = ids[tokens[Int(m.left)] + tokens[Int(m.right)]] else {
+                  let result = ids.id(ofConcatenation: tokens[Int(m.left)], tokens[Int(m.right)]) else {
                 throw TokenizeError.badVocabularyFile(path: path, reason: "merge \(rank + 1) refers to unknown tokens")
             }
             let key = UInt64(UInt32(m.left)) << 32 | UInt64(UInt32(m.right))
