@@ -174,18 +174,25 @@ extension VocabularyShortlist {
         guard Vs > 0, Vs <= Self.maximumVocabularySize, K >= 0, K <= Vt else {
             throw malformed("candidates has shape [\(Vs), \(K)]; expected [source vocabulary size, at most \(Vt)]")
         }
-        func id(_ value: Int64, _ what: String) throws -> Int32 {
-            guard value >= 0, value < Int64(Vt) else { throw malformed("\(what) holds token id \(value), outside the target vocabulary of \(Vt)") }
-            return Int32(value)
+        func outside(_ value: Int64, _ what: String) -> ShortlistError {
+            malformed("\(what) holds token id \(value), outside the target vocabulary of \(Vt)")
         }
-        let frequent = try frequentTensor.integers.map { try id($0, "frequent") }
+        let frequentValues = frequentTensor.integers
+        if let bad = frequentValues.first(where: { $0 < 0 || $0 >= Int64(Vt) }) { throw outside(bad, "frequent") }
         let values = table.integers
         guard values.count == Vs * K else { throw malformed("candidates holds \(values.count) values for shape [\(Vs), \(K)]") }
-        var lists = [[Int32]](repeating: [], count: Vs)
+        // One pass to validate (no message is built per value), then rows without the −1 padding.
+        if let bad = values.firstIndex(where: { $0 != -1 && ($0 < 0 || $0 >= Int64(Vt)) }) {
+            throw outside(values[bad], "candidates row \(bad / max(K, 1))")
+        }
+        let frequent = frequentValues.map { Int32($0) }
+        var lists = [[Int32]]()
+        lists.reserveCapacity(Vs)
         for s in 0..<Vs {
-            for j in 0..<K where values[s * K + j] != -1 {
-                lists[s].append(try id(values[s * K + j], "candidates row \(s)"))
-            }
+            var row = [Int32]()
+            row.reserveCapacity(K)
+            for j in 0..<K where values[s * K + j] != -1 { row.append(Int32(values[s * K + j])) }
+            lists.append(row)
         }
         do {
             try self.init(sourceVocabularySize: Vs, targetVocabularySize: Vt, frequent: frequent, candidates: lists,
