@@ -70,6 +70,13 @@ extension Seq2SeqModel {
         for encoded: EncodedSources, sourceRows: [Int]? = nil, capacity: Int? = nil, precision: DecodingPrecision = .fp32,
         shortlist: BatchShortlist? = nil
     ) throws -> DecoderState {
+        try makeDecoderState(for: encoded, sourceRows: sourceRows, capacity: capacity, precision: precision,
+                             shortlist: shortlist, prepared: nil)
+    }
+
+    /// `makeDecoderState` reading `prepared` weights (made once for fixed weights) instead of its own copy.
+    func makeDecoderState(for encoded: EncodedSources, sourceRows: [Int]?, capacity: Int?, precision: DecodingPrecision,
+                          shortlist: BatchShortlist?, prepared: DecodingWeights?) throws -> DecoderState {
         let rows = sourceRows ?? Array(0..<encoded.count)
         for s in rows where s < 0 || s >= encoded.count {
             throw ModelError.mismatchedBatch("decoder row starts from source \(s), but \(encoded.count) sources were encoded")
@@ -88,7 +95,7 @@ extension Seq2SeqModel {
             }
         }
         return DecoderState(model: self, encoded: encoded, sourceRows: rows, capacity: capacity, precision: precision,
-                            shortlist: shortlist)
+                            shortlist: shortlist, prepared: prepared)
     }
 
     /// Attention weights of given outputs (teacher-forced): for each sentence, one row per
@@ -142,7 +149,8 @@ public enum DecodingPrecision: String, CaseIterable, Sendable {
 /// The element-wise math of every step is the cells' own row functions (`LSTMCell`,
 /// `GRUCell`, `RNNCell`) and `GlobalAttention.forwardRow`/`combine`, shared with training.
 /// The products are arranged for decoding: LSTM and RNN layers multiply `[x_t, h_{t−1}]` by a
-/// copy of `[W_ih, W_hh]` made at creation, so make a new state after changing the weights.
+/// copy of `[W_ih, W_hh]` (`DecodingWeights`, made at creation or shared by a `Translator` whose
+/// weights are fixed), so make a new state after changing the weights.
 public final class DecoderState {
     /// Whether layer products split by gate columns (weights of at least 2^20 floats per layer,
     /// where reading them twice per step costs more than a second synchronization) rather than
@@ -165,6 +173,7 @@ public final class DecoderState {
     private var fed: UnsafeMutablePointer<Float>, fedSwap: UnsafeMutablePointer<Float>  // [cap, F] h̃_{t−1}
     private var source: [Int], sourceSwap: [Int]                                        // [cap] row → sentence
     private let inputWidth: [Int]                         // per layer: K_l, columns of the layer's input rows
+    private let prepared: DecodingWeights                 // [W_ih, W_hh] per layer, biases, int8 forms
     private let x: UnsafeMutablePointer<Float>            // [cap, K_max]  layer input rows (see `inputRows`)
     private let maxInputWidth: Int                        // K_max
     private let weights: [UnsafeMutablePointer<Float>]    // per layer [GH, K_l]: [W_ih, W_hh] (LSTM/RNN) or W_ih (GRU)
@@ -191,7 +200,7 @@ public final class DecoderState {
     private let shortlistedOutput: ShortlistedOutputLayer?
 
     init(model: Seq2SeqModel, encoded: EncodedSources, sourceRows: [Int], capacity: Int?, precision: DecodingPrecision,
-         shortlist: BatchShortlist?) {
+         shortlist: BatchShortlist?, prepared: DecodingWeights?) {
         let cfg = model.configuration
         self.model = model
         cell = cfg.cell
@@ -214,42 +223,25 @@ public final class DecoderState {
         fed = buffer(cap * F); fedSwap = buffer(cap * F)
         source = sourceRows + [Int](repeating: 0, count: self.capacity - sourceRows.count)
         sourceSwap = source
-        let concatenated = !cell.keepsRecurrentProjection
-        let widths = (0..<L).map { l in (l == 0 ? E + F : H) + (concatenated ? H : 0) }
+        let prepared = prepared.flatMap { $0.precision == precision ? $0 : nil } ?? DecodingWeights(model: model, precision: precision)
+        self.prepared = prepared
+        let widths = prepared.inputWidth
         inputWidth = widths
         maxInputWidth = widths.max() ?? 1
         x = buffer(cap * (widths.max() ?? 1))
         z = buffer(cap * GH); zh = buffer(cell.keepsRecurrentProjection ? cap * GH : 0); tanhC = buffer(cap * H)
-        bias = buffer(L * GH); scratch = buffer(2 * V); stats = buffer(5 * cap)
+        scratch = buffer(2 * V); stats = buffer(5 * cap)
         splitGateColumns = GH * (widths.max() ?? 0) >= 1 << 20
-        let layers = model.decoder.stack.layers.map { $0[0] }
-        var layerWeights: [UnsafeMutablePointer<Float>] = []
-        for l in 0..<L {
-            let layer = layers[l], I = layer.inputSize, K = widths[l]
-            let w = buffer(GH * K)
-            for k in 0..<GH {
-                (w + k * K).update(from: layer.wIH + k * I, count: I)
-                if concatenated { (w + k * K + I).update(from: layer.wHH + k * H, count: H) }
-            }
-            layerWeights.append(w)
-        }
-        weights = layerWeights
-        if precision == .int8 {
-            quantizedLayers = (0..<L).map { l in QuantizedMatrix(layerWeights[l], rows: GH, columns: widths[l], ldw: widths[l]) }
-            quantizedRecurrent = cell.keepsRecurrentProjection
-                ? (0..<L).map { l in QuantizedMatrix(layers[l].wHH, rows: GH, columns: H, ldw: H) } : nil
-            quantizedOutput = shortlist == nil ? QuantizedMatrix(model.decoder.outWeight, rows: V, columns: H, ldw: H) : nil
-        } else {
-            quantizedLayers = nil
-            quantizedRecurrent = nil
-            quantizedOutput = nil
-        }
+        weights = prepared.layers
+        bias = prepared.bias
+        quantizedLayers = prepared.quantizedLayers
+        quantizedRecurrent = prepared.quantizedRecurrent
+        quantizedOutput = shortlist == nil ? prepared.quantizedOutput : nil
         quantizationScratch = (0..<2).map { _ in QuantizationScratch() }
         shortlistedOutput = shortlist.map {
             ShortlistedOutputLayer(outWeight: model.decoder.outWeight, outBias: model.decoder.outBias, hiddenSize: H,
                                    vocabularySize: V, shortlist: $0, capacity: cap, precision: precision)
         }
-        for l in 0..<L { for k in 0..<GH { bias[l * GH + k] = layers[l].bIH[k] + (concatenated ? layers[l].bHH[k] : 0) } }
         let B = encoded.count
         for l in 0..<L {
             for (r, s) in sourceRows.enumerated() {
@@ -321,6 +313,15 @@ public final class DecoderState {
 
     /// Like `step(tokens:)`, but writes the log-probabilities `[rowCount, V]` into `output`
     /// (at least `rowCount · V` floats), e.g. straight into a search's buffer.
+    /// Multiply-adds per row and step below which `step` does not split (n · rowWork < 2^23, about
+    /// 0.15 ms on one core): SMALL beam 5 of one sentence with a shortlist went 24 → 17 ms.
+    static let splitWork = 1 << 23
+
+    /// Multiply-adds of one row's step: the layers' products and the output layer's.
+    private var rowWork: Int {
+        inputWidth.reduce(0) { $0 + GH * $1 } + (shortlistedOutput?.count ?? vocabularySize) * H
+    }
+
     public func step(tokens: [Int32], into output: UnsafeMutablePointer<Float>) throws {
         let n = rowCount
         guard tokens.count == n else {
@@ -331,8 +332,9 @@ public final class DecoderState {
         }
         if n == 0 { return }
         // Both cores, split by us: products run single-threaded inside each part (the facade never
-        // splits a product inside a part). The output layer is split by vocabulary columns.
-        let parts = ComputeThreads.count >= 2 && n >= 4 ? 2 : 1
+        // splits a product inside a part). The output layer is split by vocabulary columns. A step
+        // too small to repay waking the second thread (a few beams of one sentence) runs on one.
+        let parts = ComputeThreads.count >= 2 && n >= 4 && n * rowWork >= Self.splitWork ? 2 : 1
         let this = UncheckedSendable(self)   // parts touch disjoint rows (or disjoint columns of a product)
         PhaseTimer.measure("decode.rnn") {
             if splitGateColumns {

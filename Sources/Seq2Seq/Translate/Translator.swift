@@ -119,14 +119,21 @@ public final class Translator {
     public private(set) var shortlist: VocabularyShortlist?
     let sourceTokenizer: Tokenizer
     let targetTokenizer: Tokenizer
+    /// With fixed weights: the decoder's weights prepared once per model and precision.
+    private let prepared: DecodingWeightsCache?
 
+    /// `weightsAreFixed`: the models' weights do not change while this translator lives (a loaded
+    /// model), so the decoder's copy of them (and its int8 form) is made once, not per batch.
+    /// Leave it false when translating with a model that is being trained.
     public init(model: Seq2SeqModel, sourceTokenizer: Tokenizer, targetTokenizer: Tokenizer,
-                options: TranslationOptions = TranslationOptions(), ensemble: [EnsembleMember] = []) {
+                options: TranslationOptions = TranslationOptions(), ensemble: [EnsembleMember] = [],
+                weightsAreFixed: Bool = false) {
         self.model = model
         self.ensemble = ensemble
         self.sourceTokenizer = sourceTokenizer
         self.targetTokenizer = targetTokenizer
         self.options = options
+        prepared = weightsAreFixed ? DecodingWeightsCache() : nil
     }
 
     /// Decodes with `shortlist` from now on (nil: the whole vocabulary), for every model of an ensemble.
@@ -184,13 +191,15 @@ public final class Translator {
     /// The model's decoder rows, or an ensemble of every member's (each member encodes the
     /// sources in its own order; all score the same shortlisted tokens).
     private func makeScorer(sources: [[Int32]], capacity: Int, shortlist: BatchShortlist?) throws -> EnsembleStepScorer {
+        let precision = options.precision
         var members = [ModelStepScorer(state: try model.makeDecoderState(
-            for: try model.encode(sources: sources), capacity: capacity, precision: options.precision, shortlist: shortlist))]
-        for member in ensemble {
+            for: try model.encode(sources: sources), sourceRows: nil, capacity: capacity, precision: precision, shortlist: shortlist,
+            prepared: prepared?.weights(of: model, member: 0, precision: precision)))]
+        for (m, member) in ensemble.enumerated() {
             let ordered = member.sourceOrderReversed == options.reverseSourceOrder ? sources : sources.map { $0.reversed() }
             members.append(ModelStepScorer(state: try member.model.makeDecoderState(
-                for: try member.model.encode(sources: ordered), capacity: capacity, precision: options.precision,
-                shortlist: shortlist)))
+                for: try member.model.encode(sources: ordered), sourceRows: nil, capacity: capacity, precision: precision,
+                shortlist: shortlist, prepared: prepared?.weights(of: member.model, member: m + 1, precision: precision))))
         }
         return EnsembleStepScorer(members: members)
     }

@@ -1,0 +1,91 @@
+import Foundation
+
+/// The decoder's weights arranged the way decoding steps read them, made from a model once:
+/// per layer the product's weights `[GH, K_l]` (LSTM and RNN: `[W_ih, W_hh]` side by side, so one
+/// product takes `[x_t, h_{t−1}]`; GRU: `W_ih`), the summed biases, and for int8 decoding their
+/// `QuantizedMatrix` forms (the full output layer's on first use: with a shortlist it is never
+/// needed).
+///
+/// A copy: after the model's weights change, make a new one. `Translator` keeps one per model
+/// and precision when its models are fixed (`weightsAreFixed`), so a batch or a served request
+/// does not copy and quantize every weight again; otherwise each `DecoderState` makes its own.
+final class DecodingWeights: @unchecked Sendable {
+    let precision: DecodingPrecision
+    /// Per layer: K_l, the columns of the layer's input rows.
+    let inputWidth: [Int]
+    /// Per layer `[GH, K_l]`.
+    let layers: [UnsafeMutablePointer<Float>]
+    /// `[L, GH]`  b_ih + b_hh (LSTM/RNN) or b_ih (GRU).
+    let bias: UnsafeMutablePointer<Float>
+    /// int8: per layer the products' weights, and the GRU's W_hh.
+    let quantizedLayers: [QuantizedMatrix]?, quantizedRecurrent: [QuantizedMatrix]?
+    private let model: Seq2SeqModel
+    private let lock = NSLock()
+    private var fullOutput: QuantizedMatrix?
+
+    init(model: Seq2SeqModel, precision: DecodingPrecision) {
+        let cfg = model.configuration
+        let (L, H, E) = (cfg.layerCount, cfg.hiddenSize, cfg.embeddingSize)
+        let GH = cfg.cell.gateCount * H, F = cfg.inputFeeding ? H : 0
+        let concatenated = !cfg.cell.keepsRecurrentProjection
+        let widths = (0..<L).map { l in (l == 0 ? E + F : H) + (concatenated ? H : 0) }
+        let stack = model.decoder.stack.layers.map { $0[0] }
+        var layers: [UnsafeMutablePointer<Float>] = []
+        for l in 0..<L {
+            let layer = stack[l], I = layer.inputSize, K = widths[l]
+            let w = UnsafeMutablePointer<Float>.allocate(capacity: max(GH * K, 1))
+            for k in 0..<GH {
+                (w + k * K).update(from: layer.wIH + k * I, count: I)
+                if concatenated { (w + k * K + I).update(from: layer.wHH + k * H, count: H) }
+            }
+            layers.append(w)
+        }
+        bias = .allocate(capacity: max(L * GH, 1))
+        for l in 0..<L { for k in 0..<GH { bias[l * GH + k] = stack[l].bIH[k] + (concatenated ? stack[l].bHH[k] : 0) } }
+        if precision == .int8 {
+            quantizedLayers = (0..<L).map { l in QuantizedMatrix(layers[l], rows: GH, columns: widths[l], ldw: widths[l]) }
+            quantizedRecurrent = concatenated ? nil : (0..<L).map { l in QuantizedMatrix(stack[l].wHH, rows: GH, columns: H, ldw: H) }
+        } else {
+            quantizedLayers = nil
+            quantizedRecurrent = nil
+        }
+        self.precision = precision
+        self.model = model
+        self.layers = layers
+        inputWidth = widths
+    }
+
+    deinit {
+        for w in layers { w.deallocate() }
+        bias.deallocate()
+    }
+
+    /// int8: the whole output layer `[V, H]` quantized (made on the first call); fp32: nil.
+    var quantizedOutput: QuantizedMatrix? {
+        guard precision == .int8 else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        if fullOutput == nil {
+            let cfg = model.configuration
+            fullOutput = QuantizedMatrix(model.decoder.outWeight, rows: cfg.targetVocabularySize, columns: cfg.hiddenSize,
+                                         ldw: cfg.hiddenSize)
+        }
+        return fullOutput
+    }
+}
+
+/// `DecodingWeights` made once per model (by its index in an ensemble) and precision.
+final class DecodingWeightsCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var made: [String: DecodingWeights] = [:]
+
+    func weights(of model: Seq2SeqModel, member: Int, precision: DecodingPrecision) -> DecodingWeights {
+        lock.lock()
+        defer { lock.unlock() }
+        let key = "\(member).\(precision.rawValue)"
+        if let weights = made[key] { return weights }
+        let weights = DecodingWeights(model: model, precision: precision)
+        made[key] = weights
+        return weights
+    }
+}
