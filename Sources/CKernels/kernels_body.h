@@ -351,5 +351,35 @@ double CK_FN(fma_seconds)(long iterations, double (*now)(void)) {
     return dt;
 }
 
+/// The checksum lanes and non-finite count of `blocks` 32-byte blocks at `p` (TensorIntegrity,
+/// little-endian): lane j ← (lane j ^ word j) · FNV prime for the four 64-bit words of a block;
+/// `*non_finite` += the F32 values whose exponent bits are all ones (when `floats`). One vector
+/// holds the four lanes, so the loop is bound by one multiply's latency per 32 bytes.
+void CK_FN(integrity_scan)(const unsigned char *p, long blocks, unsigned long long lanes[4], int floats,
+                           long *non_finite) {
+    typedef unsigned long long u64x4 __attribute__((vector_size(32)));
+    typedef unsigned int u32x8 __attribute__((vector_size(32)));
+    typedef int i32x8 __attribute__((vector_size(32)));
+    u64x4 h = {lanes[0], lanes[1], lanes[2], lanes[3]};
+    const unsigned long long prime = 0x00000100000001B3ULL;
+    long bad = 0;
+    for (long start = 0; start < blocks; start += 1L << 24) {   // per-lane counts stay below 2^31
+        long end = blocks - start < (1L << 24) ? blocks : start + (1L << 24);
+        i32x8 count = {0};
+        for (long i = start; i < end; i++) {
+            u64x4 w;
+            memcpy(&w, p + 32 * i, 32);
+            h = (h ^ w) * prime;
+            if (floats) {
+                u32x8 bits = (u32x8)w & 0x7F800000u;
+                count -= (i32x8)(bits == 0x7F800000u);
+            }
+        }
+        for (int j = 0; j < 8; j++) bad += count[j];
+    }
+    for (int j = 0; j < 4; j++) lanes[j] = h[j];
+    *non_finite += bad;
+}
+
 #undef LANES
 #undef CK_MAP

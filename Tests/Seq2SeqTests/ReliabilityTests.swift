@@ -32,6 +32,52 @@ import Tokenize
         #expect(floats.withUnsafeBytes { TensorIntegrity.scan($0, floats: true).nonFinite } == 3)
     }
 
+    /// The vectorized scan (every instruction set this CPU has) against the checksum's definition
+    /// written out word by word: files written by older builds must keep verifying.
+    @Test(arguments: availableInstructionSets)
+    func checksumKernelMatchesTheDefinition(_ set: InstructionSet) {
+        var random = RandomGenerator(seed: 7)
+        for count in [0, 31, 32, 33, 64 * 1000 + 12, 4096 + 7] {
+            var bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            for k in stride(from: 0, to: count - 4, by: 97) {   // some NaN / ±∞ patterns
+                bytes[k + 3] = 0x7F | (bytes[k + 3] & 0x80); bytes[k + 2] |= 0x80
+            }
+            let scanned = Kernels.withInstructionSet(set) { bytes.withUnsafeBytes { TensorIntegrity.scan($0, floats: true) } }
+            #expect(scanned.checksum == Self.definitionChecksum(bytes), "\(set), \(count) bytes")
+            var nonFinite = 0
+            for k in stride(from: 0, to: count - count % 4, by: 4) {
+                let high = UInt32(bytes[k + 2]) << 16 | UInt32(bytes[k + 3]) << 24
+                if high & 0x7F80_0000 == 0x7F80_0000 { nonFinite += 1 }
+            }
+            #expect(scanned.nonFinite == nonFinite, "\(set), \(count) bytes")
+        }
+    }
+
+    /// fnv64x4: four FNV-style lanes over the little-endian 64-bit words of 32-byte blocks, the
+    /// tail's bytes into lane 0, then the length and the lanes mixed (MurmurHash3's finalizer).
+    static func definitionChecksum(_ bytes: [UInt8]) -> UInt64 {
+        let prime: UInt64 = 0x0000_0100_0000_01B3
+        var lanes: [UInt64] = [0xCBF2_9CE4_8422_2325, 0x84222325CBF29CE4, 0x9E37_79B9_7F4A_7C15, 0xC2B2_AE3D_27D4_EB4F]
+        let blocks = bytes.count / 32
+        for b in 0..<blocks {
+            for j in 0..<4 {
+                var word: UInt64 = 0
+                for k in 0..<8 { word |= UInt64(bytes[32 * b + 8 * j + k]) << (8 * UInt64(k)) }
+                lanes[j] = (lanes[j] ^ word) &* prime
+            }
+        }
+        for i in (32 * blocks)..<bytes.count { lanes[0] = (lanes[0] ^ UInt64(bytes[i])) &* prime }
+        func mix(_ value: UInt64) -> UInt64 {
+            var x = value
+            x = (x ^ (x >> 33)) &* 0xFF51_AFD7_ED55_8CCD
+            x = (x ^ (x >> 33)) &* 0xC4CE_B9FE_1A85_EC53
+            return x ^ (x >> 33)
+        }
+        var h = mix(UInt64(bytes.count))
+        for lane in lanes { h = mix(h ^ mix(lane)) &* prime }
+        return mix(h)
+    }
+
     @Test func safetensorsVerifiesChecksumsAndAcceptsFilesWithout() throws {
         let file = SafeTensors(tensors: ["a": .init(floats: [1, 2, 3, 4, 5], shape: [5]), "b": .init(floats: [6], shape: [1])],
                                metadata: ["key": "value"])

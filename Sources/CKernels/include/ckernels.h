@@ -50,6 +50,9 @@ void ck_adam_step(float *p, const float *g, float *m, float *v, long n, float be
 void ck_few_rows_times_transposed(long m, long n, long k, const float *a, long lda, const float *w, long ldw,
                                   float *c, long ldc);
 
+/// Checksum lanes and non-finite F32 count over `blocks` 32-byte blocks (see TensorIntegrity.swift).
+void ck_integrity_scan(const unsigned char *p, long blocks, unsigned long long lanes[4], int floats, long *non_finite);
+
 /// Seconds for `iterations` rounds of 12 independent vector FMA chains at `level` on this thread
 /// (level above the supported one: returns -1). FLOP = iterations · 12 · lanes · 2.
 double ck_fma_seconds(int level, long iterations);

@@ -209,6 +209,20 @@ enum Kernels {
         ck_few_rows_times_transposed(m, n, k, a, lda, w, ldw, c, ldc)
     }
 
+    /// `TensorIntegrity`'s checksum lanes over `blocks` 32-byte blocks at `base` (lane j ←
+    /// (lane j ^ little-endian word j) · FNV prime), and the number of F32 values among them
+    /// whose exponent bits are all ones (NaN, ±∞) when `floats`.
+    static func integrityScan(_ base: UnsafeRawPointer, blocks: Int, lanes: inout (UInt64, UInt64, UInt64, UInt64),
+                              floats: Bool) -> Int {
+        var words: [UInt64] = [lanes.0, lanes.1, lanes.2, lanes.3]
+        var nonFinite = 0
+        words.withUnsafeMutableBufferPointer { w in
+            ck_integrity_scan(base.assumingMemoryBound(to: UInt8.self), blocks, w.baseAddress, floats ? 1 : 0, &nonFinite)
+        }
+        lanes = (words[0], words[1], words[2], words[3])
+        return nonFinite
+    }
+
     /// `C += A · Wᵀ` for A `[m, k]` (lda), W `[n, k]` (ldw), C `[m, n]` (ldc): streams W with
     /// `fewRowsTimesTransposed` for at most 8 rows (decoding steps of one sentence's beams),
     /// BLAS otherwise.

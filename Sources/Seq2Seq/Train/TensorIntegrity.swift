@@ -23,22 +23,8 @@ enum TensorIntegrity {
         let count = bytes.count
         let blocks = count / 32
         if let base = bytes.baseAddress {
-            let exponent: UInt64 = 0x7F80_0000_7F80_0000
-            for i in 0..<blocks {
-                let p = base + 32 * i
-                let w0 = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
-                let w1 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
-                let w2 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
-                let w3 = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
-                lanes.0 = (lanes.0 ^ w0) &* prime
-                lanes.1 = (lanes.1 ^ w1) &* prime
-                lanes.2 = (lanes.2 ^ w2) &* prime
-                lanes.3 = (lanes.3 ^ w3) &* prime
-                if floats {
-                    nonFinite &+= nonFiniteHalves(w0 & exponent) &+ nonFiniteHalves(w1 & exponent)
-                        &+ nonFiniteHalves(w2 & exponent) &+ nonFiniteHalves(w3 & exponent)
-                }
-            }
+            // The 32-byte blocks: lane j ← (lane j ^ word j) · prime, vectorized (CKernels).
+            nonFinite = Kernels.integrityScan(base, blocks: blocks, lanes: &lanes, floats: floats)
             for i in (32 * blocks)..<count {
                 lanes.0 = (lanes.0 ^ UInt64(base.load(fromByteOffset: i, as: UInt8.self))) &* prime
             }
@@ -54,12 +40,6 @@ enum TensorIntegrity {
         var h = mix(UInt64(count))
         for lane in [lanes.0, lanes.1, lanes.2, lanes.3] { h = mix(h ^ mix(lane)) &* prime }
         return (mix(h), nonFinite)
-    }
-
-    /// How many of the two F32 values in a word (already masked to their exponent bits) are not finite.
-    @inline(__always)
-    private static func nonFiniteHalves(_ exponents: UInt64) -> Int {
-        (exponents & 0xFFFF_FFFF == 0x7F80_0000 ? 1 : 0) &+ (exponents >> 32 == 0x7F80_0000 ? 1 : 0)
     }
 
     /// The checksum as stored: 16 lowercase hex digits.
