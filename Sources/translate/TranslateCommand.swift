@@ -90,8 +90,12 @@ struct TranslateCommand: ParsableCommand {
         var options = decoding.translationOptions
         options.alignment = alignment
         let directory = ModelDirectory(path: model)
+        // Text given as arguments: a short-lived process whose start-up is most of its time, so
+        // the weights are used where the file is mapped. Streams and files copy them (a model
+        // overwritten in place during a long job must not take the process down).
         let (translator, _) = try directory.loadTranslator(
-            options: options, ensemble: models.dropFirst().map(ModelDirectory.init), shortlist: decoding.usesShortlist(directory))
+            options: options, ensemble: models.dropFirst().map(ModelDirectory.init), shortlist: decoding.usesShortlist(directory),
+            mapWeights: !text.isEmpty)
         if alignment && translator.model.configuration.attention == .none {
             throw ValidationError("\(model): --alignment needs a model trained with --attention dot or general; this one has no attention")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Tokenize
 @testable import Seq2Seq
 
 @Suite struct CheckpointTests {
@@ -82,6 +83,33 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir + "/optimizer.safetensors"))
         let loaded = try Checkpoint.load(from: dir)
         #expect(loaded.optimizer == nil && loaded.metadata.trainingState == nil)
+    }
+
+    /// The parameters are stored in buffer order, so decoding can use the mapped file as the
+    /// buffer (`mapWeights`); a file in another order (older builds) loads by copying. Either way
+    /// the values are the saved ones, and writing to mapped weights never changes the file.
+    @Test func mappedWeightsAreTheSavedOnesAndCopyOnWrite() throws {
+        let model = try Seq2SeqModel(configuration: Self.config, seed: 3)
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Checkpoint.save(to: dir, model: model, sourceVocabulary: "s", targetVocabulary: "t")
+        let path = dir + "/model.safetensors"
+        let file = try SafeTensors(contentsOf: path)
+        let offsets = model.parameters.entries.map { file.tensors[$0.name]?.bytes.startIndex ?? -1 }
+        #expect(offsets == offsets.sorted() && !offsets.contains(-1), "tensors in buffer order")
+
+        let saved = try Data(contentsOf: URL(fileURLWithPath: path))
+        let mapped = try Checkpoint.load(from: dir, loadOptimizer: false, mapWeights: true)
+        #expect(mapped.model.parameters.allValues.map(\.bitPattern) == model.parameters.allValues.map(\.bitPattern))
+        mapped.model.parameters.pointer[0] += 1
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == saved, "private mapping: the file is unchanged")
+        #expect(try Checkpoint.load(from: dir).model.parameters.allValues.map(\.bitPattern)
+                == model.parameters.allValues.map(\.bitPattern))
+
+        // The same tensors in name order (how files were written before): copied, same values.
+        try AtomicFile.write(try file.serialized(), to: path)
+        let copied = try Checkpoint.load(from: dir, loadOptimizer: false, mapWeights: true)
+        #expect(copied.model.parameters.allValues.map(\.bitPattern) == model.parameters.allValues.map(\.bitPattern))
     }
 
     /// Rewrites the saved model file through `edit` and expects `load` to throw `expected`.

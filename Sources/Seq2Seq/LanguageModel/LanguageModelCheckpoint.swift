@@ -48,7 +48,8 @@ public enum LanguageModelCheckpoint {
         }
         let trainingState = try CheckpointFile.trainingState(of: file, path: path)
         guard let units = file.metadata["units"] else { throw CheckpointError.badMetadata(path: path, key: "units", reason: "missing") }
-        let parameters = try CheckpointFile.parameters(configuration.parameterShapes, from: file, path: path)
+        let parameters = try CheckpointFile.parameters(configuration.parameterShapes, from: file, path: path,
+                                                        inPlace: false)
         let model = try LanguageModel(configuration: configuration, adopting: parameters)
         let optimizer = loadOptimizer
             ? try CheckpointFile.optimizer(in: directory, format: format, version: formatVersion,

@@ -134,17 +134,24 @@ public struct ModelDirectory: Sendable {
     /// vocabulary and the architecture), and a translator. With `ensemble`, the further model
     /// directories join as ensemble members; they must share this model's vocabulary and direction.
     /// With `shortlist`, the translator decodes with the directory's `shortlist.safetensors`
-    /// (checked against the vocabulary).
+    /// (checked against the vocabulary). `mapWeights`: the first model's weights stay in the mapped
+    /// file (see `Checkpoint.load(from:loadOptimizer:mapWeights:)`), for short-lived processes.
     public func loadTranslator(options: TranslationOptions = TranslationOptions(),
-                               ensemble: [ModelDirectory] = [], shortlist: Bool = false) throws -> (Translator, ModelManifest) {
+                               ensemble: [ModelDirectory] = [], shortlist: Bool = false,
+                               mapWeights: Bool = false) throws -> (Translator, ModelManifest) {
         let manifest = try readManifest()
         var options = options
         options.reverseSourceOrder = manifest.sourceOrderReversed
         guard FileManager.default.fileExists(atPath: vocabularyPrefix + ".meta") else {
             throw ModelDirectoryError.incomplete(path: path, missing: "vocab.meta")
         }
-        let vocabulary = try VocabularyPair.load(from: vocabularyPrefix)
-        let model = try loadModel(manifest: manifest, vocabulary: vocabulary)
+        // Two threads: the vocabulary is parsed while the weights (and the shortlist) are mapped and checked.
+        let prefix = vocabularyPrefix
+        let (vocabulary, (checkpoint, shortlistFile)) = try Parallel.both({ try VocabularyPair.load(from: prefix) }, {
+            (try Checkpoint.load(from: try checkpointForTranslation(), loadOptimizer: false, mapWeights: mapWeights),
+             shortlist ? try VocabularyShortlist(contentsOf: shortlistPath) : nil)
+        })
+        let model = try checkedModel(checkpoint, manifest: manifest, vocabulary: vocabulary)
         let members = try ensemble.map { other -> EnsembleMember in
             let otherManifest = try other.readManifest()
             guard otherManifest.vocabularyIdentity == manifest.vocabularyIdentity else {
@@ -160,8 +167,8 @@ public struct ModelDirectory: Sendable {
         let translator = Translator(model: model,
                                     sourceTokenizer: try vocabulary.tokenizer(for: manifest.sourceSide),
                                     targetTokenizer: try vocabulary.tokenizer(for: manifest.targetSide),
-                                    options: options, ensemble: members)
-        if shortlist { try translator.useShortlist(try loadShortlist(manifest: manifest, vocabulary: vocabulary)) }
+                                    options: options, ensemble: members, weightsAreFixed: true)
+        if let shortlistFile { try translator.useShortlist(try checkedShortlist(shortlistFile, manifest: manifest, vocabulary: vocabulary)) }
         return (translator, manifest)
     }
 
@@ -174,7 +181,12 @@ public struct ModelDirectory: Sendable {
     /// `shortlist.safetensors`, checked against the model's vocabularies.
     /// - Throws: `ShortlistError` (missing, malformed, another model's), `SafeTensorsError`.
     public func loadShortlist(manifest: ModelManifest, vocabulary: VocabularyPair) throws -> VocabularyShortlist {
-        let shortlist = try VocabularyShortlist(contentsOf: shortlistPath)
+        try checkedShortlist(try VocabularyShortlist(contentsOf: shortlistPath), manifest: manifest, vocabulary: vocabulary)
+    }
+
+    /// `shortlist` if it was built for the model's vocabularies.
+    private func checkedShortlist(_ shortlist: VocabularyShortlist, manifest: ModelManifest,
+                                  vocabulary: VocabularyPair) throws -> VocabularyShortlist {
         let tags = vocabularyTags(manifest)
         try shortlist.check(sourceVocabulary: tags.source, targetVocabulary: tags.target,
                             sourceVocabularySize: vocabulary.size(of: manifest.sourceSide),
@@ -184,7 +196,12 @@ public struct ModelDirectory: Sendable {
 
     /// The weights to translate with, checked against the manifest's architecture and the vocabulary.
     func loadModel(manifest: ModelManifest, vocabulary: VocabularyPair) throws -> Seq2SeqModel {
-        let checkpoint = try Checkpoint.load(from: try checkpointForTranslation(), loadOptimizer: false)
+        try checkedModel(try Checkpoint.load(from: try checkpointForTranslation(), loadOptimizer: false),
+                         manifest: manifest, vocabulary: vocabulary)
+    }
+
+    /// The checkpoint's model if it holds the manifest's architecture and was trained with `vocabulary`.
+    private func checkedModel(_ checkpoint: LoadedCheckpoint, manifest: ModelManifest, vocabulary: VocabularyPair) throws -> Seq2SeqModel {
         try checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
         try checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
         return checkpoint.model

@@ -18,12 +18,25 @@ public final class ParameterBuffer {
     public let entries: [Entry]
     /// Total number of floats.
     public let count: Int
-    /// Base pointer of the buffer (owned; freed on deinit).
+    /// Base pointer of the buffer (owned and freed on deinit, or borrowed from `storage`).
     public let pointer: UnsafeMutablePointer<Float>
     private let index: [String: Int]
+    /// What owns borrowed floats (a mapped checkpoint file); nil when `pointer` is ours.
+    private let storage: AnyObject?
 
     /// Allocates a zeroed buffer with the given tensor layout.
-    public init(shapes: [(name: String, shape: [Int])]) {
+    public convenience init(shapes: [(name: String, shape: [Int])]) {
+        let count = shapes.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        self.init(shapes: shapes, pointer: allocateZeroedFloats(max(count, 1)), storage: nil)
+    }
+
+    /// A buffer over `floats` (at least the layout's count), which `storage` owns and this
+    /// buffer keeps alive: a checkpoint's parameters used where the file is mapped.
+    convenience init(shapes: [(name: String, shape: [Int])], borrowing floats: UnsafeMutablePointer<Float>, keepingAlive storage: AnyObject) {
+        self.init(shapes: shapes, pointer: floats, storage: storage)
+    }
+
+    private init(shapes: [(name: String, shape: [Int])], pointer: UnsafeMutablePointer<Float>, storage: AnyObject?) {
         var list = [Entry]()
         var offset = 0
         for (name, shape) in shapes {
@@ -33,7 +46,8 @@ public final class ParameterBuffer {
         }
         entries = list
         count = offset
-        pointer = allocateZeroedFloats(max(offset, 1))
+        self.pointer = pointer
+        self.storage = storage
         index = Dictionary(uniqueKeysWithValues: list.enumerated().map { ($1.name, $0) })
     }
 
@@ -42,7 +56,7 @@ public final class ParameterBuffer {
         self.init(shapes: other.entries.map { ($0.name, $0.shape) })
     }
 
-    deinit { free(pointer) }
+    deinit { if storage == nil { free(pointer) } }
 
     /// The entry named `name`, or nil.
     public func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }

@@ -123,7 +123,11 @@ public enum Checkpoint {
     /// - Parameters:
     ///   - directory: the checkpoint folder (`best/`, `last/`, `checkpoints/step-N/`).
     ///   - loadOptimizer: also load `optimizer.safetensors` if present.
-    public static func load(from directory: String, loadOptimizer: Bool = true) throws -> LoadedCheckpoint {
+    ///   - mapWeights: without the optimizer, use the mapped file itself as the weights when it
+    ///     was written in buffer order (no copy: the fastest start-up). The file must then not be
+    ///     overwritten in place while the model lives (our tools replace files by renaming, which
+    ///     is safe; `cp` over it is not), so long-running processes leave this off.
+    public static func load(from directory: String, loadOptimizer: Bool = true, mapWeights: Bool = false) throws -> LoadedCheckpoint {
         let path = directory + "/" + modelFileName
         let file = try CheckpointFile.read(path, format: format, version: formatVersion)
         let configuration = try CheckpointFile.decode(ModelConfiguration.self, "model_configuration", of: file, path: path)
@@ -137,7 +141,8 @@ public enum Checkpoint {
         guard let source = file.metadata["source_vocabulary"], let target = file.metadata["target_vocabulary"] else {
             throw CheckpointError.badMetadata(path: path, key: "source_vocabulary/target_vocabulary", reason: "missing")
         }
-        let parameters = try CheckpointFile.parameters(configuration.parameterShapes, from: file, path: path)
+        let parameters = try CheckpointFile.parameters(configuration.parameterShapes, from: file, path: path,
+                                                        inPlace: mapWeights && !loadOptimizer)
         let model = try Seq2SeqModel(configuration: configuration, adopting: parameters, copy: false)
         let optimizer = loadOptimizer
             ? try CheckpointFile.optimizer(in: directory, format: format, version: formatVersion,

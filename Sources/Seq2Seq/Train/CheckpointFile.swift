@@ -30,13 +30,14 @@ enum CheckpointFile {
                 file.tensors["m." + e.name] = .init(floats: optimizer.m.pointer + e.offset, count: e.count, shape: e.shape)
                 file.tensors["v." + e.name] = .init(floats: optimizer.v.pointer + e.offset, count: e.count, shape: e.shape)
             }
-            try write(file, to: directory + "/" + Checkpoint.optimizerFileName)
+            try write(file, to: directory + "/" + Checkpoint.optimizerFileName,
+                      order: optimizer.m.entries.flatMap { ["m." + $0.name, "v." + $0.name] })
         }
         var file = SafeTensors(metadata: metadata.merging(["format": format, "format_version": version]) { $1 })
         for e in parameters.entries {
             file.tensors[e.name] = .init(floats: parameters.pointer + e.offset, count: e.count, shape: e.shape)
         }
-        try write(file, to: directory + "/" + Checkpoint.modelFileName)
+        try write(file, to: directory + "/" + Checkpoint.modelFileName, order: parameters.entries.map(\.name))
     }
 
     /// `value` as sorted-key JSON text, for a metadata entry.
@@ -46,10 +47,11 @@ enum CheckpointFile {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    /// Writes a safetensors file atomically.
-    static func write(_ file: SafeTensors, to path: String) throws {
+    /// Writes a safetensors file atomically, the tensors' bytes in `order` (buffer order, so that
+    /// loading can use the mapped file itself: `MappedSafeTensors.parameterBuffer`).
+    static func write(_ file: SafeTensors, to path: String, order: [String] = []) throws {
         do {
-            try AtomicFile.write(try file.serialized(), to: path)
+            try AtomicFile.write(try file.serialized(order: order), to: path)
         } catch let error as AtomicFileError {
             throw CheckpointError.writeFailed(path: path, reason: error.description)
         }
@@ -64,13 +66,13 @@ enum CheckpointFile {
         }
     }
 
-    /// Reads a safetensors file and checks its `format` and `format_version`; `refuse` may turn
+    /// Maps a safetensors file and checks its `format` and `format_version`; `refuse` may turn
     /// another known format into a clearer error (e.g. "this is a translation checkpoint").
     static func read(_ path: String, format: String, version: String,
-                     refuse: (_ format: String?) -> Error? = { _ in nil }) throws -> SafeTensors {
+                     refuse: (_ format: String?) -> Error? = { _ in nil }) throws -> MappedSafeTensors {
         guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missingFile(path: path) }
-        let file: SafeTensors
-        do { file = try SafeTensors(contentsOf: path) } catch let error as SafeTensorsError {
+        let file: MappedSafeTensors
+        do { file = try MappedSafeTensors(contentsOf: path) } catch let error as SafeTensorsError {
             switch error {
             case .unreadable(_, let reason): throw CheckpointError.unreadable(path: path, reason: reason)
             case .badHeader(_, let reason): throw CheckpointError.badMagic(path: path, reason: reason)
@@ -92,7 +94,7 @@ enum CheckpointFile {
     }
 
     /// The JSON metadata entry `key` of `file`, decoded.
-    static func decode<T: Decodable>(_ type: T.Type, _ key: String, of file: SafeTensors, path: String) throws -> T {
+    static func decode<T: Decodable>(_ type: T.Type, _ key: String, of file: MappedSafeTensors, path: String) throws -> T {
         guard let text = file.metadata[key] else { throw CheckpointError.badMetadata(path: path, key: key, reason: "missing") }
         do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
             throw CheckpointError.badMetadata(path: path, key: key, reason: "\(error)")
@@ -100,7 +102,7 @@ enum CheckpointFile {
     }
 
     /// The optional `training_state` entry, decoded and checked for impossible values.
-    static func trainingState(of file: SafeTensors, path: String) throws -> TrainingState? {
+    static func trainingState(of file: MappedSafeTensors, path: String) throws -> TrainingState? {
         guard file.metadata["training_state"] != nil else { return nil }
         let state = try decode(TrainingState.self, "training_state", of: file, path: path)
         if let problem = state.problem { throw CheckpointError.badMetadata(path: path, key: "training_state", reason: problem) }
@@ -108,9 +110,13 @@ enum CheckpointFile {
     }
 
     /// The weights of `layout` from `file`: every tensor checked (name, dtype, shape, finite)
-    /// before the buffer is allocated; no other tensors allowed.
-    static func parameters(_ layout: [(name: String, shape: [Int])], from file: SafeTensors, path: String) throws -> ParameterBuffer {
+    /// before the buffer is made; no other tensors allowed. `inPlace` (weights for decoding): a
+    /// file written in buffer order is the buffer itself, no copy; otherwise, and for training
+    /// (whose buffers prefer huge pages), the values are copied.
+    static func parameters(_ layout: [(name: String, shape: [Int])], from file: MappedSafeTensors, path: String,
+                           inPlace: Bool) throws -> ParameterBuffer {
         try checkLayout(layout, of: file, prefix: "", path: path)
+        if inPlace, file.entries.count == layout.count, let mapped = file.parameterBuffer(layout) { return mapped }
         let parameters = ParameterBuffer(shapes: layout)
         try fill(parameters, from: file, prefix: "", path: path)
         return parameters
@@ -133,8 +139,8 @@ enum CheckpointFile {
         let layout = parameters.entries.map { ($0.name, $0.shape) }
         try checkLayout(layout, of: file, prefix: "m.", path: path)
         try checkLayout(layout, of: file, prefix: "v.", path: path)
-        if file.tensors.count != 2 * parameters.entries.count {
-            throw CheckpointError.optimizerMismatch(path: path, reason: "\(file.tensors.count) tensors for \(parameters.entries.count) parameters")
+        if file.entries.count != 2 * parameters.entries.count {
+            throw CheckpointError.optimizerMismatch(path: path, reason: "\(file.entries.count) tensors for \(parameters.entries.count) parameters")
         }
         let options = trainingState?.options ?? TrainingOptions()
         let adam = AdamOptimizer(layoutOf: parameters, beta1: options.beta1, beta2: options.beta2, epsilon: options.epsilon)
@@ -145,11 +151,11 @@ enum CheckpointFile {
     }
 
     /// Checks that `file` holds tensors `prefix + name` of these shapes, as F32 and finite.
-    private static func checkLayout(_ layout: [(name: String, shape: [Int])], of file: SafeTensors, prefix: String,
+    private static func checkLayout(_ layout: [(name: String, shape: [Int])], of file: MappedSafeTensors, prefix: String,
                                     path: String) throws {
         for (baseName, shape) in layout {
             let name = prefix + baseName
-            guard let t = file.tensors[name] else { throw CheckpointError.missingTensor(path: path, name: name) }
+            guard let t = file.entries[name] else { throw CheckpointError.missingTensor(path: path, name: name) }
             guard t.dtype == .f32 else { throw CheckpointError.wrongDType(path: path, name: name, found: t.dtype.rawValue) }
             guard t.shape == shape else {
                 throw CheckpointError.wrongShape(path: path, name: name, found: t.shape, expected: shape)
@@ -162,16 +168,20 @@ enum CheckpointFile {
 
     /// Copies tensors `prefix + name` (already checked by `checkLayout`) into `buffer`; unless
     /// `allowOthers`, other tensors in the file are an error.
-    private static func fill(_ buffer: ParameterBuffer, from file: SafeTensors, prefix: String, path: String,
+    private static func fill(_ buffer: ParameterBuffer, from file: MappedSafeTensors, prefix: String, path: String,
                              allowOthers: Bool = false) throws {
         for e in buffer.entries {
-            guard let t = file.tensors[prefix + e.name], t.copyFloats(into: buffer.pointer + e.offset, count: e.count) else {
+            guard let raw = file.bytes(prefix + e.name), file.entries[prefix + e.name]?.dtype == .f32, raw.count == 4 * e.count else {
                 throw CheckpointError.wrongShape(path: path, name: prefix + e.name, found: [], expected: e.shape)
+            }
+            let destination = buffer.pointer + e.offset
+            for i in 0..<e.count {
+                destination[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
             }
         }
         if !allowOthers {
             let known = Set(buffer.entries.map { prefix + $0.name })
-            if let extra = file.tensors.keys.sorted().first(where: { !known.contains($0) }) {
+            if let extra = file.entries.keys.sorted().first(where: { !known.contains($0) }) {
                 throw CheckpointError.unexpectedTensor(path: path, name: extra)
             }
         }

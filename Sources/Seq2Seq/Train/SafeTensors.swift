@@ -144,20 +144,39 @@ public struct SafeTensors: Sendable {
 
     /// Parses file bytes; every malformed input throws `SafeTensorsError` (none traps).
     public init(bytes: [UInt8], path: String = "<data>") throws {
-        guard bytes.count >= 8 else { throw SafeTensorsError.badHeader(path: path, reason: "shorter than 8 bytes") }
-        var n: UInt64 = 0
-        for k in 0..<8 { n |= UInt64(bytes[k]) << (8 * UInt64(k)) }
-        guard n <= UInt64(bytes.count - 8) else {
-            throw SafeTensorsError.badHeader(path: path, reason: "header length \(n) exceeds the file size \(bytes.count)")
+        let (entries, metadata, counts) = try bytes.withUnsafeBytes { raw in
+            let (entries, metadata) = try SafeTensors.parseHeader(raw, path: path)
+            return (entries, metadata, try SafeTensors.verifyIntegrity(entries, metadata: metadata, in: raw, path: path))
+        }
+        tensors = entries.mapValues { Tensor(dtype: $0.dtype, shape: $0.shape, bytes: bytes[$0.range]) }
+        self.metadata = metadata
+        nonFiniteCounts = counts.nonFinite
+        checksumsVerified = counts.verified
+    }
+
+    /// Where one tensor lies in a file.
+    struct Entry: Sendable {
+        var dtype: DType
+        var shape: [Int]
+        /// Its bytes' range in the file (header included in the offsets).
+        var range: Range<Int>
+    }
+
+    /// The tensors and metadata a file's header describes; every range lies inside `raw`.
+    static func parseHeader(_ raw: UnsafeRawBufferPointer, path: String) throws -> (entries: [String: Entry], metadata: [String: String]) {
+        guard raw.count >= 8, let base = raw.baseAddress else { throw SafeTensorsError.badHeader(path: path, reason: "shorter than 8 bytes") }
+        let n = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        guard n <= UInt64(raw.count - 8) else {
+            throw SafeTensorsError.badHeader(path: path, reason: "header length \(n) exceeds the file size \(raw.count)")
         }
         let headerEnd = 8 + Int(n)
-        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])),
+        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes: base + 8, count: Int(n))),
               let header = json as? [String: Any] else {
             throw SafeTensorsError.badHeader(path: path, reason: "header is not a JSON object")
         }
-        var tensors = [String: Tensor]()
+        var entries = [String: Entry]()
         var metadata = [String: String]()
-        let bufferSize = bytes.count - headerEnd
+        let bufferSize = raw.count - headerEnd
         for (name, value) in header {
             if name == "__metadata__" {
                 guard let map = value as? [String: String] else {
@@ -182,11 +201,9 @@ public struct SafeTensors: Sendable {
                     path: path, name: name,
                     reason: "shape \(shape) × \(dtype.size) bytes does not fit data_offsets [\(begin), \(end)] in a \(bufferSize)-byte buffer")
             }
-            tensors[name] = Tensor(dtype: dtype, shape: shape, bytes: bytes[(headerEnd + begin)..<(headerEnd + end)])
+            entries[name] = Entry(dtype: dtype, shape: shape, range: (headerEnd + begin)..<(headerEnd + end))
         }
-        self.tensors = tensors
-        self.metadata = metadata
-        try verifyIntegrity(path: path)
+        return (entries, metadata)
     }
 
     /// Elements × element size, or nil when it overflows.
@@ -200,8 +217,9 @@ public struct SafeTensors: Sendable {
         return total
     }
 
-    /// Checks the stored checksums (when present) and counts non-finite F32 values.
-    private mutating func verifyIntegrity(path: String) throws {
+    /// Checks the stored checksums (when present) and counts non-finite F32 values per tensor.
+    static func verifyIntegrity(_ entries: [String: Entry], metadata: [String: String], in raw: UnsafeRawBufferPointer,
+                                path: String) throws -> (nonFinite: [String: Int], verified: Bool) {
         var expected: [String: String]?
         if let text = metadata[SafeTensors.tensorChecksumsKey] {
             guard let map = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: String] else {
@@ -213,19 +231,19 @@ public struct SafeTensors: Sendable {
            stored != SafeTensors.metadataChecksum(metadata) {
             throw SafeTensorsError.checksumMismatch(path: path, name: "the metadata")
         }
-        for (name, tensor) in tensors {
-            let (checksum, nonFinite) = tensor.bytes.withUnsafeBytes {
-                TensorIntegrity.scan($0, floats: tensor.dtype == .f32)
-            }
-            if tensor.dtype == .f32 { nonFiniteCounts[name] = nonFinite }
+        var nonFiniteCounts: [String: Int] = [:]
+        for (name, entry) in entries {
+            let bytes = UnsafeRawBufferPointer(rebasing: raw[entry.range])
+            let (checksum, nonFinite) = TensorIntegrity.scan(bytes, floats: entry.dtype == .f32)
+            if entry.dtype == .f32 { nonFiniteCounts[name] = nonFinite }
             if let expected, expected[name] != TensorIntegrity.hex(checksum) {
                 throw SafeTensorsError.checksumMismatch(path: path, name: "tensor \(name)")
             }
         }
-        if let expected, let extra = expected.keys.first(where: { tensors[$0] == nil }) {
+        if let expected, let extra = expected.keys.first(where: { entries[$0] == nil }) {
             throw SafeTensorsError.checksumMismatch(path: path, name: "tensor \(extra) (listed but absent)")
         }
-        checksumsVerified = expected != nil
+        return (nonFiniteCounts, expected != nil)
     }
 
     /// Checksum over the metadata entries except itself, in key order.
@@ -238,11 +256,16 @@ public struct SafeTensors: Sendable {
     }
 
     /// The file's bytes: header sorted by name, padded with spaces to a multiple of 8, with
-    /// the checksums described on the type added to the metadata.
-    public func serialized() throws -> Data {
+    /// the checksums described on the type added to the metadata. The tensors' bytes follow in
+    /// `order` (names not in it after those, by name): a checkpoint stores its parameters in
+    /// buffer order, so that loading can use the mapped file as the buffer (`MappedSafeTensors`).
+    public func serialized(order: [String] = []) throws -> Data {
         var header = [String: Any]()
         var offset = 0
-        let sorted = tensors.sorted { $0.key < $1.key }
+        var listed = Set<String>()
+        let first = order.filter { tensors[$0] != nil && listed.insert($0).inserted }
+        let sorted = first.compactMap { name in tensors[name].map { (key: name, value: $0) } }
+            + tensors.filter { !listed.contains($0.key) }.sorted { $0.key < $1.key }
         var checksums: [String: String] = [:]
         for (name, t) in sorted {
             header[name] = ["dtype": t.dtype.rawValue, "shape": t.shape, "data_offsets": [offset, offset + t.bytes.count]] as [String: Any]
