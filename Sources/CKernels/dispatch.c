@@ -34,6 +34,7 @@ typedef struct {
     void (*few_rows_times_transposed)(long, long, long, const float *, long, const float *, long, float *, long);
     double (*fma_seconds)(long, double (*)(void));
     void (*integrity_scan)(const unsigned char *, long, unsigned long long *, int, long *);
+    void (*to_bf16)(const float *, unsigned short *, long);
 } kernel_table;
 
 #define DECLARE(P)                                                                                              \
@@ -57,12 +58,13 @@ typedef struct {
     void ck_##P##_few_rows_times_transposed(long, long, long, const float *, long, const float *, long, float *, \
                                             long);                                                              \
     double ck_##P##_fma_seconds(long, double (*)(void));                                                        \
-    void ck_##P##_integrity_scan(const unsigned char *, long, unsigned long long *, int, long *);
+    void ck_##P##_integrity_scan(const unsigned char *, long, unsigned long long *, int, long *);                \
+    void ck_##P##_to_bf16(const float *, unsigned short *, long);
 #define TABLE(P)                                                                                               \
     {ck_##P##_exp, ck_##P##_sigmoid, ck_##P##_tanh, ck_##P##_lstm_cell, ck_##P##_lstm_cell_backward,          \
      ck_##P##_sum, ck_##P##_sum_of_squares, ck_##P##_maximum, ck_##P##_exp_shifted, ck_##P##_add,             \
      ck_##P##_add_column_sums, ck_##P##_add_scalar, ck_##P##_scale, ck_##P##_scale_and_add, ck_##P##_multiply, \
-     ck_##P##_adam_step, ck_##P##_few_rows_times_transposed, ck_##P##_fma_seconds, ck_##P##_integrity_scan}
+     ck_##P##_adam_step, ck_##P##_few_rows_times_transposed, ck_##P##_fma_seconds, ck_##P##_integrity_scan, ck_##P##_to_bf16}
 
 DECLARE(generic)
 #if defined(__x86_64__)
@@ -165,6 +167,8 @@ void ck_few_rows_times_transposed(long m, long n, long k, const float *a, long l
 void ck_integrity_scan(const unsigned char *p, long blocks, unsigned long long lanes[4], int floats, long *non_finite) {
     T()->integrity_scan(p, blocks, lanes, floats, non_finite);
 }
+
+void ck_to_bf16(const float *x, unsigned short *y, long n) { T()->to_bf16(x, y, n); }
 
 static double monotonic_seconds(void) {
     struct timespec ts;

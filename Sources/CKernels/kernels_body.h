@@ -351,6 +351,17 @@ double CK_FN(fma_seconds)(long iterations, double (*now)(void)) {
     return dt;
 }
 
+/// fp32 → bf16 with rounding to nearest even (the upper 16 bits of the rounded float); NaN stays a
+/// quiet NaN of the same sign.
+void CK_FN(to_bf16)(const float *x, unsigned short *y, long n) {
+    for (long i = 0; i < n; i++) {
+        unsigned u;
+        memcpy(&u, x + i, 4);
+        unsigned r = (u & 0x7FFFFFFFu) > 0x7F800000u ? (u | 0x00400000u) : u + 0x7FFFu + ((u >> 16) & 1u);
+        y[i] = (unsigned short)(r >> 16);
+    }
+}
+
 /// The checksum lanes and non-finite count of `blocks` 32-byte blocks at `p` (TensorIntegrity,
 /// little-endian): lane j ← (lane j ^ word j) · FNV prime for the four 64-bit words of a block;
 /// `*non_finite` += the F32 values whose exponent bits are all ones (when `floats`). One vector

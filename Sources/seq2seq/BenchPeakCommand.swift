@@ -9,7 +9,8 @@ struct BenchPeakCommand: ParsableCommand {
         abstract: "Measured FMA peak per instruction set and the matrix library's GFLOP/s on the model's shapes.",
         discussion: """
             The FMA peak runs 12 independent vector FMA chains in registers on every thread at once \
-            (best of 3), for the widest instruction set the CPU has and each narrower one. The products \
+            (best of 3), for the widest instruction set the CPU has and each narrower one; on a CPU \
+            with avx512_bf16 the same for the bf16 dot product (vdpbf16ps). The products \
             are timed through the same facade training and decoding use (best of 5), next to the \
             library's own threading and one thread, so the choice per shape can be checked. \
             SEQ2SEQ_ISA=avx2 runs everything as on an AVX2-only CPU.
@@ -36,6 +37,12 @@ struct BenchPeakCommand: ParsableCommand {
                 print("fma peak \(set) (\(set.lanes * 32)-bit): \(String(format: "%.1f", g)) GFLOP/s")
             }
         }
+        let bf16Peak = ComputePeak.bf16DotGigaflops(threads: threads)
+        if let g = bf16Peak {
+            print("bf16 dot peak avx512_bf16 (vdpbf16ps): \(String(format: "%.1f", g)) GFLOP/s")
+        } else {
+            print("bf16 dot peak: this CPU has no avx512_bf16")
+        }
         if fmaOnly { return }
         let peak = ComputePeak.fmaGigaflops(InstructionSet.active, threads: threads) ?? .nan
         for shape in ComputePeak.modelShapes {
@@ -45,6 +52,11 @@ struct BenchPeakCommand: ParsableCommand {
                 .map { "\($0.rawValue) \(String(format: "%.1f", $1))" }.joined(separator: ", ")
             print("gemm \(shape.name) \(shape.m)x\(shape.n)x\(shape.k): \(String(format: "%.1f", rates[0])) GFLOP/s"
                   + " (\(String(format: "%.0f", 100 * rates[0] / peak))% of peak; \(detail))")
+            if let bf16Peak {
+                let rate = try ComputePeak.bf16GemmGigaflops(shape)
+                print("  bf16 \(String(format: "%.1f", rate)) GFLOP/s (\(String(format: "%.0f", 100 * rate / bf16Peak))% of the bf16 peak, "
+                      + "\(String(format: "%.2f", rate / rates[0]))× fp32)")
+            }
         }
     }
 }

@@ -53,6 +53,15 @@ void ck_few_rows_times_transposed(long m, long n, long k, const float *a, long l
 /// Checksum lanes and non-finite F32 count over `blocks` 32-byte blocks (see TensorIntegrity.swift).
 void ck_integrity_scan(const unsigned char *p, long blocks, unsigned long long lanes[4], int floats, long *non_finite);
 
+/// fp32 → bf16 (round to nearest even; NaN stays NaN): y[i] = upper 16 bits of the rounded x[i].
+void ck_to_bf16(const float *x, unsigned short *y, long n);
+
+/// Whether the CPU has AVX512_BF16 (vdpbf16ps) with the ZMM state enabled.
+int ck_has_avx512_bf16(void);
+/// Seconds for `iterations` rounds of 12 independent vdpbf16ps chains on this thread, or -1 without
+/// AVX512_BF16. FLOP = iterations · 12 · 32 · 2.
+double ck_bf16_dot_seconds(long iterations);
+
 /// Seconds for `iterations` rounds of 12 independent vector FMA chains at `level` on this thread
 /// (level above the supported one: returns -1). FLOP = iterations · 12 · lanes · 2.
 double ck_fma_seconds(int level, long iterations);

@@ -20,6 +20,13 @@ void cmatrix_sgemm(int trans_a, int trans_b, long m, long n, long k, float alpha
 int cmatrix_gemm_u8s8s32_nt(long m, long n, long k, const unsigned char *a, long lda, unsigned char ao,
                             const signed char *b, long ldb, int *c, long ldc);
 
+/// Row-major C = A·op(B) (accumulate: C += A·op(B)) for bf16 A [m, k] (lda) and B [k, n] (ldb;
+/// trans_b: stored [n, k]), fp32 accumulation into fp32 C [m, n] (ldc), on the calling thread
+/// (oneDNN's matmul primitive, kept per thread and shape). bf16 values are the upper 16 bits of
+/// IEEE floats. Returns 0 on success (a CPU without bf16 support still computes, slowly).
+int cmatrix_gemm_bf16(int trans_b, long m, long n, long k, const unsigned short *a, long lda, const unsigned short *b,
+                      long ldb, int accumulate, float *c, long ldc);
+
 /// 1 if oneDNN's int8 products use VNNI (u8·s8 dot products without 16-bit saturation).
 int cmatrix_has_vnni(void);
 

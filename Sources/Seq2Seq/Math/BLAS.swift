@@ -142,6 +142,46 @@ enum BLAS {
         }
     }
 
+    /// `C = A · op(B)` (`accumulate`: `C += A · op(B)`) with A `[m, k]` (lda) and B `[k, n]` (ldb;
+    /// `transB`: stored `[n, k]`) in bf16 (`Kernels.toBFloat16`), fp32 accumulation into fp32 C
+    /// `[m, n]` (ldc); split over the threads like `gemm`. bf16 doubles the products per
+    /// instruction on CPUs with AVX512_BF16 (`vdpbf16ps`); elsewhere oneDNN emulates it.
+    /// - Throws: `ModelError.invalidConfiguration` when oneDNN refuses the product.
+    static func gemmBFloat16(
+        transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+        accumulate: Bool = false, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) throws {
+        if m == 0 || n == 0 { return }
+        if k == 0 {   // an empty sum
+            if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            return
+        }
+        let (tb, acc) = (transB ? Int32(1) : 0, accumulate ? Int32(1) : 0)
+        let parts = k == 0 ? 1 : splitParts(m: m, n: n, k: k)
+        let (aS, bS, cS) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
+        let byColumns = n >= m
+        let length = byColumns ? n : m
+        let block = ((length + parts - 1) / parts + 15) & ~15
+        let failures = UnsafeMutablePointer<Int32>.allocate(capacity: parts)
+        defer { failures.deallocate() }
+        failures.initialize(repeating: 0, count: parts)
+        let failed = UncheckedSendable(failures)
+        ComputeThreads.run(parts: parts) { part in
+            let lo = part * block, hi = min(length, lo + block)
+            guard lo < hi else { return }
+            if byColumns {
+                let b = transB ? bS.value + lo * ldb : bS.value + lo
+                failed.value[part] = cmatrix_gemm_bf16(tb, m, hi - lo, k, aS.value, lda, b, ldb, acc, cS.value + lo, ldc)
+            } else {
+                failed.value[part] = cmatrix_gemm_bf16(tb, hi - lo, n, k, aS.value + lo * lda, lda, bS.value, ldb, acc,
+                                                       cS.value + lo * ldc, ldc)
+            }
+        }
+        if let status = (0..<parts).map({ failures[$0] }).first(where: { $0 != 0 }) {
+            throw ModelError.invalidConfiguration("oneDNN refused a bf16 product \(m)×\(n)×\(k) (status \(status))")
+        }
+    }
+
     /// Products below this many FLOPs stay on one thread (waking a second costs ~10 µs).
     static let minimumSplitFLOPs = 2_000_000
 

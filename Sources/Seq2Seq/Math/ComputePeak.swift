@@ -26,6 +26,52 @@ public enum ComputePeak {
         return best
     }
 
+    /// GFLOP/s of 12 independent `vdpbf16ps` chains per thread (a bf16 product and its addition
+    /// count 2 FLOP, as in the fp32 figure), all `threads` threads at once, best of `trials`; nil
+    /// without AVX512_BF16.
+    public static func bf16DotGigaflops(threads: Int, trials: Int = 3) -> Double? {
+        guard InstructionSet.hasBF16DotProduct else { return nil }
+        let iterations = 10_000_000
+        let flopsPerThread = Double(iterations) * 12 * 32 * 2
+        var best = 0.0
+        for _ in 0..<trials {
+            let seconds = UnsafeMutablePointer<Double>.allocate(capacity: threads)
+            defer { seconds.deallocate() }
+            seconds.initialize(repeating: 0, count: threads)
+            let shared = UncheckedSendable(seconds)
+            ComputeThreads.run(parts: threads) { part in
+                shared.value[part] = InstructionSet.bf16DotSeconds(iterations: iterations) ?? .infinity
+            }
+            var rate = 0.0
+            for t in 0..<threads { rate += flopsPerThread / seconds[t] / 1e9 }
+            best = max(best, rate)
+        }
+        return best
+    }
+
+    /// Best-of-`trials` GFLOP/s of `shape` as a bf16 product (`BLAS.gemmBFloat16`, operands converted
+    /// before timing, fp32 results), split over the configured threads like `gemm`.
+    public static func bf16GemmGigaflops(_ shape: Shape, trials: Int = 5) throws -> Double {
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        let a = (0..<(m * k)).map { Float($0 % 17) * 0.01 }, b = (0..<(k * n)).map { Float($0 % 13) * 0.01 }
+        var a16 = [UInt16](repeating: 0, count: a.count), b16 = [UInt16](repeating: 0, count: b.count)
+        Kernels.toBFloat16(a, &a16, count: a.count)
+        Kernels.toBFloat16(b, &b16, count: b.count)
+        var c = [Float](repeating: 0, count: m * n)
+        let ldb = shape.transB ? k : n
+        let repeats = max(2, Int(3e10 / shape.flops))
+        try BLAS.gemmBFloat16(transB: shape.transB, m: m, n: n, k: k, a: a16, lda: k, b: b16, ldb: ldb, c: &c, ldc: n)
+        var best = Double.infinity
+        for _ in 0..<trials {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<repeats {
+                try BLAS.gemmBFloat16(transB: shape.transB, m: m, n: n, k: k, a: a16, lda: k, b: b16, ldb: ldb, c: &c, ldc: n)
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(repeats))
+        }
+        return shape.flops / best / 1e9
+    }
+
     /// A product shape `[m, k] · op([k, n])` of the model and where it occurs.
     public struct Shape: Sendable {
         public var name: String

@@ -209,6 +209,11 @@ enum Kernels {
         ck_few_rows_times_transposed(m, n, k, a, lda, w, ldw, c, ldc)
     }
 
+    /// fp32 → bf16 (round to nearest even, NaN stays NaN): `y[i]` = the upper 16 bits of the rounded `x[i]`.
+    static func toBFloat16(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt16>, count: Int) {
+        ck_to_bf16(x, y, count)
+    }
+
     /// `TensorIntegrity`'s checksum lanes over `blocks` 32-byte blocks at `base` (lane j ←
     /// (lane j ^ little-endian word j) · FNV prime), and the number of F32 values among them
     /// whose exponent bits are all ones (NaN, ±∞) when `floats`.
@@ -286,6 +291,19 @@ public enum InstructionSet: Int, CaseIterable, Sendable, CustomStringConvertible
     /// only), or nil if the CPU lacks this set. FLOP = iterations · 12 · lanes · 2.
     public func fmaSeconds(iterations: Int) -> Double? {
         let s = ck_fma_seconds(Int32(rawValue), iterations)
+        return s < 0 ? nil : s
+    }
+}
+
+extension InstructionSet {
+    /// Whether the CPU has AVX512_BF16 (`vdpbf16ps`: 32 bf16 products per 512-bit instruction,
+    /// summed in pairs into fp32 lanes).
+    public static var hasBF16DotProduct: Bool { ck_has_avx512_bf16() != 0 }
+
+    /// Seconds taken by `iterations` rounds of 12 independent `vdpbf16ps` on this thread
+    /// (register only), or nil without AVX512_BF16. FLOP = iterations · 12 · 32 · 2.
+    public static func bf16DotSeconds(iterations: Int) -> Double? {
+        let s = ck_bf16_dot_seconds(iterations)
         return s < 0 ? nil : s
     }
 }

@@ -210,7 +210,7 @@ public final class DecoderState {
         attention = model.decoder.attention
         rowCount = sourceRows.count
         self.capacity = max(capacity ?? sourceRows.count, sourceRows.count, 1)
-        let (cap, L, H, E, F, GH, V, cell) = (self.capacity, L, H, E, F, GH, vocabularySize, cell)
+        let (cap, L, H, F, GH, V, cell) = (self.capacity, L, H, F, GH, vocabularySize, cell)
         var owned: [UnsafeMutablePointer<Float>] = []
         func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))

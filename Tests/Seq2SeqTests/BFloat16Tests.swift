@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+@testable import Seq2Seq
+
+/// bf16 products: the conversion rounds to nearest even, and `BLAS.gemmBFloat16` equals the
+/// exact product of the rounded operands up to fp32 accumulation (bf16 × bf16 is exact in fp32).
+@Suite struct BFloat16Tests {
+    @Test(arguments: availableInstructionSets)
+    func conversionRoundsToNearestEven(_ set: InstructionSet) {
+        let bits: [UInt32] = [0x3F80_0000, 0x3F80_8000, 0x3F81_8000, 0x3F80_8001, 0x3F80_7FFF, 0xBF81_8000,
+                              0x7F7F_FFFF, 0x7F80_0000, 0xFF80_0000, 0x7FC0_0000, 0x7F80_0001, 0x0000_0001, 0x8000_0000]
+        let expected: [UInt16] = [0x3F80, 0x3F80, 0x3F82, 0x3F81, 0x3F80, 0xBF82,
+                                  0x7F80, 0x7F80, 0xFF80, 0x7FC0, 0x7FC0, 0x0000, 0x8000]
+        let x = bits.map { Float(bitPattern: $0) }
+        var y = [UInt16](repeating: 0xFFFF, count: x.count)
+        Kernels.withInstructionSet(set) { Kernels.toBFloat16(x, &y, count: x.count) }
+        #expect(y == expected, "\(set): \(y.map { String($0, radix: 16) })")
+    }
+
+    static func product(transB: Bool, m: Int, n: Int, k: Int, lda: Int, ldb: Int, ldc: Int,
+                        accumulate: Bool) throws -> (got: [Float], exact: [Double]) {
+        var random = RandomGenerator(seed: UInt64(m * 1000 + n * 10 + k))
+        let a = (0..<(m * lda)).map { _ in 2 * random.nextUnitFloat() - 1 }
+        let bCount = transB ? n * ldb : k * ldb
+        let b = (0..<bCount).map { _ in 2 * random.nextUnitFloat() - 1 }
+        var a16 = [UInt16](repeating: 0, count: a.count), b16 = [UInt16](repeating: 0, count: b.count)
+        Kernels.toBFloat16(a, &a16, count: a.count)
+        Kernels.toBFloat16(b, &b16, count: b.count)
+        func value(_ h: UInt16) -> Double { Double(Float(bitPattern: UInt32(h) << 16)) }
+        var c = (0..<(m * ldc)).map { Float($0 % 7) }
+        var exact = c.map(Double.init)
+        for i in 0..<m {
+            for j in 0..<n {
+                var sum = 0.0
+                for p in 0..<k { sum += value(a16[i * lda + p]) * value(transB ? b16[j * ldb + p] : b16[p * ldb + j]) }
+                exact[i * ldc + j] = accumulate ? exact[i * ldc + j] + sum : sum
+            }
+        }
+        try BLAS.gemmBFloat16(transB: transB, m: m, n: n, k: k, a: a16, lda: lda, b: b16, ldb: ldb,
+                              accumulate: accumulate, c: &c, ldc: ldc)
+        return (c, exact)
+    }
+
+    /// Shapes on one thread and split over the configured threads (64×300×256 and 130×64×70).
+    @Test(arguments: [(false, false), (true, false), (true, true), (false, true)])
+    func productMatchesTheRoundedOperands(_ transB: Bool, _ accumulate: Bool) throws {
+        for (m, n, k) in [(1, 1, 1), (5, 37, 19), (64, 300, 256), (130, 64, 70), (3, 0, 4), (4, 5, 0)] {
+            let lda = k + 3, ldb = (transB ? k : n) + 2, ldc = n + 1
+            let (got, exact) = try Self.product(transB: transB, m: m, n: n, k: k, lda: lda, ldb: ldb, ldc: ldc,
+                                                accumulate: accumulate)
+            for i in 0..<m {
+                for j in 0..<(ldc) {
+                    let e = exact[i * ldc + j], g = Double(got[i * ldc + j])
+                    #expect(abs(g - e) <= 1e-5 * (Double(k) + abs(e)), "\(m)×\(n)×\(k) [\(i), \(j)]: \(g) vs \(e)")
+                }
+            }
+        }
+    }
+}
