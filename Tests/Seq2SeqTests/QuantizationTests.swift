@@ -40,6 +40,19 @@ import Testing
     @Test(arguments: [ModelArchitecture.original,
                       ModelArchitecture(cell: .gru, encoder: .bi, attention: .general, inputFeeding: true)])
     func int8DecodingFollowsFP32(_ a: ModelArchitecture) throws {
+        try Self.expectDecodingFollowsFP32(a, precision: .int8, tolerance: 0.05)
+    }
+
+    /// bf16 decoding likewise (inputs and weights keep 8 mantissa bits, sums stay fp32), with the
+    /// whole vocabulary and with a shortlist.
+    @Test(arguments: [ModelArchitecture.original,
+                      ModelArchitecture(cell: .gru, encoder: .bi, attention: .general, inputFeeding: true)])
+    func bf16DecodingFollowsFP32(_ a: ModelArchitecture) throws {
+        try Self.expectDecodingFollowsFP32(a, precision: .bf16, tolerance: 0.05)
+    }
+
+    /// Per-step log-probabilities of `precision` within `tolerance` of fp32 over 6 greedy steps.
+    static func expectDecodingFollowsFP32(_ a: ModelArchitecture, precision: DecodingPrecision, tolerance: Float) throws {
         var random = RandomGenerator(seed: 43)
         let config = ModelConfiguration(sourceVocabularySize: 40, targetVocabularySize: 50, embeddingSize: 16, hiddenSize: 32,
                                         layerCount: 2, cell: a.cell, encoder: a.encoder, attention: a.attention,
@@ -47,14 +60,14 @@ import Testing
         let model = try Seq2SeqModel(configuration: config, seed: 7, initScale: 0.3)
         let sources = randomSequences(6, lengths: 3...9, vocabulary: 40, random: &random)
         let encoded = try model.encode(sources: sources)
-        let exact = try model.makeDecoderState(for: encoded), approximate = try model.makeDecoderState(for: encoded, precision: .int8)
+        let exact = try model.makeDecoderState(for: encoded), approximate = try model.makeDecoderState(for: encoded, precision: precision)
         var tokens = [Int32](repeating: 2, count: sources.count), worst: Float = 0
         for _ in 0..<6 {
             let p = Array(try exact.step(tokens: tokens)), q = Array(try approximate.step(tokens: tokens))
             worst = max(worst, zip(p, q).map { abs($0 - $1) }.max() ?? 0)
             tokens = (0..<sources.count).map { r in Int32((0..<50).max { p[r * 50 + $0] < p[r * 50 + $1] }!) }
         }
-        #expect(worst < 0.05, "largest log-probability difference \(worst)")
-        #expect(worst > 0, "int8 really ran")
+        #expect(worst < tolerance, "\(precision): largest log-probability difference \(worst)")
+        #expect(worst > 0, "\(precision) really ran")
     }
 }

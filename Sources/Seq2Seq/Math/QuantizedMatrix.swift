@@ -74,11 +74,19 @@ final class QuantizationScratch {
     private var inputs = UnsafeMutablePointer<UInt8>.allocate(capacity: 1), inputCapacity = 1
     private var scales = UnsafeMutablePointer<Float>.allocate(capacity: 1), scaleCapacity = 1
     private var products = UnsafeMutablePointer<Int32>.allocate(capacity: 1), productCapacity = 1
+    private var bf16Inputs = UnsafeMutablePointer<UInt16>.allocate(capacity: 1), bf16Capacity = 1
 
     deinit {
         inputs.deallocate()
         scales.deallocate()
         products.deallocate()
+        bf16Inputs.deallocate()
+    }
+
+    /// Room for `count` bf16 inputs (`BFloat16Matrix`).
+    func reserveBFloat16(count: Int) -> UnsafeMutablePointer<UInt16> {
+        if count > bf16Capacity { bf16Inputs.deallocate(); bf16Capacity = count; bf16Inputs = .allocate(capacity: count) }
+        return bf16Inputs
     }
 
     func reserve(rows m: Int, columns k: Int, outputs n: Int)

@@ -2,9 +2,9 @@ import Foundation
 
 /// The decoder's weights arranged the way decoding steps read them, made from a model once:
 /// per layer the product's weights `[GH, K_l]` (LSTM and RNN: `[W_ih, W_hh]` side by side, so one
-/// product takes `[x_t, h_{t−1}]`; GRU: `W_ih`), the summed biases, and for int8 decoding their
-/// `QuantizedMatrix` forms (the full output layer's on first use: with a shortlist it is never
-/// needed).
+/// product takes `[x_t, h_{t−1}]`; GRU: `W_ih`), the summed biases, and for int8 or bf16 decoding
+/// their `ReducedPrecisionMatrix` forms (the full output layer's on first use: with a shortlist it
+/// is never needed).
 ///
 /// A copy: after the model's weights change, make a new one. `Translator` keeps one per model
 /// and precision when its models are fixed (`weightsAreFixed`), so a batch or a served request
@@ -17,11 +17,11 @@ final class DecodingWeights: @unchecked Sendable {
     let layers: [UnsafeMutablePointer<Float>]
     /// `[L, GH]`  b_ih + b_hh (LSTM/RNN) or b_ih (GRU).
     let bias: UnsafeMutablePointer<Float>
-    /// int8: per layer the products' weights, and the GRU's W_hh.
-    let quantizedLayers: [QuantizedMatrix]?, quantizedRecurrent: [QuantizedMatrix]?
+    /// int8 / bf16: per layer the products' weights, and the GRU's W_hh.
+    let quantizedLayers: [any ReducedPrecisionMatrix]?, quantizedRecurrent: [any ReducedPrecisionMatrix]?
     private let model: Seq2SeqModel
     private let lock = NSLock()
-    private var fullOutput: QuantizedMatrix?
+    private var fullOutput: (any ReducedPrecisionMatrix)?
 
     init(model: Seq2SeqModel, precision: DecodingPrecision) {
         let cfg = model.configuration
@@ -42,9 +42,13 @@ final class DecodingWeights: @unchecked Sendable {
         }
         bias = .allocate(capacity: max(L * GH, 1))
         for l in 0..<L { for k in 0..<GH { bias[l * GH + k] = stack[l].bIH[k] + (concatenated ? stack[l].bHH[k] : 0) } }
-        if precision == .int8 {
-            quantizedLayers = (0..<L).map { l in QuantizedMatrix(layers[l], rows: GH, columns: widths[l], ldw: widths[l]) }
-            quantizedRecurrent = concatenated ? nil : (0..<L).map { l in QuantizedMatrix(stack[l].wHH, rows: GH, columns: H, ldw: H) }
+        if precision != .fp32 {
+            quantizedLayers = (0..<L).compactMap { l in
+                reducedPrecisionMatrix(layers[l], rows: GH, columns: widths[l], ldw: widths[l], precision: precision)
+            }
+            quantizedRecurrent = concatenated ? nil : (0..<L).compactMap { l in
+                reducedPrecisionMatrix(stack[l].wHH, rows: GH, columns: H, ldw: H, precision: precision)
+            }
         } else {
             quantizedLayers = nil
             quantizedRecurrent = nil
@@ -60,15 +64,15 @@ final class DecodingWeights: @unchecked Sendable {
         bias.deallocate()
     }
 
-    /// int8: the whole output layer `[V, H]` quantized (made on the first call); fp32: nil.
-    var quantizedOutput: QuantizedMatrix? {
-        guard precision == .int8 else { return nil }
+    /// int8 / bf16: the whole output layer `[V, H]` in that form (made on the first call); fp32: nil.
+    var quantizedOutput: (any ReducedPrecisionMatrix)? {
+        guard precision != .fp32 else { return nil }
         lock.lock()
         defer { lock.unlock() }
         if fullOutput == nil {
             let cfg = model.configuration
-            fullOutput = QuantizedMatrix(model.decoder.outWeight, rows: cfg.targetVocabularySize, columns: cfg.hiddenSize,
-                                         ldw: cfg.hiddenSize)
+            fullOutput = reducedPrecisionMatrix(model.decoder.outWeight, rows: cfg.targetVocabularySize, columns: cfg.hiddenSize,
+                                                ldw: cfg.hiddenSize, precision: precision)
         }
         return fullOutput
     }

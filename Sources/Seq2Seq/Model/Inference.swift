@@ -133,6 +133,9 @@ public enum DecodingPrecision: String, CaseIterable, Sendable {
     /// Weights in int8 with a scale per output, inputs quantized per row: integer products (VNNI
     /// where present) for the recurrent layers and the output layer (`QuantizedMatrix`).
     case int8
+    /// Weights rounded to bf16 once, inputs per step, fp32 accumulation (`BFloat16Matrix`):
+    /// twice the products per instruction on CPUs with AVX512_BF16; elsewhere emulated (slower).
+    case bf16
 }
 
 /// Per-row decoder states for step-by-step decoding (greedy or beam search), for every
@@ -193,8 +196,8 @@ public final class DecoderState {
     private let stats: UnsafeMutablePointer<Float>        // [2, cap, 2] per part and row: max, Σ exp; then [cap] shifts
     private var owned: [UnsafeMutablePointer<Float>] = []
     /// int8 decoding: per layer the products' weights, the GRU's W_hh, the output layer.
-    private let quantizedLayers: [QuantizedMatrix]?, quantizedRecurrent: [QuantizedMatrix]?
-    private let quantizedOutput: QuantizedMatrix?
+    private let quantizedLayers: [any ReducedPrecisionMatrix]?, quantizedRecurrent: [any ReducedPrecisionMatrix]?
+    private let quantizedOutput: (any ReducedPrecisionMatrix)?
     private let quantizationScratch: [QuantizationScratch]   // one per part
     /// With a shortlist: the output layer over the batch's shortlisted tokens (replaces the full one).
     private let shortlistedOutput: ShortlistedOutputLayer?

@@ -21,7 +21,7 @@ final class ShortlistedOutputLayer {
     private let bias: UnsafeMutablePointer<Float>     // [U]
     private let logits: UnsafeMutablePointer<Float>   // [cap, U]
     private let scratch: UnsafeMutablePointer<Float>  // [2, 2, U] per part: a row's shortlisted logits, their exps
-    private let quantized: QuantizedMatrix?           // int8: the gathered rows
+    private let quantized: (any ReducedPrecisionMatrix)?  // int8 / bf16: the gathered rows
 
     /// - Parameters:
     ///   - shortlist: one member list per encoded sentence; every token id < V.
@@ -49,7 +49,7 @@ final class ShortlistedOutputLayer {
         }
         logits = .allocate(capacity: max(capacity * U, 1))
         scratch = .allocate(capacity: max(4 * U, 1))
-        quantized = precision == .int8 ? QuantizedMatrix(weight, rows: U, columns: H, ldw: H) : nil
+        quantized = reducedPrecisionMatrix(weight, rows: U, columns: H, ldw: H, precision: precision)
     }
 
     deinit {

@@ -1,0 +1,55 @@
+import Foundation
+
+/// A weight matrix for reduced-precision decoding: `QuantizedMatrix` (int8) or
+/// `BFloat16Matrix` (bf16), made once from fp32 weights and used by the decoder's products.
+protocol ReducedPrecisionMatrix: AnyObject {
+    /// `C[r, v] += (x · Wᵀ)[r, v]` for rows r < m and outputs v in `outputs`. x `[m, k]` (lda),
+    /// C `[m, ·]` (ldc; column v of C is output v). `scratch` is one caller's at a time.
+    func addProductTransposed(m: Int, x: UnsafePointer<Float>, lda: Int, outputs: Range<Int>,
+                              c: UnsafeMutablePointer<Float>, ldc: Int, scratch: QuantizationScratch)
+}
+
+extension QuantizedMatrix: ReducedPrecisionMatrix {}
+
+/// `w` `[n, k]` (ldw) in the form `precision` multiplies with; nil for fp32 (the weights as they are).
+func reducedPrecisionMatrix(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, ldw: Int,
+                            precision: DecodingPrecision) -> (any ReducedPrecisionMatrix)? {
+    switch precision {
+    case .fp32: nil
+    case .int8: QuantizedMatrix(w, rows: n, columns: k, ldw: ldw)
+    case .bf16: BFloat16Matrix(w, rows: n, columns: k, ldw: ldw)
+    }
+}
+
+/// A weight matrix `W` `[n, k]` rounded to bf16 once (`translate --precision bf16`): products
+/// `x · Wᵀ` round the input rows to bf16 and accumulate in fp32 (`BLAS.gemmBFloat16`, two bf16
+/// products per fp32 lane and instruction with AVX512_BF16). Keeps the fp32 weights' address
+/// (which must outlive it) to fall back to fp32 if oneDNN refuses a product.
+final class BFloat16Matrix: ReducedPrecisionMatrix {
+    let rows: Int     // n (outputs)
+    let columns: Int  // k (inputs)
+    private let weights: UnsafeMutablePointer<UInt16>   // [n, k]
+    private let original: UnsafePointer<Float>, ldw: Int
+
+    init(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, ldw: Int) {
+        (rows, columns, original, self.ldw) = (n, k, w, ldw)
+        weights = .allocate(capacity: max(n * k, 1))
+        for v in 0..<n { Kernels.toBFloat16(w + v * ldw, weights + v * k, count: k) }
+    }
+
+    deinit { weights.deallocate() }
+
+    func addProductTransposed(m: Int, x: UnsafePointer<Float>, lda: Int, outputs: Range<Int>,
+                              c: UnsafeMutablePointer<Float>, ldc: Int, scratch: QuantizationScratch) {
+        let (k, n, v0) = (columns, outputs.count, outputs.lowerBound)
+        if m == 0 || n == 0 { return }
+        let x16 = scratch.reserveBFloat16(count: m * k)
+        for r in 0..<m { Kernels.toBFloat16(x + r * lda, x16 + r * k, count: k) }
+        do {
+            try BLAS.gemmBFloat16(transB: true, m: m, n: n, k: k, a: x16, lda: k, b: weights + v0 * k, ldb: k,
+                                  accumulate: true, c: c + v0, ldc: ldc)
+        } catch {
+            Kernels.addProductTransposed(m: m, n: n, k: k, a: x, lda: lda, w: original + v0 * ldw, ldw: ldw, c: c + v0, ldc: ldc)
+        }
+    }
+}
