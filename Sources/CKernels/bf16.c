@@ -1,7 +1,7 @@
 // bf16 dot-product ceiling: AVX512_BF16's vdpbf16ps multiplies 32 bf16 pairs per 512-bit
 // instruction and adds each lane's two products into an fp32 accumulator (twice the fp32 FMA's
 // products per instruction). Only reached after CPUID says the CPU has AVX512_BF16 and the
-// operating system saves the ZMM state (ck_has_avx512_bf16).
+// operating system saves the ZMM state, and SEQ2SEQ_ISA does not narrow below AVX-512 (ck_has_avx512_bf16).
 #include "ckernels.h"
 
 #if defined(__x86_64__)
@@ -10,7 +10,7 @@
 #include <time.h>
 
 int ck_has_avx512_bf16(void) {
-    if (ck_isa_supported() < CK_ISA_AVX512) return 0;
+    if (ck_isa_active() < CK_ISA_AVX512) return 0;   // SEQ2SEQ_ISA=avx2 narrows this too
     unsigned a, b, c, d;
     if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
     return (a >> 5) & 1;  // CPUID.(EAX=7, ECX=1):EAX[5] AVX512_BF16

@@ -37,6 +37,8 @@ static shape_entry *find(int trans_b, long m, long n, long k, long lda, long ldb
     return NULL;
 }
 
+static shape_entry *remember(shape_entry e);
+
 static shape_entry *make(int trans_b, long m, long n, long k, long lda, long ldb, long ldc, int accumulate) {
     shape_entry e = {m, n, k, lda, ldb, ldc, trans_b, accumulate, NULL};
     dnnl_dims_t a_dims = {m, k}, a_strides = {lda, 1};
@@ -67,13 +69,18 @@ static shape_entry *make(int trans_b, long m, long n, long k, long lda, long ldb
     status = dnnl_primitive_create(&e.primitive, pd);
     dnnl_primitive_desc_destroy(pd);
     if (status != dnnl_success) return NULL;
+    return remember(e);
+}
+
+/// Stores `e` (a primitive, or NULL for a shape oneDNN refused: not asked again) in the cache.
+static shape_entry *remember(shape_entry e) {
     shape_entry *slot;
     if (t_count < CACHE) {
         slot = &t_cache[t_count++];
     } else {   // full: replace the oldest entry
         slot = &t_cache[t_next];
         t_next = (t_next + 1) % CACHE;
-        dnnl_primitive_destroy(slot->primitive);
+        if (slot->primitive) dnnl_primitive_destroy(slot->primitive);
     }
     *slot = e;
     return slot;
@@ -87,7 +94,8 @@ int cmatrix_gemm_bf16(int trans_b, long m, long n, long k, const unsigned short 
     if (!t_stream && dnnl_stream_create(&t_stream, g_engine, dnnl_stream_default_flags) != dnnl_success) return -1;
     shape_entry *e = find(trans_b, m, n, k, lda, ldb, ldc, accumulate);
     if (!e) e = make(trans_b, m, n, k, lda, ldb, ldc, accumulate);
-    if (!e) return -2;
+    if (!e) e = remember((shape_entry){m, n, k, lda, ldb, ldc, trans_b, accumulate, NULL});
+    if (!e->primitive) return -2;   // refused (e.g. no bf16 support on this CPU)
     dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
     int result = -3;
     if (dnnl_memory_create(&ma, &e->a, g_engine, (void *)a) == dnnl_success &&

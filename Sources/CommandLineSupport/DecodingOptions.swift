@@ -54,6 +54,9 @@ public struct DecodingOptions: ParsableArguments {
         try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size")
         try OptionCheck.require(noRepeatNgram, in: 0...1_000_000, "--no-repeat-ngram")
         try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
+        if precision == .bf16 && !InstructionSet.hasBF16DotProduct {
+            throw ValidationError("--precision bf16 needs a CPU with avx512_bf16, which this one lacks; use --precision int8 (or fp32)")
+        }
     }
 
     /// Whether to decode `model` with its shortlist: as told, else when it has one.

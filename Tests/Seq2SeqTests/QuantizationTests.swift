@@ -45,7 +45,8 @@ import Testing
 
     /// bf16 decoding likewise (inputs and weights keep 8 mantissa bits, sums stay fp32), with the
     /// whole vocabulary and with a shortlist.
-    @Test(arguments: [ModelArchitecture.original,
+    @Test(.enabled(if: InstructionSet.hasBF16DotProduct, "needs avx512_bf16 (elsewhere bf16 falls back to fp32)"),
+          arguments: [ModelArchitecture.original,
                       ModelArchitecture(cell: .gru, encoder: .bi, attention: .general, inputFeeding: true)])
     func bf16DecodingFollowsFP32(_ a: ModelArchitecture) throws {
         try Self.expectDecodingFollowsFP32(a, precision: .bf16, tolerance: 0.05)

@@ -297,7 +297,7 @@ public enum InstructionSet: Int, CaseIterable, Sendable, CustomStringConvertible
 
 extension InstructionSet {
     /// Whether the CPU has AVX512_BF16 (`vdpbf16ps`: 32 bf16 products per 512-bit instruction,
-    /// summed in pairs into fp32 lanes).
+    /// summed in pairs into fp32 lanes) and `SEQ2SEQ_ISA` does not narrow the kernels below AVX-512.
     public static var hasBF16DotProduct: Bool { ck_has_avx512_bf16() != 0 }
 
     /// Seconds taken by `iterations` rounds of 12 independent `vdpbf16ps` on this thread
