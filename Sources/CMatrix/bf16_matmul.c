@@ -6,6 +6,8 @@
 
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
+#include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
 
 int omp_get_max_threads(void);
@@ -21,17 +23,18 @@ typedef struct {
     long m, n, k, lda, ldb, ldc;
     int trans_b, accumulate;
     dnnl_primitive_t primitive;
+    int trans_a;
     dnnl_memory_desc_t a, b, c;
 } shape_entry;
 static _Thread_local shape_entry t_cache[CACHE];
 static _Thread_local int t_count, t_next;
 static _Thread_local dnnl_stream_t t_stream;
 
-static shape_entry *find(int trans_b, long m, long n, long k, long lda, long ldb, long ldc, int accumulate) {
+static shape_entry *find(int trans_a, int trans_b, long m, long n, long k, long lda, long ldb, long ldc, int accumulate) {
     for (int i = 0; i < t_count; i++) {
         shape_entry *e = &t_cache[i];
         if (e->m == m && e->n == n && e->k == k && e->lda == lda && e->ldb == ldb && e->ldc == ldc &&
-            e->trans_b == trans_b && e->accumulate == accumulate)
+            e->trans_b == trans_b && e->accumulate == accumulate && e->trans_a == trans_a)
             return e;
     }
     return NULL;
@@ -39,12 +42,13 @@ static shape_entry *find(int trans_b, long m, long n, long k, long lda, long ldb
 
 static shape_entry *remember(shape_entry e);
 
-static shape_entry *make(int trans_b, long m, long n, long k, long lda, long ldb, long ldc, int accumulate) {
+static shape_entry *make(int trans_a, int trans_b, long m, long n, long k, long lda, long ldb, long ldc, int accumulate) {
     shape_entry e = {m, n, k, lda, ldb, ldc, trans_b, accumulate, NULL};
-    dnnl_dims_t a_dims = {m, k}, a_strides = {lda, 1};
+    e.trans_a = trans_a;
+    dnnl_dims_t a_dims = {m, k}, a_strides_n = {lda, 1}, a_strides_t = {1, lda};
     dnnl_dims_t b_dims = {k, n}, b_strides_n = {ldb, 1}, b_strides_t = {1, ldb};
     dnnl_dims_t c_dims = {m, n}, c_strides = {ldc, 1};
-    if (dnnl_memory_desc_init_by_strides(&e.a, 2, a_dims, dnnl_bf16, a_strides) != dnnl_success ||
+    if (dnnl_memory_desc_init_by_strides(&e.a, 2, a_dims, dnnl_bf16, trans_a ? a_strides_t : a_strides_n) != dnnl_success ||
         dnnl_memory_desc_init_by_strides(&e.b, 2, b_dims, dnnl_bf16, trans_b ? b_strides_t : b_strides_n) != dnnl_success ||
         dnnl_memory_desc_init_by_strides(&e.c, 2, c_dims, dnnl_f32, c_strides) != dnnl_success)
         return NULL;
@@ -86,15 +90,20 @@ static shape_entry *remember(shape_entry e) {
     return slot;
 }
 
-int cmatrix_gemm_bf16(int trans_b, long m, long n, long k, const unsigned short *a, long lda, const unsigned short *b,
-                      long ldb, int accumulate, float *c, long ldc) {
+/// The product with bf16 operands as described (A transposed in memory when trans_a).
+static int multiply(int trans_a, int trans_b, long m, long n, long k, const unsigned short *a, long lda,
+                    const unsigned short *b, long ldb, int accumulate, float *c, long ldc) {
     pthread_once(&g_engine_once, make_engine);
     if (g_engine_status != dnnl_success) return (int)g_engine_status;
     if (omp_get_max_threads() != 1) omp_set_num_threads(1);
     if (!t_stream && dnnl_stream_create(&t_stream, g_engine, dnnl_stream_default_flags) != dnnl_success) return -1;
-    shape_entry *e = find(trans_b, m, n, k, lda, ldb, ldc, accumulate);
-    if (!e) e = make(trans_b, m, n, k, lda, ldb, ldc, accumulate);
-    if (!e) e = remember((shape_entry){m, n, k, lda, ldb, ldc, trans_b, accumulate, NULL});
+    shape_entry *e = find(trans_a, trans_b, m, n, k, lda, ldb, ldc, accumulate);
+    if (!e) e = make(trans_a, trans_b, m, n, k, lda, ldb, ldc, accumulate);
+    if (!e) {
+        shape_entry refused = {m, n, k, lda, ldb, ldc, trans_b, accumulate, NULL};
+        refused.trans_a = trans_a;
+        e = remember(refused);
+    }
     if (!e->primitive) return -2;   // refused (e.g. no bf16 support on this CPU)
     dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
     int result = -3;
@@ -110,4 +119,58 @@ int cmatrix_gemm_bf16(int trans_b, long m, long n, long k, const unsigned short 
     if (mb) dnnl_memory_destroy(mb);
     if (mc) dnnl_memory_destroy(mc);
     return result;
+}
+
+int cmatrix_gemm_bf16(int trans_b, long m, long n, long k, const unsigned short *a, long lda, const unsigned short *b,
+                      long ldb, int accumulate, float *c, long ldc) {
+    return multiply(0, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+}
+
+// fp32 → bf16 (round to nearest even, NaN kept) of a [rows, cols] matrix with leading dimension
+// ld into a dense [rows, cols] one: 32 values per vcvtne2ps2bf16.
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) static void round_rows(const float *x, long rows, long cols, long ld,
+                                                                            unsigned short *y) {
+    for (long r = 0; r < rows; r++) {
+        const float *in = x + r * ld;
+        unsigned short *out = y + r * cols;
+        long j = 0;
+        for (; j + 32 <= cols; j += 32) {
+            __m512bh v = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(in + j + 16), _mm512_loadu_ps(in + j));
+            _mm512_storeu_si512((void *)(out + j), (__m512i)v);
+        }
+        if (j < cols) {
+            long left = cols - j;
+            __mmask16 lo = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1);
+            __mmask16 hi = (__mmask16)(left <= 16 ? 0 : (1u << (left - 16)) - 1);
+            __m512bh v = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, in + j + 16), _mm512_maskz_loadu_ps(lo, in + j));
+            __mmask32 all = (__mmask32)(left >= 32 ? 0xFFFFFFFFu : (1u << left) - 1);
+            _mm512_mask_storeu_epi16(out + j, all, (__m512i)v);
+        }
+    }
+}
+
+static _Thread_local int t_bf16_override = -1;
+int cmatrix_bf16_override(void) { return t_bf16_override; }
+void cmatrix_set_bf16_override(int value) { t_bf16_override = value; }
+
+/// Thread-local bf16 copies of the operands, grown to the largest use.
+static _Thread_local unsigned short *t_buffers[2];
+static _Thread_local long t_capacity[2];
+static unsigned short *buffer(int which, long count) {
+    if (count > t_capacity[which]) {
+        free(t_buffers[which]);
+        t_buffers[which] = malloc((size_t)count * sizeof(unsigned short));
+        t_capacity[which] = t_buffers[which] ? count : 0;
+    }
+    return t_buffers[which];
+}
+
+int cmatrix_sgemm_as_bf16(int trans_a, int trans_b, long m, long n, long k, const float *a, long lda, const float *b,
+                          long ldb, int accumulate, float *c, long ldc) {
+    long a_rows = trans_a ? k : m, a_cols = trans_a ? m : k, b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
+    unsigned short *a16 = buffer(0, a_rows * a_cols), *b16 = buffer(1, b_rows * b_cols);
+    if (!a16 || !b16) return -5;
+    round_rows(a, a_rows, a_cols, lda, a16);
+    round_rows(b, b_rows, b_cols, ldb, b16);
+    return multiply(trans_a, trans_b, m, n, k, a16, a_cols, b16, b_cols, accumulate, c, ldc);
 }

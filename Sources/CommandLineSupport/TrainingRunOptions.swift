@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import Seq2Seq
 
+extension TrainingPrecision: ExpressibleByArgument {}
+
 /// Run-control options shared by `seq2seq train` and `seq2seq lm train`: budgets, optimizer
 /// rate and clipping, seed, threads, the validation schedule, `--resume`/`--force`. One
 /// declaration, one set of checks; what has no value here keeps the session's own default.
@@ -29,6 +31,9 @@ public struct TrainingRunOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "CPU threads for matrix products.")
     public var threads = 2
 
+    @Option(parsing: .unconditional, help: "Arithmetic of the matrix products: fp32, or bf16 (operands rounded to bfloat16, fp32 sums; master weights, Adam and the loss stay fp32). bf16 needs a CPU with avx512_bf16.")
+    public var precision: TrainingPrecision = .fp32
+
     @Option(parsing: .unconditional, help: "Rows per batch: sentences for train (default 64; per rank with --distributed), parallel streams over the text for lm train (default 32).")
     public var batchSize: Int?
 
@@ -51,6 +56,9 @@ public struct TrainingRunOptions: ParsableArguments {
         try OptionCheck.require(learningRate, in: 0...1, "--learning-rate", excludingLowerBound: true)
         try OptionCheck.require(clip, in: 0...1e9, "--clip")
         try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
+        if precision == .bf16 && !InstructionSet.hasBF16DotProduct {
+            throw ValidationError("--precision bf16 needs a CPU with avx512_bf16, which this one lacks; train with fp32")
+        }
         if let batchSize { try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size") }
         if let validateEvery { try OptionCheck.require(validateEvery, in: 0...OptionCheck.maximumCount, "--validate-every") }
         if let patience { try OptionCheck.require(patience, in: 1...1_000_000, "--patience") }

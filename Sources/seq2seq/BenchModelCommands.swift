@@ -90,13 +90,20 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Sentence pairs per batch.")
     var batchSize = 64
 
+    @Option(help: "Arithmetic of the products: fp32 or bf16 (as `train --precision`).")
+    var precision: TrainingPrecision = .fp32
+
     func validate() throws {
         if steps < 1 { throw ValidationError("--steps must be at least 1") }
         if warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
         try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size")
+        if precision == .bf16 && !InstructionSet.hasBF16DotProduct {
+            throw ValidationError("--precision bf16 needs a CPU with avx512_bf16, which this one lacks")
+        }
     }
 
     func run() throws {
+        precision.apply()
         try options.config.configuration.trainingMemory(rows: batchSize, sourceTokens: batchSize * 30, targetTokens: batchSize * 31)
             .require(for: "bench train with --batch-size \(batchSize)", advice: "lower --batch-size")
         options.printHeader()

@@ -89,6 +89,7 @@ struct LMTrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        training.precision.apply()
         var options = LanguageModelSessionOptions(trainPath: text)
         options.devPath = dev
         options.outputPath = output

@@ -151,6 +151,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        training.precision.apply()
         var options = TrainingSessionOptions(trainPath: pairs)
         options.devPath = dev
         options.reverse = reverse

@@ -58,3 +58,43 @@ import Testing
         }
     }
 }
+
+/// Mixed-precision training (`train --precision bf16`) against fp32: the same steps on the same
+/// batches and seed give losses within 1% and weights whose change from the start differs little.
+@Suite struct BFloat16TrainingTests {
+    /// Sizes where the products reach the bf16 threshold (`BLAS.minimumBFloat16FLOPs`).
+    static let config = ModelConfiguration(sourceVocabularySize: 300, targetVocabularySize: 400, embeddingSize: 64,
+                                           hiddenSize: 64, layerCount: 1, dropout: 0)
+
+    static func run(bf16: Bool, steps: Int) throws -> (losses: [Float], weights: [Float]) {
+        var random = RandomGenerator(seed: 5)
+        let batches = try (0..<2).map { _ in
+            try Batch(sources: randomSequences(32, lengths: 8...20, vocabulary: 300, random: &random),
+                      targets: randomSequences(32, lengths: 8...20, vocabulary: 400, random: &random).map { $0.map { max($0, 4) } })
+        }
+        var options = TrainingOptions()
+        options.learningRate = 0.005
+        let trainer = Trainer(model: try Seq2SeqModel(configuration: config, seed: 9), options: options, seed: 3)
+        let losses = try BLAS.withBFloat16Products(bf16) {
+            try (0..<steps).map { try trainer.train(on: batches[$0 % 2]).loss }
+        }
+        return (losses, trainer.model.parameters.allValues)
+    }
+
+    @Test(.enabled(if: InstructionSet.hasBF16DotProduct, "needs avx512_bf16"))
+    func bf16StepsFollowFP32() throws {
+        let initial = try Seq2SeqModel(configuration: Self.config, seed: 9).parameters.allValues
+        let exact = try Self.run(bf16: false, steps: 6), mixed = try Self.run(bf16: true, steps: 6)
+        for (e, m) in zip(exact.losses, mixed.losses) {
+            #expect(abs(e - m) <= 0.01 * abs(e), "loss \(m) in bf16 vs \(e) in fp32")
+        }
+        // How far the weights moved, and how far the two runs ended apart (relative to that).
+        var moved = 0.0, apart = 0.0
+        for i in initial.indices {
+            moved += Double(exact.weights[i] - initial[i]) * Double(exact.weights[i] - initial[i])
+            apart += Double(exact.weights[i] - mixed.weights[i]) * Double(exact.weights[i] - mixed.weights[i])
+        }
+        #expect(apart > 0, "bf16 really ran")
+        #expect(apart.squareRoot() <= 0.1 * moved.squareRoot(), "runs ended \(apart.squareRoot()) apart after moving \(moved.squareRoot())")
+    }
+}

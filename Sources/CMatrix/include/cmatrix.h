@@ -27,6 +27,16 @@ int cmatrix_gemm_u8s8s32_nt(long m, long n, long k, const unsigned char *a, long
 int cmatrix_gemm_bf16(int trans_b, long m, long n, long k, const unsigned short *a, long lda, const unsigned short *b,
                       long ldb, int accumulate, float *c, long ldc);
 
+/// Row-major C = op(A)·op(B) (accumulate: C += …) for fp32 operands, rounded to bf16 first (into
+/// buffers of the calling thread) and multiplied with fp32 accumulation: mixed-precision training.
+/// Only for CPUs with AVX512_BF16 (the rounding uses vcvtne2ps2bf16). Returns 0 on success.
+int cmatrix_sgemm_as_bf16(int trans_a, int trans_b, long m, long n, long k, const float *a, long lda, const float *b,
+                          long ldb, int accumulate, float *c, long ldc);
+
+/// A per-thread override of the facade's bf16 training mode (-1 none, 0 off, 1 on), for tests.
+int cmatrix_bf16_override(void);
+void cmatrix_set_bf16_override(int value);
+
 /// 1 if oneDNN's int8 products use VNNI (u8·s8 dot products without 16-bit saturation).
 int cmatrix_has_vnni(void);
 

@@ -80,6 +80,22 @@ struct UncheckedSendable<T>: @unchecked Sendable {
     init(_ value: T) { self.value = value }
 }
 
+/// Arithmetic of training's matrix products.
+public enum TrainingPrecision: String, CaseIterable, Sendable {
+    /// 32-bit floats throughout.
+    case fp32
+    /// Mixed precision: every large product rounds its operands (weights, activations, gradients)
+    /// to bf16 and accumulates in fp32; master weights, Adam, softmax, loss, norms and clipping
+    /// stay fp32. Needs AVX512_BF16 (`InstructionSet.hasBF16DotProduct`).
+    case bf16
+
+    /// Makes every following product use this precision (process-wide: call it once, from the
+    /// command's `run`, before training starts). bf16 on a CPU without AVX512_BF16 stays fp32.
+    public func apply() {
+        BLAS.roundsToBFloatsEverywhere = self == .bf16 && InstructionSet.hasBF16DotProduct
+    }
+}
+
 /// Description of the matrix library and the instruction set it dispatched to,
 /// e.g. "oneDNN 2.6.3 (avx512_core)".
 public func blasCoreName() -> String {
@@ -115,6 +131,11 @@ enum BLAS {
                 let row = c + i * ldc
                 if beta == 0 { for j in 0..<n { row[j] = 0 } } else { for j in 0..<n { row[j] *= beta } }
             }
+            return
+        }
+        if roundsToBFloat16 && alpha == 1 && (beta == 0 || beta == 1) && 2 * m * n * k >= minimumBFloat16FLOPs,
+           gemmThroughBFloat16(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                               accumulate: beta == 1, c: c, ldc: ldc) {
             return
         }
         let parts = splitParts(m: m, n: n, k: k)
@@ -180,6 +201,63 @@ enum BLAS {
         if let status = (0..<parts).map({ failures[$0] }).first(where: { $0 != 0 }) {
             throw ModelError.invalidConfiguration("oneDNN refused a bf16 product \(m)×\(n)×\(k) (status \(status))")
         }
+    }
+
+    /// Mixed-precision training (`train --precision bf16`): while true, every `gemm` with alpha 1,
+    /// beta 0 or 1 and at least `minimumBFloat16FLOPs` rounds both operands to bf16 and accumulates
+    /// in fp32 (`cmatrix_sgemm_as_bf16`); results, master weights and everything else stay fp32.
+    /// Set it once, before any product, and only when `InstructionSet.hasBF16DotProduct`.
+    nonisolated(unsafe) static var roundsToBFloatsEverywhere = false
+
+    /// Whether this thread's products round to bf16: `withBFloat16Products`'s choice, else the
+    /// process-wide mode.
+    static var roundsToBFloat16: Bool {
+        let override = cmatrix_bf16_override()
+        return override >= 0 ? override == 1 : roundsToBFloatsEverywhere
+    }
+
+    /// Runs `body` with this thread's products in bf16 (`on`) or fp32, whatever the process-wide
+    /// mode (tests compare both in one process without disturbing other threads).
+    static func withBFloat16Products<R>(_ on: Bool, _ body: () throws -> R) rethrows -> R {
+        let previous = cmatrix_bf16_override()
+        cmatrix_set_bf16_override(on ? 1 : 0)
+        defer { cmatrix_set_bf16_override(previous) }
+        return try body()
+    }
+
+    /// Smaller products stay fp32 (rounding both operands would cost more than it saves).
+    static let minimumBFloat16FLOPs = 1 << 20
+
+    /// `gemm` with operands rounded to bf16, split over the threads like `gemm`; false when oneDNN
+    /// refused a block (nothing is then trusted: the caller recomputes in fp32).
+    private static func gemmThroughBFloat16(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) -> Bool {
+        let (ta, tb, acc) = (transA ? Int32(1) : 0, transB ? Int32(1) : 0, accumulate ? Int32(1) : 0)
+        let parts = splitParts(m: m, n: n, k: k)
+        if parts == 1 { return cmatrix_sgemm_as_bf16(ta, tb, m, n, k, a, lda, b, ldb, acc, c, ldc) == 0 }
+        let (aS, bS, cS) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
+        let byColumns = n >= m
+        let length = byColumns ? n : m
+        let block = ((length + parts - 1) / parts + 15) & ~15
+        let failures = UnsafeMutablePointer<Int32>.allocate(capacity: parts)
+        defer { failures.deallocate() }
+        failures.initialize(repeating: 0, count: parts)
+        let failed = UncheckedSendable(failures)
+        ComputeThreads.run(parts: parts) { part in
+            let lo = part * block, hi = min(length, lo + block)
+            guard lo < hi else { return }
+            if byColumns {
+                let b = transB ? bS.value + lo * ldb : bS.value + lo
+                failed.value[part] = cmatrix_sgemm_as_bf16(ta, tb, m, hi - lo, k, aS.value, lda, b, ldb, acc, cS.value + lo, ldc)
+            } else {
+                let a = transA ? aS.value + lo : aS.value + lo * lda
+                failed.value[part] = cmatrix_sgemm_as_bf16(ta, tb, hi - lo, n, k, a, lda, bS.value, ldb, acc,
+                                                           cS.value + lo * ldc, ldc)
+            }
+        }
+        return (0..<parts).allSatisfy { failures[$0] == 0 }
     }
 
     /// Products below this many FLOPs stay on one thread (waking a second costs ~10 µs).
