@@ -44,7 +44,13 @@ struct BenchLanguageModelCommand: ParsableCommand {
 
     @OptionGroup var timing: BenchRunOptions
 
+    @Option(help: "Arithmetic of the products: fp32 or bf16 (as `lm train --precision`).")
+    var precision: TrainingPrecision = .fp32
+
     func validate() throws {
+        if precision == .bf16 && !InstructionSet.hasBF16DotProduct {
+            throw ValidationError("--precision bf16 needs a CPU with avx512_bf16, which this one lacks")
+        }
         for (name, value) in [("--embedding", embedding), ("--hidden", hidden), ("--layers", layers), ("--vocabulary", vocabulary),
                               ("--batch-size", batchSize), ("--bptt", bptt), ("--steps", steps)]
         where value < 1 {
@@ -56,7 +62,8 @@ struct BenchLanguageModelCommand: ParsableCommand {
     func run() throws {
         let c = LanguageModelConfiguration(vocabularySize: vocabulary, embeddingSize: embedding, hiddenSize: hidden,
                                            layerCount: layers, cell: cell)
-        print("config: \(c.summary), streams \(batchSize), bptt \(bptt)")
+        print("config: \(c.summary), streams \(batchSize), bptt \(bptt), \(precision.rawValue)")
+        precision.apply()
         timing.start()
         let r = try LanguageModelBenchmark.train(configuration: c, streams: batchSize, chunkLength: bptt,
                                                  warmup: warmup, steps: steps, seed: timing.seed)
