@@ -178,27 +178,13 @@ enum BLAS {
             return
         }
         let (tb, acc) = (transB ? Int32(1) : 0, accumulate ? Int32(1) : 0)
-        let parts = k == 0 ? 1 : splitParts(m: m, n: n, k: k)
         let (aS, bS, cS) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
-        let byColumns = n >= m
-        let length = byColumns ? n : m
-        let block = ((length + parts - 1) / parts + 15) & ~15
-        let failures = UnsafeMutablePointer<Int32>.allocate(capacity: parts)
-        defer { failures.deallocate() }
-        failures.initialize(repeating: 0, count: parts)
-        let failed = UncheckedSendable(failures)
-        ComputeThreads.run(parts: parts) { part in
-            let lo = part * block, hi = min(length, lo + block)
-            guard lo < hi else { return }
-            if byColumns {
-                let b = transB ? bS.value + lo * ldb : bS.value + lo
-                failed.value[part] = cmatrix_gemm_bf16(tb, m, hi - lo, k, aS.value, lda, b, ldb, acc, cS.value + lo, ldc)
-            } else {
-                failed.value[part] = cmatrix_gemm_bf16(tb, hi - lo, n, k, aS.value + lo * lda, lda, bS.value, ldb, acc,
-                                                       cS.value + lo * ldc, ldc)
-            }
+        let status = inBlocks(m: m, n: n, k: k) { rows, columns in
+            let b = transB ? bS.value + columns.lowerBound * ldb : bS.value + columns.lowerBound
+            return cmatrix_gemm_bf16(tb, rows.count, columns.count, k, aS.value + rows.lowerBound * lda, lda, b, ldb, acc,
+                                     cS.value + rows.lowerBound * ldc + columns.lowerBound, ldc)
         }
-        if let status = (0..<parts).map({ failures[$0] }).first(where: { $0 != 0 }) {
+        if status != 0 {
             throw ModelError.invalidConfiguration("oneDNN refused a bf16 product \(m)×\(n)×\(k) (status \(status))")
         }
     }
@@ -235,29 +221,34 @@ enum BLAS {
         b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
     ) -> Bool {
         let (ta, tb, acc) = (transA ? Int32(1) : 0, transB ? Int32(1) : 0, accumulate ? Int32(1) : 0)
-        let parts = splitParts(m: m, n: n, k: k)
-        if parts == 1 { return cmatrix_sgemm_as_bf16(ta, tb, m, n, k, a, lda, b, ldb, acc, c, ldc) == 0 }
         let (aS, bS, cS) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
+        return inBlocks(m: m, n: n, k: k) { rows, columns in
+            let a = transA ? aS.value + rows.lowerBound : aS.value + rows.lowerBound * lda
+            let b = transB ? bS.value + columns.lowerBound * ldb : bS.value + columns.lowerBound
+            return cmatrix_sgemm_as_bf16(ta, tb, rows.count, columns.count, k, a, lda, b, ldb, acc,
+                                         cS.value + rows.lowerBound * ldc + columns.lowerBound, ldc)
+        } == 0
+    }
+
+    /// Runs `block(rows, columns)` for each block of C `[m, n]` when the product is split over the
+    /// threads as `gemm` splits it (one block per thread along the larger of m and n, in multiples
+    /// of 16; the whole of C when not split); returns the first non-zero status of a block, or 0.
+    private static func inBlocks(m: Int, n: Int, k: Int, _ block: @Sendable (_ rows: Range<Int>, _ columns: Range<Int>) -> Int32) -> Int32 {
+        let parts = splitParts(m: m, n: n, k: k)
+        if parts == 1 { return block(0..<m, 0..<n) }
         let byColumns = n >= m
         let length = byColumns ? n : m
-        let block = ((length + parts - 1) / parts + 15) & ~15
-        let failures = UnsafeMutablePointer<Int32>.allocate(capacity: parts)
-        defer { failures.deallocate() }
-        failures.initialize(repeating: 0, count: parts)
-        let failed = UncheckedSendable(failures)
+        let size = ((length + parts - 1) / parts + 15) & ~15
+        let statuses = UnsafeMutablePointer<Int32>.allocate(capacity: parts)
+        defer { statuses.deallocate() }
+        statuses.initialize(repeating: 0, count: parts)
+        let shared = UncheckedSendable(statuses)
         ComputeThreads.run(parts: parts) { part in
-            let lo = part * block, hi = min(length, lo + block)
+            let lo = part * size, hi = min(length, lo + size)
             guard lo < hi else { return }
-            if byColumns {
-                let b = transB ? bS.value + lo * ldb : bS.value + lo
-                failed.value[part] = cmatrix_sgemm_as_bf16(ta, tb, m, hi - lo, k, aS.value, lda, b, ldb, acc, cS.value + lo, ldc)
-            } else {
-                let a = transA ? aS.value + lo : aS.value + lo * lda
-                failed.value[part] = cmatrix_sgemm_as_bf16(ta, tb, hi - lo, n, k, a, lda, bS.value, ldb, acc,
-                                                           cS.value + lo * ldc, ldc)
-            }
+            shared.value[part] = byColumns ? block(0..<m, lo..<hi) : block(lo..<hi, 0..<n)
         }
-        return (0..<parts).allSatisfy { failures[$0] == 0 }
+        return (0..<parts).map { statuses[$0] }.first { $0 != 0 } ?? 0
     }
 
     /// Products below this many FLOPs stay on one thread (waking a second costs ~10 µs).

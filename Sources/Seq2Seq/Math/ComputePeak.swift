@@ -9,18 +9,24 @@ public enum ComputePeak {
     public static func fmaGigaflops(_ set: InstructionSet, threads: Int, trials: Int = 3) -> Double? {
         guard set.rawValue <= InstructionSet.supported.rawValue else { return nil }
         let iterations = 40_000_000 / max(1, set.lanes / 4)
-        let flopsPerThread = Double(iterations) * 12 * Double(set.lanes) * 2
+        return bestRate(threads: threads, trials: trials, flopsPerThread: Double(iterations) * 12 * Double(set.lanes) * 2) {
+            set.fmaSeconds(iterations: iterations)
+        }
+    }
+
+    /// Best over `trials` of the summed GFLOP/s of `threads` threads each running `seconds()`
+    /// (seconds for `flopsPerThread` FLOP; nil counts as no rate) at once.
+    private static func bestRate(threads: Int, trials: Int, flopsPerThread: Double,
+                                 _ seconds: @escaping @Sendable () -> Double?) -> Double {
         var best = 0.0
         for _ in 0..<trials {
-            let seconds = UnsafeMutablePointer<Double>.allocate(capacity: threads)
-            defer { seconds.deallocate() }
-            seconds.initialize(repeating: 0, count: threads)
-            let shared = UncheckedSendable(seconds)
-            ComputeThreads.run(parts: threads) { part in
-                shared.value[part] = set.fmaSeconds(iterations: iterations) ?? .infinity
-            }
+            let times = UnsafeMutablePointer<Double>.allocate(capacity: threads)
+            defer { times.deallocate() }
+            times.initialize(repeating: 0, count: threads)
+            let shared = UncheckedSendable(times)
+            ComputeThreads.run(parts: threads) { part in shared.value[part] = seconds() ?? .infinity }
             var rate = 0.0
-            for t in 0..<threads { rate += flopsPerThread / seconds[t] / 1e9 }
+            for t in 0..<threads { rate += flopsPerThread / times[t] / 1e9 }
             best = max(best, rate)
         }
         return best
@@ -32,21 +38,9 @@ public enum ComputePeak {
     public static func bf16DotGigaflops(threads: Int, trials: Int = 3) -> Double? {
         guard InstructionSet.hasBF16DotProduct else { return nil }
         let iterations = 10_000_000
-        let flopsPerThread = Double(iterations) * 12 * 32 * 2
-        var best = 0.0
-        for _ in 0..<trials {
-            let seconds = UnsafeMutablePointer<Double>.allocate(capacity: threads)
-            defer { seconds.deallocate() }
-            seconds.initialize(repeating: 0, count: threads)
-            let shared = UncheckedSendable(seconds)
-            ComputeThreads.run(parts: threads) { part in
-                shared.value[part] = InstructionSet.bf16DotSeconds(iterations: iterations) ?? .infinity
-            }
-            var rate = 0.0
-            for t in 0..<threads { rate += flopsPerThread / seconds[t] / 1e9 }
-            best = max(best, rate)
+        return bestRate(threads: threads, trials: trials, flopsPerThread: Double(iterations) * 12 * 32 * 2) {
+            InstructionSet.bf16DotSeconds(iterations: iterations)
         }
-        return best
     }
 
     /// Best-of-`trials` GFLOP/s of `shape` as a bf16 product (`BLAS.gemmBFloat16`, operands converted

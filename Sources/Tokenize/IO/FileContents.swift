@@ -33,13 +33,20 @@ public enum FileReadError: Error, Equatable, CustomStringConvertible {
 /// `/dev/stdin`, FIFOs and process substitution (`<(…)`). Errors carry the
 /// system's reason (permission denied, I/O error) rather than a guess.
 public enum FileContents {
-    /// The bytes of `path`.
-    public static func read(_ path: String) throws(FileReadError) -> [UInt8] {
+    /// A read-only descriptor of `path` (the caller closes it); a missing path or a refusal as
+    /// `FileReadError` with the system's reason.
+    static func openForReading(_ path: String) throws(FileReadError) -> Int32 {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT || errno == ENOTDIR { throw .notFound(path: path) }
             throw .unreadable(path: path, reason: String(cString: strerror(errno)))
         }
+        return fd
+    }
+
+    /// The bytes of `path`.
+    public static func read(_ path: String) throws(FileReadError) -> [UInt8] {
+        let fd = try openForReading(path)
         defer { close(fd) }
         var info = stat()
         var capacity = 1 << 16

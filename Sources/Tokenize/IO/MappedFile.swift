@@ -21,11 +21,7 @@ public final class MappedFile: @unchecked Sendable {
 
     /// Maps (or reads) `path`.
     public init(_ path: String) throws(FileReadError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENOENT || errno == ENOTDIR { throw .notFound(path: path) }
-            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
-        }
+        let fd = try FileContents.openForReading(path)
         defer { close(fd) }
         var info = stat()
         if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFDIR { throw .isFolder(path: path) }
