@@ -76,6 +76,12 @@ quiet peak
 "$BIN/seq2seq" bench peak --threads "$THREADS" >"$WORK/peak.out" 2>&1
 cat "$WORK/peak.out" >&2
 record "peak.fma" "$(grep -m1 '^fma peak ' "$WORK/peak.out" | sed -E 's|^[^:]*: ([0-9.]+).*|\1|')"
+# bf16 rows (training and decoding with --precision bf16) only on a CPU with avx512_bf16.
+BF16=0
+if grep -q '^bf16 dot peak avx512_bf16' "$WORK/peak.out"; then
+  BF16=1
+  record "peak.bf16" "$(grep -m1 '^bf16 dot peak ' "$WORK/peak.out" | sed -E 's|^[^:]*: ([0-9.]+).*|\1|')"
+fi
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "round $round/$ROUNDS" >&2
@@ -84,6 +90,14 @@ for round in $(seq 1 "$ROUNDS"); do
     timed "ours.train.$cfg" "$BIN/seq2seq" bench train --config "$cfg" --threads "$THREADS"
     record "ours.train.$cfg.tok" "$(field "$WORK/ours.train.$cfg.out" "train tokens/s")"
     record "ours.train.$cfg.gflops" "$(field "$WORK/ours.train.$cfg.out" "effective GFLOP/s")"
+    if [ "$BF16" = 1 ]; then
+      timed "ours.trainbf.$cfg" "$BIN/seq2seq" bench train --config "$cfg" --threads "$THREADS" --precision bf16
+      record "ours.trainbf.$cfg.tok" "$(field "$WORK/ours.trainbf.$cfg.out" "train tokens/s")"
+      timed "ours.decodebf.$cfg" "$BIN/seq2seq" bench decode --config "$cfg" --threads "$THREADS" --sentences 500 \
+        --beam-size 5 --precision bf16
+      record "ours.greedybf.$cfg" "$(field "$WORK/ours.decodebf.$cfg.out" "greedy sentences/s")"
+      record "ours.beambf.$cfg" "$(field "$WORK/ours.decodebf.$cfg.out" "beam5 sentences/s")"
+    fi
     timed "torch.train.$cfg" "$PY" "$TORCH" bench-train ${!args_var} --batch 64 --threads "$THREADS"
     record "torch.train.$cfg.tok" "$(json "$WORK/torch.train.$cfg.out" tgt_tokens_per_s_median)"
     record "torch.train.$cfg.gflops" "$(json "$WORK/torch.train.$cfg.out" gflops_median)"
@@ -106,6 +120,11 @@ for round in $(seq 1 "$ROUNDS"); do
   timed "ours.train.att" "$BIN/seq2seq" bench train --config small --threads "$THREADS" --attention general --encoder bi
   record "ours.train.att.tok" "$(field "$WORK/ours.train.att.out" "train tokens/s")"
   record "ours.train.att.gflops" "$(field "$WORK/ours.train.att.out" "effective GFLOP/s")"
+  if [ "$BF16" = 1 ]; then
+    timed "ours.trainbf.att" "$BIN/seq2seq" bench train --config small --threads "$THREADS" --attention general \
+      --encoder bi --precision bf16
+    record "ours.trainbf.att.tok" "$(field "$WORK/ours.trainbf.att.out" "train tokens/s")"
+  fi
   timed "torch.train.att" "$PY" "$TORCH" bench-train $small_args --batch 64 --threads "$THREADS" \
     --attention luong --attn-score general
   record "torch.train.att.tok" "$(json "$WORK/torch.train.att.out" tgt_tokens_per_s_median)"
@@ -187,9 +206,17 @@ for cfg in ("small", "medium"):
     row(f"greedy {C}, ours --precision int8 vs PyTorch fp32", f"ours.greedy8.{cfg}", f"torch.greedy.{cfg}", "sent/s", "{:.1f}")
     row(f"beam 5 {C}, ours --precision int8 vs PyTorch fp32", f"ours.beam8.{cfg}", f"torch.beam.{cfg}", "sent/s", "{:.1f}")
     row(f"decode {C}, peak memory", f"ours.decode.{cfg}.rss", f"torch.decode.{cfg}.rss", "MiB", lower_better=True)
+    if vals.get(f"ours.trainbf.{cfg}.tok"):
+        row(f"training {C}, ours --precision bf16 vs PyTorch fp32, target tokens/s", f"ours.trainbf.{cfg}.tok",
+            f"torch.train.{cfg}.tok", "tok/s")
+        row(f"greedy {C}, ours --precision bf16 vs PyTorch fp32", f"ours.greedybf.{cfg}", f"torch.greedy.{cfg}", "sent/s", "{:.1f}")
+        row(f"beam 5 {C}, ours --precision bf16 vs PyTorch fp32", f"ours.beambf.{cfg}", f"torch.beam.{cfg}", "sent/s", "{:.1f}")
 row("training SMALL with attention (ours: bi + general; PyTorch: Luong general), target tokens/s",
     "ours.train.att.tok", "torch.train.att.tok", "tok/s")
 row("training SMALL with attention, effective GFLOP/s", "ours.train.att.gflops", "torch.train.att.gflops", "GFLOP/s", "{:.1f}")
+if vals.get("ours.trainbf.att.tok"):
+    row("training SMALL with attention, ours --precision bf16 vs PyTorch fp32, target tokens/s", "ours.trainbf.att.tok",
+        "torch.train.att.tok", "tok/s")
 for name, what in (("everyday", "vocabularies 1.4k/1.7k"), ("v8000", "vocabularies 8000/8000")):
     for precision in ("fp32", "int8"):
         l = vals.get(f"ours.latency.{name}.{precision}")
