@@ -11,7 +11,7 @@
 # Environment: PY (python with torch; default /work/venv-peer/bin/python), PEERS (default
 # <repo>/../shared/peers), THREADS (2), WORK (scratch folder, default /tmp/bench-lm-vs-pytorch),
 # SKIP_BUILD=1 to use the existing release build, EXTRA (more args for both sides, e.g.
-# "--hidden 256").
+# "--hidden 256"), OURS_EXTRA (for our side only, e.g. "--precision bf16").
 set -euo pipefail
 
 ROUNDS=${1:-5}
@@ -21,6 +21,7 @@ PEERS=${PEERS:-$ROOT/../shared/peers}
 THREADS=${THREADS:-2}
 WORK=${WORK:-/tmp/bench-lm-vs-pytorch}
 EXTRA=${EXTRA:-}
+OURS_EXTRA=${OURS_EXTRA:-}
 mkdir -p "$WORK"
 RAW="$WORK/raw.txt"
 : >"$RAW"
@@ -42,7 +43,7 @@ ours() {
   record load.ours "$(load)"
   local before after
   before=$(cpu_jiffies)
-  /usr/bin/time -f "%U %S" -o "$WORK/ours.time" "$BIN/seq2seq" bench lm --threads "$THREADS" $EXTRA >"$WORK/ours.out"
+  /usr/bin/time -f "%U %S" -o "$WORK/ours.time" "$BIN/seq2seq" bench lm --threads "$THREADS" $EXTRA $OURS_EXTRA >"$WORK/ours.out"
   after=$(cpu_jiffies)
   record ours "$(grep -m1 'train characters/s: ' "$WORK/ours.out" | sed -E 's/.*: ([0-9.]+).*/\1/')"
   record ours.cpu "$(grep -m1 'train characters per CPU-second: ' "$WORK/ours.out" | sed -E 's/.*: ([0-9.]+).*/\1/')"
