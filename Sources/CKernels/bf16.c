@@ -7,13 +7,21 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <immintrin.h>
+#include <pthread.h>
 #include <time.h>
 
-int ck_has_avx512_bf16(void) {
-    if (ck_isa_active() < CK_ISA_AVX512) return 0;   // SEQ2SEQ_ISA=avx2 narrows this too
+static int g_has_bf16;
+static pthread_once_t g_bf16_once = PTHREAD_ONCE_INIT;
+static void detect_bf16(void) {
+    if (ck_isa_active() < CK_ISA_AVX512) return;   // SEQ2SEQ_ISA=avx2 narrows this too
     unsigned a, b, c, d;
-    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return 0;
-    return (a >> 5) & 1;  // CPUID.(EAX=7, ECX=1):EAX[5] AVX512_BF16
+    if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return;
+    g_has_bf16 = (a >> 5) & 1;  // CPUID.(EAX=7, ECX=1):EAX[5] AVX512_BF16
+}
+
+int ck_has_avx512_bf16(void) {   // CPUID once (it traps to the hypervisor in a VM)
+    pthread_once(&g_bf16_once, detect_bf16);
+    return g_has_bf16;
 }
 
 static double now_seconds(void) {

@@ -25,6 +25,7 @@ typedef struct {
     dnnl_primitive_t primitive;
     int trans_a;
     dnnl_memory_desc_t a, b, c;
+    dnnl_memory_t ma, mb, mc;   // made once with no data; each call points them at its operands
 } shape_entry;
 static _Thread_local shape_entry t_cache[CACHE];
 static _Thread_local int t_count, t_next;
@@ -41,6 +42,14 @@ static shape_entry *find(int trans_a, int trans_b, long m, long n, long k, long 
 }
 
 static shape_entry *remember(shape_entry e);
+
+/// Frees what an entry holds.
+static void release(shape_entry *e) {
+    if (e->primitive) dnnl_primitive_destroy(e->primitive);
+    if (e->ma) dnnl_memory_destroy(e->ma);
+    if (e->mb) dnnl_memory_destroy(e->mb);
+    if (e->mc) dnnl_memory_destroy(e->mc);
+}
 
 static shape_entry *make(int trans_a, int trans_b, long m, long n, long k, long lda, long ldb, long ldc, int accumulate) {
     shape_entry e = {m, n, k, lda, ldb, ldc, trans_b, accumulate, NULL};
@@ -73,6 +82,12 @@ static shape_entry *make(int trans_a, int trans_b, long m, long n, long k, long 
     status = dnnl_primitive_create(&e.primitive, pd);
     dnnl_primitive_desc_destroy(pd);
     if (status != dnnl_success) return NULL;
+    if (dnnl_memory_create(&e.ma, &e.a, g_engine, DNNL_MEMORY_NONE) != dnnl_success ||
+        dnnl_memory_create(&e.mb, &e.b, g_engine, DNNL_MEMORY_NONE) != dnnl_success ||
+        dnnl_memory_create(&e.mc, &e.c, g_engine, DNNL_MEMORY_NONE) != dnnl_success) {
+        release(&e);
+        return NULL;
+    }
     return remember(e);
 }
 
@@ -84,7 +99,7 @@ static shape_entry *remember(shape_entry e) {
     } else {   // full: replace the oldest entry
         slot = &t_cache[t_next];
         t_next = (t_next + 1) % CACHE;
-        if (slot->primitive) dnnl_primitive_destroy(slot->primitive);
+        release(slot);
     }
     *slot = e;
     return slot;
@@ -105,20 +120,16 @@ static int multiply(int trans_a, int trans_b, long m, long n, long k, const unsi
         e = remember(refused);
     }
     if (!e->primitive) return -2;   // refused (e.g. no bf16 support on this CPU)
-    dnnl_memory_t ma = NULL, mb = NULL, mc = NULL;
-    int result = -3;
-    if (dnnl_memory_create(&ma, &e->a, g_engine, (void *)a) == dnnl_success &&
-        dnnl_memory_create(&mb, &e->b, g_engine, (void *)b) == dnnl_success &&
-        dnnl_memory_create(&mc, &e->c, g_engine, c) == dnnl_success) {
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}};
-        result = dnnl_primitive_execute(e->primitive, t_stream, 3, args) == dnnl_success &&
-                         dnnl_stream_wait(t_stream) == dnnl_success
-                     ? 0 : -4;
-    }
-    if (ma) dnnl_memory_destroy(ma);
-    if (mb) dnnl_memory_destroy(mb);
-    if (mc) dnnl_memory_destroy(mc);
-    return result;
+    // No allocation per call (decoding calls this at every step): the entry's memory objects
+    // are pointed at this call's operands.
+    if (dnnl_memory_set_data_handle(e->ma, (void *)a) != dnnl_success ||
+        dnnl_memory_set_data_handle(e->mb, (void *)b) != dnnl_success ||
+        dnnl_memory_set_data_handle(e->mc, c) != dnnl_success)
+        return -3;
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, e->ma}, {DNNL_ARG_WEIGHTS, e->mb}, {DNNL_ARG_DST, e->mc}};
+    return dnnl_primitive_execute(e->primitive, t_stream, 3, args) == dnnl_success &&
+                   dnnl_stream_wait(t_stream) == dnnl_success
+               ? 0 : -4;
 }
 
 int cmatrix_gemm_bf16(int trans_b, long m, long n, long k, const unsigned short *a, long lda, const unsigned short *b,

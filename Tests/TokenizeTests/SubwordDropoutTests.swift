@@ -1,23 +1,11 @@
 import Testing
 @testable import Tokenize
 
-/// A fixed generator for the tests (SplitMix64).
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 struct SubwordDropoutTests {
     @Test func zeroDropoutIsTheDeterministicSegmentation() throws {
         let tokenizer = try VocabularyPair.learn(pairs: tinyPairs(), options: VocabularyOptions(size: 1000, minimumFrequency: 2))
             .tokenizer(for: .source)
-        var random = SeededGenerator(state: 7)
+        var random = SplitMix(seed: 7)
         for text in tinyPairs().map(\.source) + hardCases {
             #expect(tokenizer.encode(text, subwordDropout: 0, using: &random) == tokenizer.encode(text))
         }
@@ -26,7 +14,7 @@ struct SubwordDropoutTests {
     @Test func dropoutVariesThePiecesButNeverTheText() throws {
         let vocabulary = try VocabularyPair.learn(pairs: tinyPairs(), options: VocabularyOptions(size: 1000, minimumFrequency: 2))
         let tokenizer = try vocabulary.tokenizer(for: .source)
-        var random = SeededGenerator(state: 11)
+        var random = SplitMix(seed: 11)
         var segmentations = Set<[Int32]>()
         for _ in 0..<50 {
             let ids = tokenizer.encode("We drink green tea every day.", subwordDropout: 0.3, using: &random)
@@ -47,11 +35,11 @@ struct SubwordDropoutTests {
     @Test func fullDropoutLeavesCharactersAndTheSeedFixesTheDraw() throws {
         let tokenizer = try VocabularyPair.learn(pairs: tinyPairs(), options: VocabularyOptions(size: 1000, minimumFrequency: 2))
             .tokenizer(for: .source)
-        var random = SeededGenerator(state: 3)
+        var random = SplitMix(seed: 3)
         #expect(tokenizer.tokenize("tea") == ["▁tea"])
         #expect(tokenizer.encode("tea", subwordDropout: 1, using: &random).map { tokenizer.model.tokens[Int($0)] }
                 == ["▁", "t", "e", "a"])
-        var first = SeededGenerator(state: 5), second = SeededGenerator(state: 5)
+        var first = SplitMix(seed: 5), second = SplitMix(seed: 5)
         let text = "She likes coffee. The dog sleeps too."
         #expect(tokenizer.encode(text, subwordDropout: 0.2, using: &first)
                 == tokenizer.encode(text, subwordDropout: 0.2, using: &second))

@@ -119,6 +119,36 @@ struct SubwordTests {
         #expect(throws: TokenizeError.self) { try VocabularyPair.load(from: folder + "/v") }
     }
 
+    /// The byte-keyed loading (`TokenTable`) refuses what the String-keyed one refused: a learned
+    /// token listed twice, a merge line naming an unknown token or with a stray space; and it
+    /// keeps canonically equivalent spellings apart (they are different byte strings).
+    @Test func loadRefusesDuplicateTokensAndBadMerges() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let learned = try VocabularyPair.learn(pairs: tinyPairs(), options: VocabularyOptions(size: 400))
+        try learned.save(to: folder + "/v")
+        let vocabPath = folder + "/v.source.vocab", mergesPath = folder + "/v.source.merges"
+        let vocab = try String(contentsOfFile: vocabPath, encoding: .utf8)
+        let merges = try String(contentsOfFile: mergesPath, encoding: .utf8)
+        let tokens = vocab.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let last = try #require(tokens.dropLast().last)
+        func expectRefused(vocab v: String, merges m: String, _ why: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+            try v.write(toFile: vocabPath, atomically: true, encoding: .utf8)
+            try m.write(toFile: mergesPath, atomically: true, encoding: .utf8)
+            #expect(throws: TokenizeError.self, Comment(rawValue: why), sourceLocation: sourceLocation) { try VocabularyPair.load(from: folder + "/v") }
+        }
+        try expectRefused(vocab: vocab + last + "\n", merges: merges, "a token listed twice")
+        try expectRefused(vocab: vocab, merges: merges + "qqq zzz\n", "unknown merge tokens")
+        let firstMerge = try #require(merges.split(separator: "\n").dropFirst().first)
+        try expectRefused(vocab: vocab, merges: merges + firstMerge + " \n", "a stray space")
+        // "e" + U+0301 and "é" are canonically equivalent, different bytes: both may be tokens.
+        let spelled = vocab + "e\u{0301}\n" + "\u{00E9}\n"
+        try spelled.write(toFile: vocabPath, atomically: true, encoding: .utf8)
+        try merges.write(toFile: mergesPath, atomically: true, encoding: .utf8)
+        let loaded = try VocabularyPair.load(from: folder + "/v")
+        #expect(loaded.source.count == learned.source.count + 2)
+    }
+
     @Test func learningThirtyThousandPairsTakesSeconds() throws {
         // Synthetic corpus: 30k pairs built from a 2k-word lexicon.
         var generator = SplitMix(seed: 7)
@@ -140,8 +170,8 @@ struct SubwordTests {
     }
 }
 
-/// Small deterministic random generator for test data.
-struct SplitMix {
+/// Small deterministic random generator for test data (also a `RandomNumberGenerator`).
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

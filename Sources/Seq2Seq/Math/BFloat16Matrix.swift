@@ -24,7 +24,8 @@ func reducedPrecisionMatrix(_ w: UnsafePointer<Float>, rows n: Int, columns k: I
 /// A weight matrix `W` `[n, k]` rounded to bf16 once (`translate --precision bf16`): products
 /// `x · Wᵀ` round the input rows to bf16 and accumulate in fp32 (`BLAS.gemmBFloat16`, two bf16
 /// products per fp32 lane and instruction with AVX512_BF16). Keeps the fp32 weights' address
-/// (which must outlive it) to fall back to fp32 if oneDNN refuses a product.
+/// (which must outlive it) to fall back to fp32 if oneDNN refuses a product. Like the fp32 kernel
+/// it replaces, a product runs on the calling thread (the decoder splits its steps itself).
 final class BFloat16Matrix: ReducedPrecisionMatrix {
     let rows: Int     // n (outputs)
     let columns: Int  // k (inputs)
@@ -47,7 +48,7 @@ final class BFloat16Matrix: ReducedPrecisionMatrix {
         for r in 0..<m { Kernels.toBFloat16(x + r * lda, x16 + r * k, count: k) }
         do {
             try BLAS.gemmBFloat16(transB: true, m: m, n: n, k: k, a: x16, lda: k, b: weights + v0 * k, ldb: k,
-                                  accumulate: true, c: c + v0, ldc: ldc)
+                                  accumulate: true, c: c + v0, ldc: ldc, splitsOverThreads: false)
         } catch {
             Kernels.addProductTransposed(m: m, n: n, k: k, a: x, lda: lda, w: original + v0 * ldw, ldw: ldw, c: c + v0, ldc: ldc)
         }

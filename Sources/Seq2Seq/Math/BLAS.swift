@@ -133,10 +133,9 @@ enum BLAS {
             }
             return
         }
-        if roundsToBFloat16 && alpha == 1 && (beta == 0 || beta == 1) && 2 * m * n * k >= minimumBFloat16FLOPs,
-           gemmThroughBFloat16(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
-                               accumulate: beta == 1, c: c, ldc: ldc) {
-            return
+        if roundsToBFloat16 && alpha == 1 && (beta == 0 || beta == 1) && 2 * m * n * k >= minimumBFloat16FLOPs {
+            return gemmThroughBFloat16(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                                       beta: beta, c: c, ldc: ldc)
         }
         let parts = splitParts(m: m, n: n, k: k)
         if parts == 1 {
@@ -165,12 +164,13 @@ enum BLAS {
 
     /// `C = A · op(B)` (`accumulate`: `C += A · op(B)`) with A `[m, k]` (lda) and B `[k, n]` (ldb;
     /// `transB`: stored `[n, k]`) in bf16 (`Kernels.toBFloat16`), fp32 accumulation into fp32 C
-    /// `[m, n]` (ldc); split over the threads like `gemm`. bf16 doubles the products per
+    /// `[m, n]` (ldc); split over the threads like `gemm` unless `splitsOverThreads` is false (one
+    /// call: a refusal then leaves C untouched, so the caller can recompute it). bf16 doubles the products per
     /// instruction on CPUs with AVX512_BF16 (`vdpbf16ps`); elsewhere oneDNN emulates it.
     /// - Throws: `ModelError.invalidConfiguration` when oneDNN refuses the product.
     static func gemmBFloat16(
         transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
-        accumulate: Bool = false, c: UnsafeMutablePointer<Float>, ldc: Int
+        accumulate: Bool = false, c: UnsafeMutablePointer<Float>, ldc: Int, splitsOverThreads: Bool = true
     ) throws {
         if m == 0 || n == 0 { return }
         if k == 0 {   // an empty sum
@@ -179,7 +179,7 @@ enum BLAS {
         }
         let (tb, acc) = (transB ? Int32(1) : 0, accumulate ? Int32(1) : 0)
         let (aS, bS, cS) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
-        let status = inBlocks(m: m, n: n, k: k) { rows, columns in
+        let status = inBlocks(m: m, n: n, k: k, splits: splitsOverThreads) { rows, columns in
             let b = transB ? bS.value + columns.lowerBound * ldb : bS.value + columns.lowerBound
             return cmatrix_gemm_bf16(tb, rows.count, columns.count, k, aS.value + rows.lowerBound * lda, lda, b, ldb, acc,
                                      cS.value + rows.lowerBound * ldc + columns.lowerBound, ldc)
@@ -206,7 +206,7 @@ enum BLAS {
     /// mode (tests compare both in one process without disturbing other threads).
     static func withBFloat16Products<R>(_ on: Bool, _ body: () throws -> R) rethrows -> R {
         let previous = cmatrix_bf16_override()
-        cmatrix_set_bf16_override(on ? 1 : 0)
+        cmatrix_set_bf16_override(on && InstructionSet.hasBF16DotProduct ? 1 : 0)   // the rounding needs AVX512_BF16
         defer { cmatrix_set_bf16_override(previous) }
         return try body()
     }
@@ -214,41 +214,46 @@ enum BLAS {
     /// Smaller products stay fp32 (rounding both operands would cost more than it saves).
     static let minimumBFloat16FLOPs = 1 << 20
 
-    /// `gemm` with operands rounded to bf16, split over the threads like `gemm`; false when oneDNN
-    /// refused a block (nothing is then trusted: the caller recomputes in fp32).
+    /// `gemm` (alpha 1, beta 0 or 1) with operands rounded to bf16, split over the threads like
+    /// `gemm`. A block oneDNN refuses (it refuses before writing) is computed in fp32 instead, so
+    /// no block is ever added twice.
     private static func gemmThroughBFloat16(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-        b: UnsafePointer<Float>, ldb: Int, accumulate: Bool, c: UnsafeMutablePointer<Float>, ldc: Int
-    ) -> Bool {
-        let (ta, tb, acc) = (transA ? Int32(1) : 0, transB ? Int32(1) : 0, accumulate ? Int32(1) : 0)
+        b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let (ta, tb, acc) = (transA ? Int32(1) : 0, transB ? Int32(1) : 0, beta == 1 ? Int32(1) : 0)
         let (aS, bS, cS) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
-        return inBlocks(m: m, n: n, k: k) { rows, columns in
+        _ = inBlocks(m: m, n: n, k: k) { rows, columns in
             let a = transA ? aS.value + rows.lowerBound : aS.value + rows.lowerBound * lda
             let b = transB ? bS.value + columns.lowerBound * ldb : bS.value + columns.lowerBound
-            return cmatrix_sgemm_as_bf16(ta, tb, rows.count, columns.count, k, a, lda, b, ldb, acc,
-                                         cS.value + rows.lowerBound * ldc + columns.lowerBound, ldc)
-        } == 0
+            let c = cS.value + rows.lowerBound * ldc + columns.lowerBound
+            if cmatrix_sgemm_as_bf16(ta, tb, rows.count, columns.count, k, a, lda, b, ldb, acc, c, ldc) != 0 {
+                cmatrix_sgemm(ta, tb, rows.count, columns.count, k, 1, a, lda, b, ldb, beta, c, ldc)
+            }
+            return 0
+        }
     }
 
     /// Runs `block(rows, columns)` for each block of C `[m, n]` when the product is split over the
     /// threads as `gemm` splits it (one block per thread along the larger of m and n, in multiples
     /// of 16; the whole of C when not split); returns the first non-zero status of a block, or 0.
-    private static func inBlocks(m: Int, n: Int, k: Int, _ block: @Sendable (_ rows: Range<Int>, _ columns: Range<Int>) -> Int32) -> Int32 {
-        let parts = splitParts(m: m, n: n, k: k)
+    private static func inBlocks(m: Int, n: Int, k: Int, splits: Bool = true,
+                                 _ block: @Sendable (_ rows: Range<Int>, _ columns: Range<Int>) -> Int32) -> Int32 {
+        let parts = splits ? splitParts(m: m, n: n, k: k) : 1
         if parts == 1 { return block(0..<m, 0..<n) }
         let byColumns = n >= m
         let length = byColumns ? n : m
         let size = ((length + parts - 1) / parts + 15) & ~15
-        let statuses = UnsafeMutablePointer<Int32>.allocate(capacity: parts)
-        defer { statuses.deallocate() }
-        statuses.initialize(repeating: 0, count: parts)
-        let shared = UncheckedSendable(statuses)
-        ComputeThreads.run(parts: parts) { part in
-            let lo = part * size, hi = min(length, lo + size)
-            guard lo < hi else { return }
-            shared.value[part] = byColumns ? block(0..<m, lo..<hi) : block(lo..<hi, 0..<n)
+        return withUnsafeTemporaryAllocation(of: Int32.self, capacity: parts) { statuses in   // on the stack
+            statuses.initialize(repeating: 0)
+            let shared = UncheckedSendable(statuses)
+            ComputeThreads.run(parts: parts) { part in
+                let lo = part * size, hi = min(length, lo + size)
+                guard lo < hi else { return }
+                shared.value[part] = byColumns ? block(0..<m, lo..<hi) : block(lo..<hi, 0..<n)
+            }
+            return statuses.first { $0 != 0 } ?? 0
         }
-        return (0..<parts).map { statuses[$0] }.first { $0 != 0 } ?? 0
     }
 
     /// Products below this many FLOPs stay on one thread (waking a second costs ~10 µs).
