@@ -20,9 +20,10 @@ public struct BatchReport: Sendable {
 /// drains a FIFO queue of requests. A batch of the oldest request's decoding
 /// key starts as soon as one of these holds:
 /// - `maxBatch` sentences of that key are waiting;
-/// - as many requests of that key are waiting as the previous batch answered
-///   (the clients of that batch are back), or one request when the decoder has
-///   been idle for longer than `window` — so a lone client never waits;
+/// - as many requests of that key are waiting as were in flight when the
+///   previous batch started (the requests it answered plus those it left
+///   queued: the clients of that batch are back), or one request when the
+///   decoder has been idle for longer than `window` — so a lone client never waits;
 /// - `window` seconds have passed since the later of (the oldest request's
 ///   arrival, the end of the previous batch).
 /// The thread then takes up to `maxBatch` sentences of that key (in arrival
@@ -33,7 +34,11 @@ public struct BatchReport: Sendable {
 /// Under load, waiting (at most `window`) for the clients answered by the
 /// previous batch matters: they need a moment to send their next requests, and
 /// starting at once would decode a handful of early arrivals and leave the
-/// rest for another small batch.
+/// rest for another small batch. Counting only the previous batch's own
+/// requests is not enough: with 8 clients it settles into two alternating
+/// batches of 4, each starting as soon as the other's clients are queued.
+/// Counting every request in flight merges them into batches of 8; when
+/// clients leave, one batch waits out the window and the count follows.
 ///
 /// Overload: with `maxQueue`, a request that finds that many requests queued is
 /// refused at once (429 with `Retry-After`) instead of waiting without bound. A
@@ -83,7 +88,8 @@ public final class DynamicBatcher: @unchecked Sendable {
     private var queue: [Job] = []            // guarded by `condition`
     private var waitingSentences: [DecodingKey: Int] = [:]
     private var stopping = false
-    /// Requests the previous batch answered: how many clients to expect back.
+    /// Requests in flight when the previous batch started (those it took and
+    /// those of its key it left queued): how many clients to expect back.
     private var previousBatchRequests = 0
     private var thread: Thread?
     private let stopped = DispatchSemaphore(value: 0)
@@ -244,7 +250,8 @@ public final class DynamicBatcher: @unchecked Sendable {
         queue = remaining
         waitingSentences[key, default: 0] -= batch.count
         if waitingSentences[key] == 0 { waitingSentences[key] = nil }
-        previousBatchRequests = Set(batch.map { ObjectIdentifier($0.job) }).count
+        let answered = Set(batch.map { ObjectIdentifier($0.job) })
+        previousBatchRequests = answered.count + remaining.count { $0.key == key && !answered.contains(ObjectIdentifier($0)) }
         return batch
     }
 
