@@ -192,4 +192,25 @@ let availableInstructionSets = InstructionSet.allCases.filter { $0.rawValue <= I
             #expect(worst < 2e-5, "\(m)×\(n)×\(k): max |diff| \(worst)")
         }
     }
+
+    /// A row's result does not depend on the rows beside it (rows go through the kernel in
+    /// pairs): each row of a 7-row product equals, bit for bit, that row computed alone.
+    @Test(arguments: availableInstructionSets)
+    func eachRowIsIndependentOfItsNeighbours(set: InstructionSet) {
+        Kernels.withInstructionSet(set) {
+            var random = RandomGenerator(seed: 78)
+            let (m, n, k) = (7, 10, 37)
+            let a = randomArray(m * k, scale: 1, &random), w = randomArray(n * k, scale: 1, &random)
+            func product(rows: Range<Int>) -> [Float] {
+                var c = [Float](repeating: 0, count: rows.count * n)
+                let part = Array(a[(rows.lowerBound * k)..<(rows.upperBound * k)])
+                Kernels.fewRowsTimesTransposed(m: rows.count, n: n, k: k, a: part, lda: k, w: w, ldw: k, c: &c, ldc: n)
+                return c
+            }
+            let together = product(rows: 0..<m)
+            for r in 0..<m {
+                #expect(product(rows: r..<(r + 1)) == Array(together[(r * n)..<((r + 1) * n)]), "row \(r)")
+            }
+        }
+    }
 }

@@ -102,12 +102,12 @@ public enum ComputePeak {
         case facade
         /// One thread.
         case singleThread = "1 thread"
-        /// `Kernels.fewRowsTimesTransposed` (the hand-written kernel for ≤ 8 rows that streams the
+        /// `Kernels.fewRowsTimesTransposed` (the hand-written kernel for ≤ `fewRowsLimit` rows that streams the
         /// weights without packing), one thread; only for such shapes.
         case fewRowsKernel = "few-rows kernel"
 
         /// Whether `shape` can be run this way.
-        public func applies(to shape: Shape) -> Bool { self != .fewRowsKernel || (shape.m <= 8 && shape.transB) }
+        public func applies(to shape: Shape) -> Bool { self != .fewRowsKernel || (shape.m <= Kernels.fewRowsLimit && shape.transB) }
     }
 
     /// Best-of-`trials` GFLOP/s of `shape` run with `strategy` (about 0.1 s per trial).
