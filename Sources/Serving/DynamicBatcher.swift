@@ -20,10 +20,10 @@ public struct BatchReport: Sendable {
 /// drains a FIFO queue of requests. A batch of the oldest request's decoding
 /// key starts as soon as one of these holds:
 /// - `maxBatch` sentences of that key are waiting;
-/// - as many requests of that key are waiting as were in flight when the
-///   previous batch started (the requests it answered plus those it left
-///   queued: the clients of that batch are back), or one request when the
-///   decoder has been idle for longer than `window` — so a lone client never waits;
+/// - as many requests of that key are waiting as the previous batch answered
+///   plus those that arrived while it was decoded (the clients of that batch
+///   are back), or one request when the decoder has been idle for longer than
+///   `window` — so a lone client never waits;
 /// - `window` seconds have passed since the later of (the oldest request's
 ///   arrival, the end of the previous batch).
 /// The thread then takes up to `maxBatch` sentences of that key (in arrival
@@ -35,10 +35,11 @@ public struct BatchReport: Sendable {
 /// previous batch matters: they need a moment to send their next requests, and
 /// starting at once would decode a handful of early arrivals and leave the
 /// rest for another small batch. Counting only the previous batch's own
-/// requests is not enough: with 8 clients it settles into two alternating
-/// batches of 4, each starting as soon as the other's clients are queued.
-/// Counting every request in flight merges them into batches of 8; when
-/// clients leave, one batch waits out the window and the count follows.
+/// requests is not enough: once a slow moment splits 8 clients into two
+/// groups, they alternate in batches of 4, each starting as soon as the
+/// other's clients are queued. Counting the requests that arrived during the
+/// batch as well merges the groups into batches of 8; when clients leave, one
+/// batch waits out the window and the count follows.
 ///
 /// Overload: with `maxQueue`, a request that finds that many requests queued is
 /// refused at once (429 with `Retry-After`) instead of waiting without bound. A
@@ -88,8 +89,7 @@ public final class DynamicBatcher: @unchecked Sendable {
     private var queue: [Job] = []            // guarded by `condition`
     private var waitingSentences: [DecodingKey: Int] = [:]
     private var stopping = false
-    /// Requests in flight when the previous batch started (those it took and
-    /// those of its key it left queued): how many clients to expect back.
+    /// Requests the previous batch answered: clients to expect back (worker thread only).
     private var previousBatchRequests = 0
     private var thread: Thread?
     private let stopped = DispatchSemaphore(value: 0)
@@ -178,10 +178,7 @@ public final class DynamicBatcher: @unchecked Sendable {
     // MARK: Worker thread
 
     private func workerLoop() {
-        while let batch = nextBatch() {
-            decode(batch)
-            lastBatchEnd = Date()
-        }
+        while let batch = nextBatch() { decode(batch) }
         stopped.signal()
     }
 
@@ -210,7 +207,9 @@ public final class DynamicBatcher: @unchecked Sendable {
     private func waitForCompany() {
         let key = queue[0].key
         let idle = queue[0].arrival.timeIntervalSince(lastBatchEnd) > window
-        let expected = idle ? 1 : max(1, previousBatchRequests)
+        // Requests queued before the previous batch's answers went out are other clients than its own.
+        let queuedMeanwhile = queue.lazy.filter { $0.key == key && $0.arrival < self.lastBatchEnd }.count
+        let expected = idle ? 1 : max(1, previousBatchRequests + queuedMeanwhile)
         let start = max(queue[0].arrival, lastBatchEnd).addingTimeInterval(window)
         while !stopping && Date() < start && (waitingSentences[key] ?? 0) < maxBatch
                 && queue.lazy.filter({ $0.key == key }).count < expected {
@@ -250,8 +249,7 @@ public final class DynamicBatcher: @unchecked Sendable {
         queue = remaining
         waitingSentences[key, default: 0] -= batch.count
         if waitingSentences[key] == 0 { waitingSentences[key] = nil }
-        let answered = Set(batch.map { ObjectIdentifier($0.job) })
-        previousBatchRequests = answered.count + remaining.count { $0.key == key && !answered.contains(ObjectIdentifier($0)) }
+        previousBatchRequests = Set(batch.map { ObjectIdentifier($0.job) }).count
         return batch
     }
 
@@ -261,7 +259,8 @@ public final class DynamicBatcher: @unchecked Sendable {
         let sentences = batch.map { $0.job.sentences[$0.index] }
         translator.options = key.applied(to: baseOptions)
         let outcome = Result { try translator.translate(sentences) }
-        let seconds = Date().timeIntervalSince(started)
+        lastBatchEnd = Date()   // before any answer: a client's next request arrives after it
+        let seconds = lastBatchEnd.timeIntervalSince(started)
         switch outcome {
         case .success(let translations):
             // Report first: a client that reads /metrics right after its answer sees its batch.
