@@ -228,14 +228,15 @@ enum Kernels {
         return nonFinite
     }
 
+    /// Most rows `addProductTransposed` streams through `fewRowsTimesTransposed`. Up to here the
+    /// GEMM library's packing of W on every call costs more than it saves: beam 5 over batches of
+    /// 8 sentences (40 rows, the server under 8 clients) ran 12% faster than through oneDNN with
+    /// E256 H256 and ~8% faster with E512 H512 L2; greedy batches of 32 sentences ran the same.
+    static let fewRowsLimit = 48
+
     /// `C += A · Wᵀ` for A `[m, k]` (lda), W `[n, k]` (ldw), C `[m, n]` (ldc): streams W with
     /// `fewRowsTimesTransposed` for at most `fewRowsLimit` rows (decoding steps of a few
     /// sentences or one sentence's beams), BLAS otherwise.
-    /// Most rows `addProductTransposed` streams through `fewRowsTimesTransposed`. Up to here the
-    /// GEMM library's packing of W on every call costs more than it saves: beam 5 over batches of
-    /// 8 sentences (40 rows, the server under 8 clients) ran 12% faster than through oneDNN; greedy
-    /// batches of 32 sentences ran the same.
-    static let fewRowsLimit = 48
     static func addProductTransposed(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, w: UnsafePointer<Float>, ldw: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int
