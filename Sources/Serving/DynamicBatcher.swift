@@ -4,6 +4,8 @@ import Seq2Seq
 /// What the batcher reports after each decoded batch (for metrics and logs).
 public struct BatchReport: Sendable {
     public var key: DecodingKey
+    /// The worker that decoded it (0 ..< workers; 0 takes every batch it is free for).
+    public var worker: Int = 0
     /// Sentences decoded together.
     public var sentences: Int
     /// Subword tokens of those sentences' sources (after cutting to the maximum input length).
@@ -14,39 +16,46 @@ public struct BatchReport: Sendable {
     public var seconds: Double
 }
 
-/// Dynamic batching in front of one `Translator`.
+/// Dynamic batching in front of one or more `Translator`s of the same model.
 ///
-/// A `Translator` is not thread-safe, so one dedicated thread owns it and
-/// drains a FIFO queue of requests. A batch of the oldest request's decoding
-/// key starts as soon as one of these holds:
+/// A `Translator` is not thread-safe, so each one is owned by a worker thread;
+/// all workers drain one FIFO queue of requests and decode different batches at
+/// the same time (Marian's `--cpu-threads`, CTranslate2's `inter_threads`). On few
+/// cores this beats splitting every product of one batch over the cores: 2
+/// workers of one thread decode about 1.5× (greedy) and 1.2× (beam 5) the
+/// sentences of one worker with 2 threads, and one worker's answers and the next
+/// requests travel while the other decodes.
+///
+/// A free worker starts a batch of the oldest request's decoding key as soon as
+/// one of these holds:
 /// - `maxBatch` sentences of that key are waiting;
-/// - as many requests of that key are waiting as the previous batch answered
-///   plus those that arrived while it was decoded (the clients of that batch
-///   are back), or one request when the decoder has been idle for longer than
-///   `window` — so a lone client never waits;
+/// - its share of the clients is waiting: ⌈C / workers⌉ requests of that key,
+///   where C, the clients in flight, is the most requests seen queued or being
+///   decoded at once over the last quarter to half second;
+/// - every client in flight is accounted for (queued plus being decoded ≥ C):
+///   nobody else is coming, so a lone client never waits;
 /// - `window` seconds have passed since the later of (the oldest request's
-///   arrival, the end of the previous batch).
-/// The thread then takes up to `maxBatch` sentences of that key (in arrival
-/// order; a long request may be split over batches) and decodes them as one
-/// batch. Requests with other keys (beam size, greedy, n-best) wait for a
-/// later batch.
+///   arrival, the end of the worker's previous batch).
+/// The worker then takes, in arrival order, up to `maxBatch` sentences of that
+/// key, and no more than its share (of the clients, or of the waiting sentences)
+/// when other workers are there to take the rest (a long request may be split
+/// over batches). Requests with other keys (beam size, greedy, n-best) wait for
+/// a later batch.
 ///
 /// Under load, waiting (at most `window`) for the clients answered by the
-/// previous batch matters: they need a moment to send their next requests, and
-/// starting at once would decode a handful of early arrivals and leave the
-/// rest for another small batch. Counting only the previous batch's own
-/// requests is not enough: once a slow moment splits 8 clients into two
-/// groups, they alternate in batches of 4, each starting as soon as the
-/// other's clients are queued. Counting the requests that arrived during the
-/// batch as well merges the groups into batches of 8; when clients leave, one
-/// batch waits out the window and the count follows.
+/// previous batches matters: they need a moment to send their next requests,
+/// and starting at once would decode a handful of early arrivals and leave the
+/// rest for another small batch.
 ///
 /// Overload: with `maxQueue`, a request that finds that many requests queued is
 /// refused at once (429 with `Retry-After`) instead of waiting without bound. A
 /// request whose deadline passes while it waits is answered 504 and never decoded.
 ///
-/// A sentence's translation does not depend on its batch neighbours: the
-/// `Translator` guarantees that for any batch.
+/// A sentence's translation does not depend on the worker: every worker's
+/// translator is loaded from the same files and, with several workers, each
+/// decodes on one thread whatever the load. As with any batching, the neighbours
+/// of a sentence can change the last bits of its score (products of other
+/// shapes round differently), not its text.
 public final class DynamicBatcher: @unchecked Sendable {
     /// One request's sentences and where their translations go.
     final class Job {
@@ -58,7 +67,7 @@ public final class DynamicBatcher: @unchecked Sendable {
         let continuation: CheckedContinuation<[Translation], any Error>
         /// Next sentence not yet handed to a batch.
         var nextSentence = 0
-        /// Filled by the worker thread only.
+        /// Filled by the worker threads only, each its own sentences (under `condition`).
         var results: [Translation?]
         var finished = 0
         var failed = false
@@ -74,11 +83,26 @@ public final class DynamicBatcher: @unchecked Sendable {
         }
     }
 
-    /// The model's translator; touched by the worker thread only once started.
-    private var translator: Translator
-    private var baseOptions: TranslationOptions
-    /// A reloaded model's translator, taken up by the worker before its next batch (guarded by `condition`).
-    private var replacement: Translator?
+    /// One decoding thread and the translator it owns.
+    private final class Worker: @unchecked Sendable {
+        var translator: Translator
+        var baseOptions: TranslationOptions
+        /// A reloaded model's translator, taken up before the next batch (guarded by `condition`).
+        var replacement: Translator?
+        /// When this worker finished its last batch (its thread only).
+        var lastBatchEnd = Date.distantPast
+        /// Its place: a free worker leaves the queue to free workers of lower index (guarded by `condition`).
+        let index: Int
+        var isDecoding = false
+
+        init(translator: Translator, index: Int) {
+            self.translator = translator
+            self.index = index
+            baseOptions = translator.options
+        }
+    }
+
+    private let workers: [Worker]
     public let window: TimeInterval
     public let maxBatch: Int
     /// Most requests waiting at once (nil: no limit).
@@ -86,55 +110,67 @@ public final class DynamicBatcher: @unchecked Sendable {
     private let report: @Sendable (BatchReport) -> Void
 
     private let condition = NSCondition()
-    private var queue: [Job] = []            // guarded by `condition`
+    private var queue: [Job] = []            // guarded by `condition`, as is everything below
     private var waitingSentences: [DecodingKey: Int] = [:]
+    /// Requests in the batches being decoded now.
+    private var decodingRequests = 0
+    private var clientsInFlight = PeakEstimate(span: 0.25)
     private var stopping = false
-    /// Requests the previous batch answered: clients to expect back (worker thread only).
-    private var previousBatchRequests = 0
-    private var thread: Thread?
+    private var threads: [Thread] = []
     private let stopped = DispatchSemaphore(value: 0)
-    /// When the worker finished its last batch (worker thread only).
-    private var lastBatchEnd = Date.distantPast
 
     /// - Parameters:
+    ///   - translators: one per worker thread, all of the same model (at least one).
     ///   - window: seconds the oldest request waits for company (e.g. 0.005).
     ///   - maxBatch: most sentences decoded together.
     ///   - maxQueue: most requests waiting; more are refused with 429 (nil: no limit).
-    ///   - report: called on the worker thread after every batch.
-    public init(translator: Translator, window: TimeInterval, maxBatch: Int, maxQueue: Int? = nil,
+    ///   - report: called on a worker thread after every batch.
+    public init(translators: [Translator], window: TimeInterval, maxBatch: Int, maxQueue: Int? = nil,
                 report: @escaping @Sendable (BatchReport) -> Void = { _ in }) {
-        self.translator = translator
-        baseOptions = translator.options
+        workers = translators.enumerated().map { Worker(translator: $1, index: $0) }
         self.window = max(0, window)
         self.maxBatch = max(1, maxBatch)
         self.maxQueue = maxQueue.map { max(1, $0) }
         self.report = report
     }
 
-    /// Starts the worker thread.
-    public func start(name: String) {
-        let thread = Thread { [self] in workerLoop() }
-        thread.name = "decode-\(name)"
-        thread.stackSize = 8 << 20
-        self.thread = thread
-        thread.start()
+    /// A batcher with one worker thread.
+    public convenience init(translator: Translator, window: TimeInterval, maxBatch: Int, maxQueue: Int? = nil,
+                            report: @escaping @Sendable (BatchReport) -> Void = { _ in }) {
+        self.init(translators: [translator], window: window, maxBatch: maxBatch, maxQueue: maxQueue, report: report)
     }
 
-    /// Lets the worker finish every queued sentence, then ends it; later
-    /// `translate` calls fail with 503. Returns when the worker has exited.
+    /// Number of worker threads.
+    public var workerCount: Int { workers.count }
+
+    /// Starts the worker threads.
+    public func start(name: String) {
+        for (w, worker) in workers.enumerated() {
+            let thread = Thread { [self] in workerLoop(worker) }
+            thread.name = "decode-\(name)-\(w)"
+            thread.stackSize = 8 << 20
+            threads.append(thread)
+        }
+        for thread in threads { thread.start() }
+    }
+
+    /// Lets the workers finish every queued sentence, then ends them; later
+    /// `translate` calls fail with 503. Returns when every worker has exited.
     public func stop() {
         condition.lock()
         stopping = true
         condition.broadcast()
         condition.unlock()
-        if thread != nil { stopped.wait() }
+        for _ in threads { stopped.wait() }
     }
 
-    /// Decodes every batch that starts from now on with `translator` (a reloaded model);
-    /// the batch being decoded finishes with the old one. Queued requests are kept.
-    public func replaceTranslator(with translator: Translator) {
+    /// Decodes every batch that starts from now on with `translators` (a reloaded model, one
+    /// per worker; a shorter list is reused round-robin); batches being decoded finish with the
+    /// old model. Queued requests are kept.
+    public func replaceTranslators(with translators: [Translator]) {
+        guard !translators.isEmpty else { return }
         condition.lock()
-        replacement = translator
+        for (w, worker) in workers.enumerated() { worker.replacement = translators[w % translators.count] }
         condition.unlock()
     }
 
@@ -157,9 +193,11 @@ public final class DynamicBatcher: @unchecked Sendable {
                 continuation.resume(throwing: refusal)
                 return
             }
-            queue.append(Job(sentences: sentences, key: key, deadline: deadline, continuation: continuation))
+            let job = Job(sentences: sentences, key: key, deadline: deadline, continuation: continuation)
+            queue.append(job)
             waitingSentences[key, default: 0] += sentences.count
-            condition.signal()
+            clientsInFlight.record(queue.count + decodingRequests, at: job.arrival)
+            condition.broadcast()
         }
     }
 
@@ -175,46 +213,63 @@ public final class DynamicBatcher: @unchecked Sendable {
         return nil
     }
 
-    // MARK: Worker thread
+    // MARK: Worker threads
 
-    private func workerLoop() {
-        while let batch = nextBatch() { decode(batch) }
+    private func workerLoop(_ worker: Worker) {
+        while let batch = nextBatch(for: worker) {
+            // One of several workers keeps to its own core, whatever the others do, so that
+            // an answer never depends on the load (split products may differ in the last bits).
+            if workers.count > 1 { ComputeThreads.onCallingThreadOnly { decode(batch, on: worker) } } else { decode(batch, on: worker) }
+        }
         stopped.signal()
     }
 
-    /// Waits for the next batch: (job, sentence index) pairs of one key.
+    /// Waits for `worker`'s next batch: (job, sentence index) pairs of one key.
     /// Returns nil once stopping with an empty queue.
-    private func nextBatch() -> [(job: Job, index: Int)]? {
+    private func nextBatch(for worker: Worker) -> [(job: Job, index: Int)]? {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            while queue.isEmpty {
-                if stopping { return nil }
+            while queue.isEmpty || otherWorkerIsPreferred(to: worker) {
+                if stopping && queue.isEmpty { return nil }
                 condition.wait()
             }
-            waitForCompany()
+            let share = waitForCompany(worker)
+            if otherWorkerIsPreferred(to: worker) { continue }
             answerOverdueJobs(now: Date())
-            if let replacement {
-                translator = replacement
-                baseOptions = replacement.options
-                self.replacement = nil
+            if let replacement = worker.replacement {
+                worker.translator = replacement
+                worker.baseOptions = replacement.options
+                worker.replacement = nil
             }
-            if !queue.isEmpty { return takeBatch() }
+            if !queue.isEmpty {
+                worker.isDecoding = true
+                let batch = takeBatch(share: share)
+                if !queue.isEmpty { condition.broadcast() }   // the next worker may take the rest
+                return batch
+            }
         }
     }
 
-    /// Waits (lock held) until the oldest request's batch may start (see the type's comment).
-    private func waitForCompany() {
+    /// Whether a free worker of lower index should take the queue instead of `worker` (lock held):
+    /// at low load the same worker, its model copy warm in its core's cache, takes every batch.
+    private func otherWorkerIsPreferred(to worker: Worker) -> Bool {
+        workers[..<worker.index].contains { !$0.isDecoding }
+    }
+
+    /// Waits (lock held) until the oldest request's batch may start on `worker` (see the type's
+    /// comment); returns the worker's share of the clients in flight.
+    private func waitForCompany(_ worker: Worker) -> Int {
         let key = queue[0].key
-        let idle = queue[0].arrival.timeIntervalSince(lastBatchEnd) > window
-        // Requests queued before the previous batch's answers went out are other clients than its own.
-        let queuedMeanwhile = queue.lazy.filter { $0.key == key && $0.arrival < self.lastBatchEnd }.count
-        let expected = idle ? 1 : max(1, previousBatchRequests + queuedMeanwhile)
-        let start = max(queue[0].arrival, lastBatchEnd).addingTimeInterval(window)
-        while !stopping && Date() < start && (waitingSentences[key] ?? 0) < maxBatch
-                && queue.lazy.filter({ $0.key == key }).count < expected {
+        let clients = clientsInFlight.value(at: Date())
+        let share = max(1, (clients + workers.count - 1) / workers.count)
+        let start = max(queue[0].arrival, worker.lastBatchEnd).addingTimeInterval(window)
+        while !stopping && !queue.isEmpty && Date() < start && (waitingSentences[key] ?? 0) < maxBatch {
+            let waiting = queue.lazy.filter { $0.key == key }.count
+            if waiting >= share || queue.count + decodingRequests >= clients || otherWorkerIsPreferred(to: worker) { break }
             _ = condition.wait(until: start)
         }
+        return share
     }
 
     /// Answers 504 to every queued request whose deadline has passed, and drops it (lock held).
@@ -233,14 +288,24 @@ public final class DynamicBatcher: @unchecked Sendable {
         }
     }
 
-    /// Takes up to `maxBatch` sentences of the oldest request's key, in arrival order (lock held).
-    private func takeBatch() -> [(job: Job, index: Int)] {
+    /// Takes sentences of the oldest request's key, in arrival order (lock held): up to
+    /// `maxBatch`, and with several workers no more than the larger of `share` requests' worth
+    /// and an even split of the waiting sentences, so that the other workers get the rest.
+    private func takeBatch(share: Int) -> [(job: Job, index: Int)] {
         let key = queue[0].key
+        var limit = maxBatch
+        if workers.count > 1 {
+            let waiting = waitingSentences[key] ?? 0
+            let even = (waiting + workers.count - 1) / workers.count
+            let shareSentences = queue.lazy.filter { $0.key == key }.prefix(share)
+                .reduce(0) { $0 + $1.sentences.count - $1.nextSentence }
+            limit = min(maxBatch, max(even, shareSentences))
+        }
         var batch: [(job: Job, index: Int)] = []
         var remaining: [Job] = []
         for job in queue {
-            if job.key == key && batch.count < maxBatch {
-                let take = min(maxBatch - batch.count, job.sentences.count - job.nextSentence)
+            if job.key == key && batch.count < limit {
+                let take = min(limit - batch.count, job.sentences.count - job.nextSentence)
                 for index in job.nextSentence..<(job.nextSentence + take) { batch.append((job, index)) }
                 job.nextSentence += take
             }
@@ -249,24 +314,33 @@ public final class DynamicBatcher: @unchecked Sendable {
         queue = remaining
         waitingSentences[key, default: 0] -= batch.count
         if waitingSentences[key] == 0 { waitingSentences[key] = nil }
-        previousBatchRequests = Set(batch.map { ObjectIdentifier($0.job) }).count
+        decodingRequests += Set(batch.map { ObjectIdentifier($0.job) }).count
         return batch
     }
 
-    private func decode(_ batch: [(job: Job, index: Int)]) {
+    private func decode(_ batch: [(job: Job, index: Int)], on worker: Worker) {
         guard let key = batch.first?.job.key else { return }
+        let translator = worker.translator
         let started = Date()
         let sentences = batch.map { $0.job.sentences[$0.index] }
-        translator.options = key.applied(to: baseOptions)
+        translator.options = key.applied(to: worker.baseOptions)
         let outcome = Result { try translator.translate(sentences) }
-        lastBatchEnd = Date()   // before any answer: a client's next request arrives after it
-        let seconds = lastBatchEnd.timeIntervalSince(started)
-        switch outcome {
-        case .success(let translations):
+        worker.lastBatchEnd = Date()
+        let seconds = worker.lastBatchEnd.timeIntervalSince(started)
+        if case .success(let translations) = outcome {
             // Report first: a client that reads /metrics right after its answer sees its batch.
             let tokens = sentences.reduce(0) { $0 + translator.sourceIds($1).ids.count }
-            report(BatchReport(key: key, sentences: batch.count, sourceTokens: tokens,
+            report(BatchReport(key: key, worker: worker.index, sentences: batch.count, sourceTokens: tokens,
                                targetTokens: translations.reduce(0) { $0 + $1.outputTokenCount }, seconds: seconds))
+        }
+        condition.lock()   // a request split over batches may be finished by two workers
+        defer { condition.unlock() }
+        // Before any answer: a client's next request must not count it as still being decoded.
+        decodingRequests -= Set(batch.map { ObjectIdentifier($0.job) }).count
+        worker.isDecoding = false
+        condition.broadcast()   // workers of higher index leave the queue to this one
+        switch outcome {
+        case .success(let translations):
             for ((job, index), translation) in zip(batch, translations) {
                 job.results[index] = translation
                 job.finished += 1
@@ -284,5 +358,33 @@ public final class DynamicBatcher: @unchecked Sendable {
                 }
             }
         }
+    }
+}
+
+/// The largest value recorded over the last one to two spans of time (two buckets of `span`
+/// seconds), forgotten after two spans without a record.
+struct PeakEstimate {
+    let span: TimeInterval
+    private var current = 0, previous = 0
+    private var bucketStart = Date.distantPast
+
+    init(span: TimeInterval) { self.span = span }
+
+    mutating func record(_ value: Int, at now: Date) {
+        roll(to: now)
+        current = max(current, value)
+    }
+
+    mutating func value(at now: Date) -> Int {
+        roll(to: now)
+        return max(current, previous)
+    }
+
+    private mutating func roll(to now: Date) {
+        let age = now.timeIntervalSince(bucketStart)
+        guard age >= span else { return }
+        previous = age < 2 * span ? current : 0
+        current = 0
+        bucketStart = now
     }
 }

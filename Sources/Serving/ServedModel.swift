@@ -9,6 +9,7 @@ public final class ServedModel: @unchecked Sendable {
     public let path: String
     private let options: TranslationOptions
     private let shortlistSetting: Bool?
+    private let workers: Int
     public let batcher: DynamicBatcher
 
     /// What one load of the directory gave.
@@ -29,30 +30,40 @@ public final class ServedModel: @unchecked Sendable {
     /// Whether its translator scores only shortlisted target tokens.
     public var usesShortlist: Bool { lock.withLock { loaded.usesShortlist } }
 
-    /// Loads `path` (a directory written by `seq2seq train`) and starts its decoding thread.
+    /// Loads `path` (a directory written by `seq2seq train`) once per worker and starts the
+    /// decoding threads.
     /// - Parameters:
     ///   - options: server-wide decoding settings (length penalty, maximum lengths);
     ///     beam size, greedy and n-best come per request.
     ///   - shortlist: decode with the directory's vocabulary shortlist (nil: when it has one).
+    ///   - workers: decoding threads, each with its own copy of the model (at least 1).
     public init(name: String, path: String, options: TranslationOptions, shortlist: Bool? = nil, window: TimeInterval,
-                maxBatch: Int, maxQueue: Int? = nil, metrics: ServingMetrics) throws {
+                maxBatch: Int, maxQueue: Int? = nil, workers: Int = 1, metrics: ServingMetrics) throws {
         self.name = name
         self.path = path
         self.options = options
         shortlistSetting = shortlist
-        let (translator, loaded) = try Self.load(path: path, options: options, shortlist: shortlist)
+        self.workers = max(1, workers)
+        let (translators, loaded) = try Self.load(path: path, options: options, shortlist: shortlist, copies: self.workers)
         self.loaded = loaded
-        batcher = DynamicBatcher(translator: translator, window: window, maxBatch: maxBatch, maxQueue: maxQueue) { report in
+        batcher = DynamicBatcher(translators: translators, window: window, maxBatch: maxBatch, maxQueue: maxQueue) { report in
             metrics.recordBatch(model: name, report)
         }
         batcher.start(name: name)
     }
 
-    private static func load(path: String, options: TranslationOptions, shortlist: Bool?) throws -> (Translator, Loaded) {
+    /// `copies` translators of the directory's model (a translator is not thread-safe, so each
+    /// worker decodes with its own).
+    private static func load(path: String, options: TranslationOptions, shortlist: Bool?,
+                             copies: Int) throws -> ([Translator], Loaded) {
         let directory = ModelDirectory(path: path)
         let usesShortlist = shortlist ?? directory.hasShortlist
         let (translator, manifest) = try directory.loadTranslator(options: options, shortlist: usesShortlist)
-        return (translator, Loaded(manifest: manifest, configuration: translator.model.configuration, usesShortlist: usesShortlist))
+        var translators = [translator]
+        while translators.count < copies {
+            translators.append(try directory.loadTranslator(options: options, shortlist: usesShortlist).0)
+        }
+        return (translators, Loaded(manifest: manifest, configuration: translator.model.configuration, usesShortlist: usesShortlist))
     }
 
     /// Loads the directory again (a retrained or replaced model) and decodes every later
@@ -61,9 +72,9 @@ public final class ServedModel: @unchecked Sendable {
     /// and keeps serving the current model.
     public func reload() throws {
         try reloading.withLock {
-            let (translator, fresh) = try Self.load(path: path, options: options, shortlist: shortlistSetting)
+            let (translators, fresh) = try Self.load(path: path, options: options, shortlist: shortlistSetting, copies: workers)
             lock.withLock { loaded = fresh }
-            batcher.replaceTranslator(with: translator)
+            batcher.replaceTranslators(with: translators)
         }
     }
 

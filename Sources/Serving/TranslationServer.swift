@@ -18,6 +18,8 @@ public struct ServerConfiguration: Sendable {
     public var batchWindow: TimeInterval = 0.005
     /// Most sentences decoded together.
     public var maxBatch = 32
+    /// Decoding threads per model, each decoding its own batches with its own copy of the model.
+    public var workers = 1
     /// `POST /admin/reload` and SIGHUP reload the models from their directories.
     public var allowReload = false
     /// Most requests waiting per model; more are answered 429 (nil: no limit).
@@ -87,7 +89,7 @@ public struct TranslationServer {
         for specification in config.models {
             let model = try ServedModel(name: specification.name, path: specification.path, options: config.decoding,
                                         shortlist: config.shortlist, window: config.batchWindow, maxBatch: config.maxBatch, maxQueue: config.maxQueue,
-                                        metrics: metrics)
+                                        workers: config.workers, metrics: metrics)
             served.append(model)
             logger.info("model \(model.name): \(model.summary)")
         }
@@ -107,7 +109,7 @@ public struct TranslationServer {
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "\($0.ipAddress ?? config.host):\($0.port ?? config.port)" }
                     ?? "\(config.host):\(config.port)"
-                logger.info("listening on http://\(address) (batch window \(Int(config.batchWindow * 1000)) ms, max batch \(config.maxBatch))")
+                logger.info("listening on http://\(address) (batch window \(Int(config.batchWindow * 1000)) ms, max batch \(config.maxBatch), \(config.workers) decoding worker\(config.workers == 1 ? "" : "s") per model)")
                 onListening(address)
             },
             logger: logger)

@@ -48,6 +48,14 @@ public enum ComputeThreads {
     /// True while the calling thread runs one part of a split (where products stay single-threaded).
     public static var insideParallelPart: Bool { cmatrix_inside_part() != 0 }
 
+    /// Runs `body` with every product and split on the calling thread alone (e.g. while other
+    /// threads decode other batches on the remaining cores).
+    public static func onCallingThreadOnly<T>(_ body: () throws -> T) rethrows -> T {
+        let previous = cmatrix_set_inside_part(1)
+        defer { cmatrix_set_inside_part(previous) }
+        return try body()
+    }
+
     /// Runs `body(part)` for every `part < parts`, at most `teamCount` at once (the caller's thread
     /// is one of them), each marked as inside a part. Inside a part, the parts run one after another.
     static func run(parts: Int, _ body: (Int) -> Void) {
