@@ -2,7 +2,8 @@
 # Load test of `seq2seq serve` on loopback with wrk (Debian package `wrk`):
 # sentences/s and p50/p99 latency at concurrency 1, 8, 32, 64 and 128 (one sentence
 # per request), greedy and beam 5, next to `translate` with the same decoding on the
-# same sentences from a file, and the concurrency-1 p50 next to the decoding time of
+# same sentences from a file (one process with THREADS threads, and THREADS
+# single-threaded processes on shards of it, as `parallel -j`), and the concurrency-1 p50 next to the decoding time of
 # one sentence on the warm model (the server's own mean batch time during that run:
 # one sentence each). Every run is bounded in time; only 127.0.0.1 is contacted.
 #
@@ -73,6 +74,22 @@ file_rate() {
     echo "$SENTENCES / ($end - $start)" | bc -l
 }
 
+# Time THREADS `translate --threads 1` processes, each on its shard of the file, at once
+# (`parallel -j THREADS`, the README's recipe for big files); prints sentences/s.
+sharded_rate() {
+    local start end k
+    rm -f "$WORK"/shard.*
+    split -n "l/$THREADS" -d "$INPUT" "$WORK/shard."
+    start=$(date +%s.%N)
+    for k in "$WORK"/shard.*; do
+        # shellcheck disable=SC2046
+        timeout 600 "$BIN/translate" --model "$MODEL" $(decoding_flags "$1") --threads 1 -i "$k" -o "$k.out" &
+    done
+    wait
+    end=$(date +%s.%N)
+    echo "$SENTENCES / ($end - $start)" | bc -l
+}
+
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 # "SUM COUNT" of the server's batch decoding time (seconds, batches) so far.
@@ -107,6 +124,7 @@ measure() {
     local mode=$1 round=$2 file c before after result rate
     file=$(file_rate "$mode")
     echo "file $mode $round $file" >> "$RESULTS"
+    echo "shards $mode $round $(sharded_rate "$mode") $file" >> "$RESULTS"
     echo "== $mode round $round/$REPEATS: translate -i FILE $(printf %.0f "$file") sentences/s" >&2
     for c in $CONCURRENCY; do
         before=$(batch_time)
@@ -134,7 +152,10 @@ report() {
     for c in $CONCURRENCY; do
         printf '| %d | %.0f | %.1f ms | %.1f ms | %.0f%% |\n' "$c" "$(column "$c" 5)" "$(column "$c" 6)" "$(column "$c" 7)" "$(column "$c" 8)"
     done
-    printf '| translate -i FILE | %.0f | | | 100%% |\n\n' "$(awk -v m="$mode" '$1 == "file" && $2 == m { print $4 }' "$RESULTS" | median)"
+    printf '| translate -i FILE | %.0f | | | 100%% |\n' "$(awk -v m="$mode" '$1 == "file" && $2 == m { print $4 }' "$RESULTS" | median)"
+    printf '| %d × translate --threads 1, one shard each | %.0f | | | %.0f%% |\n\n' "$THREADS" \
+        "$(awk -v m="$mode" '$1 == "shards" && $2 == m { print $4 }' "$RESULTS" | median)" \
+        "$(awk -v m="$mode" '$1 == "shards" && $2 == m { print 100 * $4 / $5 }' "$RESULTS" | median)"
     decode_ms=$(awk -v m="$mode" '$1 == "decode" && $2 == m { print $4 }' "$RESULTS" | median)
     case " $CONCURRENCY " in *" 1 "*)
         printf 'concurrency-1 p50 %.2f ms vs decoding one sentence on the warm model %.2f ms (mean batch time at concurrency 1): %.2fx\n' \
