@@ -1,3 +1,5 @@
+import Foundation
+
 /// Runs a line-by-line job (translation) over a stream in windows, so that a
 /// pipe of any size is processed with bounded memory while still batching
 /// sentences of similar length together.
@@ -9,27 +11,53 @@
 /// (an interactive terminal) every line is answered before the next is read.
 /// When `inputPaused` says no line is coming soon (a pipe that went quiet),
 /// the partial window is processed at once instead of waiting for it to fill.
+///
+/// With `workers` > 1 the batches of a window are processed on that many threads
+/// at once (each takes the next unprocessed batch); the batches and the order
+/// of the results are the same as with one.
 public struct WindowedBatches {
     /// Lines read before processing starts (≥ 1).
     public var windowSize: Int
     /// Lines per call to `process` (≥ 1).
     public var batchSize: Int
 
-    public init(windowSize: Int, batchSize: Int) {
+    /// Threads processing the batches of a window at once (≥ 1).
+    public var workers: Int
+
+    public init(windowSize: Int, batchSize: Int, workers: Int = 1) {
         self.windowSize = max(1, windowSize)
         self.batchSize = max(1, batchSize)
+        self.workers = max(1, workers)
     }
 
-    /// Reads lines from `next` until it returns nil; calls `process` with
-    /// batches of lines (and their lengths from `length`) and `emit` with one
-    /// result per input line, in input order. `inputPaused` is asked before each
+    /// As `run(next:length:process:emit:inputPaused:windowDone:)` with one worker.
+    public func run<Result>(
+        next: () throws -> String?,
+        length: (String) -> Int,
+        process: ([String]) throws -> [Result],
+        emit: (Result) throws -> Void,
+        inputPaused: (() -> Bool)? = nil,
+        windowDone: ((Bool) throws -> Void)? = nil
+    ) throws {
+        var single = self
+        single.workers = 1
+        try withoutActuallyEscaping(process) { process in
+            try single.run(next: next, length: length, process: { _, lines in try process(lines) }, emit: emit,
+                           inputPaused: inputPaused, windowDone: windowDone)
+        }
+    }
+
+    /// Reads lines from `next` until it returns nil; calls `process` with a
+    /// worker index (0 ..< `workers`) and batches of lines (grouped by their
+    /// lengths from `length`), and `emit` with one result per input line, in
+    /// input order. Calls with different worker indices may run at the same time. `inputPaused` is asked before each
     /// further line of a non-empty window; `windowDone` is called after each
     /// window's results were emitted, with whether the window was cut short by a pause.
     /// - Throws: `WindowedBatchesError` if `process` returns the wrong number of results.
     public func run<Result>(
         next: () throws -> String?,
         length: (String) -> Int,
-        process: ([String]) throws -> [Result],
+        process: (_ worker: Int, [String]) throws -> [Result],
         emit: (Result) throws -> Void,
         inputPaused: (() -> Bool)? = nil,
         windowDone: ((Bool) throws -> Void)? = nil
@@ -50,22 +78,76 @@ public struct WindowedBatches {
             let order = window.indices.sorted { a, b in
                 lengths[a] != lengths[b] ? lengths[a] > lengths[b] : a < b
             }
-            var results = [Result?](repeating: nil, count: window.count)
+            var batches: [[Int]] = []   // indices into the window
             var start = 0
             while start < order.count {
                 let end = min(start + batchSize, order.count)
-                let indices = Array(order[start..<end])
-                let outputs = try process(indices.map { window[$0] })
-                guard outputs.count == indices.count else {
-                    throw WindowedBatchesError.resultCount(expected: indices.count, got: outputs.count)
-                }
-                for (i, output) in zip(indices, outputs) { results[i] = output }
+                batches.append(Array(order[start..<end]))
                 start = end
+            }
+            let outputs = try processAll(batches.map { $0.map { window[$0] } }, process)
+            var results = [Result?](repeating: nil, count: window.count)
+            for (indices, output) in zip(batches, outputs) {
+                guard output.count == indices.count else {
+                    throw WindowedBatchesError.resultCount(expected: indices.count, got: output.count)
+                }
+                for (i, result) in zip(indices, output) { results[i] = result }
             }
             for result in results {
                 if let result { try emit(result) }
             }
             try windowDone?(paused)
+        }
+    }
+}
+
+extension WindowedBatches {
+    /// `process` on every batch, on up to `workers` threads; results in batch order. The
+    /// first error thrown is rethrown once every started batch is done.
+    fileprivate func processAll<Result>(_ batches: [[String]],
+                                        _ process: (Int, [String]) throws -> [Result]) throws -> [[Result]] {
+        let threads = min(workers, batches.count)
+        if threads <= 1 { return try batches.map { try process(0, $0) } }
+        let state = ParallelBatches<Result>(count: batches.count)
+        withoutActuallyEscaping(process) { process in
+            let shared = UncheckedSendable(process), batches = UncheckedSendable(batches)
+            DispatchQueue.concurrentPerform(iterations: threads) { worker in
+                while let b = state.take() {
+                    do { state.store(try shared.value(worker, batches.value[b]), at: b) } catch { state.fail(error) }
+                }
+            }
+        }
+        return try state.results()
+    }
+}
+
+/// The shared state of one window's batches on several threads: the next batch to take,
+/// the outputs, the first error.
+private final class ParallelBatches<Result>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var outputs: [[Result]?]
+    private var next = 0
+    private var failure: (any Error)?
+
+    init(count: Int) { outputs = Array(repeating: nil, count: count) }
+
+    /// The next batch to process, or nil when all are taken or one failed.
+    func take() -> Int? {
+        lock.withLock {
+            guard failure == nil, next < outputs.count else { return nil }
+            next += 1
+            return next - 1
+        }
+    }
+
+    func store(_ output: [Result], at b: Int) { lock.withLock { outputs[b] = output } }
+
+    func fail(_ error: any Error) { lock.withLock { if failure == nil { failure = error } } }
+
+    func results() throws -> [[Result]] {
+        try lock.withLock {
+            if let failure { throw failure }
+            return outputs.map { $0 ?? [] }
         }
     }
 }
