@@ -174,6 +174,9 @@ public final class DynamicBatcher: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Requests waiting for a batch.
+    var queuedRequests: Int { condition.withLock { queue.count } }
+
     /// Whether a new request would be refused for a full queue, or because the batcher stopped.
     public var isRefusing: Bool {
         condition.lock()

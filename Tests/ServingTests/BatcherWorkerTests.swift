@@ -26,21 +26,23 @@ import Testing
         let reports = Reports()
         let batcher = DynamicBatcher(translators: try Self.translators(2, greedy: false), window: 0.002, maxBatch: 4,
                                      report: reports.add)
-        batcher.start(name: "test")
-        defer { batcher.stop() }
         let key = DecodingKey(beamSize: 5, greedy: false, nBest: 1)
-        // Every sentence three times at once, each its own request.
+        // Every sentence three times, each its own request, all queued before the workers start
+        // (tasks of a busy test run may reach the queue one by one, each decoded alone at once).
         let answers = try await withThrowingTaskGroup(of: (Int, Translation).self) { group in
-            for round in 0..<3 {
+            for _ in 0..<3 {
                 for (i, sentence) in inputs.enumerated() {
                     group.addTask { (i, try await batcher.translate([sentence], key: key)[0]) }
-                    _ = round
                 }
             }
+            let queued = Date().addingTimeInterval(60)
+            while batcher.queuedRequests < 3 * inputs.count && Date() < queued { try await Task.sleep(for: .milliseconds(5)) }
+            batcher.start(name: "test")
             var answers: [(Int, Translation)] = []
             for try await answer in group { answers.append(answer) }
             return answers
         }
+        batcher.stop()
         #expect(answers.count == 3 * inputs.count)
         for (i, translation) in answers {
             // Texts are identical; scores agree up to the rounding of a different batch's products.
