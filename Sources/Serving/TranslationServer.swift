@@ -49,7 +49,7 @@ public enum ServerError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// `seq2seq serve`: loads the models, starts one decoding thread per model and
+/// `seq2seq serve`: loads the models, starts each model's decoding workers and
 /// the Hummingbird HTTP server, and runs until SIGTERM or SIGINT. On that
 /// signal the server stops accepting connections, answers every request
 /// already received (Hummingbird's graceful shutdown), lets the decoding
