@@ -134,15 +134,6 @@ public final class DynamicBatcher: @unchecked Sendable {
         self.report = report
     }
 
-    /// A batcher with one worker thread.
-    public convenience init(translator: Translator, window: TimeInterval, maxBatch: Int, maxQueue: Int? = nil,
-                            report: @escaping @Sendable (BatchReport) -> Void = { _ in }) {
-        self.init(translators: [translator], window: window, maxBatch: maxBatch, maxQueue: maxQueue, report: report)
-    }
-
-    /// Number of worker threads.
-    public var workerCount: Int { workers.count }
-
     /// Starts the worker threads.
     public func start(name: String) {
         for (w, worker) in workers.enumerated() {
@@ -165,12 +156,16 @@ public final class DynamicBatcher: @unchecked Sendable {
     }
 
     /// Decodes every batch that starts from now on with `translators` (a reloaded model, one
-    /// per worker; a shorter list is reused round-robin); batches being decoded finish with the
-    /// old model. Queued requests are kept.
-    public func replaceTranslators(with translators: [Translator]) {
-        guard !translators.isEmpty else { return }
+    /// per worker: a translator is not thread-safe); batches being decoded finish with the old
+    /// model. Queued requests are kept.
+    /// - Throws: `ServingError` 500 if the count is not the number of workers (nothing replaced).
+    public func replaceTranslators(with translators: [Translator]) throws {
+        guard translators.count == workers.count else {
+            throw ServingError(.internalServerError, "reload_failed",
+                               "\(translators.count) translators for \(workers.count) decoding workers; the model was not replaced")
+        }
         condition.lock()
-        for (w, worker) in workers.enumerated() { worker.replacement = translators[w % translators.count] }
+        for (worker, translator) in zip(workers, translators) { worker.replacement = translator }
         condition.unlock()
     }
 

@@ -73,8 +73,8 @@ public final class ServedModel: @unchecked Sendable {
     public func reload() throws {
         try reloading.withLock {
             let (translators, fresh) = try Self.load(path: path, options: options, shortlist: shortlistSetting, copies: workers)
+            try batcher.replaceTranslators(with: translators)
             lock.withLock { loaded = fresh }
-            batcher.replaceTranslators(with: translators)
         }
     }
 

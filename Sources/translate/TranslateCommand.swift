@@ -93,29 +93,31 @@ struct TranslateCommand: ParsableCommand {
         }
     }
 
-    /// The model (or ensemble) of `--model`, refused when its decoding would not fit in memory.
     /// Translators decoding at once: `--workers` (default one per thread) for files and pipes;
     /// one for a terminal (line by line) and for arguments (one batch).
     private func workerCount(interactive: Bool) -> Int {
         text.isEmpty && !interactive ? workers ?? decoding.threads : 1
     }
 
-    /// `lines` translated by worker `worker`'s translator; with several workers each keeps to one
-    /// thread, whatever the others do (the same output every run).
-    private static func translate(_ lines: [String], with translators: [Translator], worker: Int) throws -> [Translation] {
-        if translators.count == 1 { return try translators[worker].translate(lines) }
-        return try ComputeThreads.onCallingThreadOnly { try translators[worker].translate(lines) }
-    }
-
-    /// `count` translators of the model (or ensemble), each for one worker, refused when their
-    /// decoding would not fit in memory.
+    /// `count` copies of the model (or ensemble) of `--model`, one per worker, refused when their
+    /// decoding would not fit in memory together.
     private func loadTranslators(count: Int) throws -> [Translator] {
-        var translators = [try loadTranslator(copies: count)]
-        while translators.count < count { translators.append(try loadTranslator(copies: 0)) }
+        let first = try loadTranslator()
+        var memory = first.decodingMemory(batchSize: decoding.batchSize)
+        memory.parameters *= Double(max(1, models.count) * count)   // an ensemble runs every model, each worker its copy
+        memory.activations *= Double(max(1, models.count) * count)
+        try memory.require(
+            for: "translating with --beam-size \(decoding.greedy ? 1 : decoding.beamSize), --batch-size \(decoding.batchSize) "
+                + "and --max-input-length \(decoding.maxInputLength)\(count > 1 ? " on \(count) workers" : "")",
+            advice: count > 1 ? "lower --workers, --beam-size, --batch-size or --max-input-length"
+                : "lower --beam-size, --batch-size or --max-input-length")
+        var translators = [first]
+        while translators.count < count { translators.append(try loadTranslator()) }
         return translators
     }
 
-    private func loadTranslator(copies: Int) throws -> Translator {
+    /// The model (or ensemble) of `--model`.
+    private func loadTranslator() throws -> Translator {
         var options = decoding.translationOptions
         options.alignment = alignment
         let directory = ModelDirectory(path: model)
@@ -128,14 +130,6 @@ struct TranslateCommand: ParsableCommand {
         if alignment && translator.model.configuration.attention == .none {
             throw ValidationError("\(model): --alignment needs a model trained with --attention dot or general; this one has no attention")
         }
-        if copies == 0 { return translator }   // checked with the first copy
-        var memory = translator.decodingMemory(batchSize: decoding.batchSize)
-        memory.parameters *= Double(max(1, models.count) * copies)   // an ensemble runs every model, each worker its copy
-        memory.activations *= Double(max(1, models.count) * copies)
-        try memory.require(
-            for: "translating with --beam-size \(decoding.greedy ? 1 : decoding.beamSize), --batch-size \(decoding.batchSize) "
-                + "and --max-input-length \(decoding.maxInputLength)",
-            advice: "lower --beam-size, --batch-size or --max-input-length")
         return translator
     }
 
@@ -201,7 +195,7 @@ struct TranslateCommand: ParsableCommand {
         try WindowedBatches(windowSize: window, batchSize: decoding.batchSize, workers: workerCount).run(
             next: nextLine,
             length: { $0.utf8.count },
-            process: { worker, lines in try Self.translate(lines, with: translators, worker: worker) },
+            process: { worker, lines in try translators[worker].translate(lines) },
             emit: { translation in
                 let (name, line) = lineNumbers[emitted]
                 emitted += 1

@@ -93,6 +93,12 @@ import Testing
         #expect(try await second.map(\.text) == reference.reversed())
     }
 
+    @Test func reloadNeedsOneTranslatorPerWorker() throws {
+        let batcher = DynamicBatcher(translators: try Self.translators(2, greedy: true), window: 0.002, maxBatch: 2)
+        #expect(throws: ServingError.self) { try batcher.replaceTranslators(with: try Self.translators(1, greedy: true)) }
+        try batcher.replaceTranslators(with: try Self.translators(2, greedy: true))
+    }
+
     @Test func peakEstimateKeepsTheLargestRecentValueAndForgetsOldOnes() {
         var estimate = PeakEstimate(span: 1)
         let t0 = Date(timeIntervalSinceReferenceDate: 1000)

@@ -13,8 +13,9 @@ import Foundation
 /// the partial window is processed at once instead of waiting for it to fill.
 ///
 /// With `workers` > 1 the batches of a window are processed on that many threads
-/// at once (each takes the next unprocessed batch); the batches and the order
-/// of the results are the same as with one.
+/// at once (each takes the next unprocessed batch, and its matrix products stay
+/// on its thread); the batches and the order of the results are the same as
+/// with one.
 public struct WindowedBatches {
     /// Lines read before processing starts (≥ 1).
     public var windowSize: Int
@@ -50,7 +51,8 @@ public struct WindowedBatches {
     /// Reads lines from `next` until it returns nil; calls `process` with a
     /// worker index (0 ..< `workers`) and batches of lines (grouped by their
     /// lengths from `length`), and `emit` with one result per input line, in
-    /// input order. Calls with different worker indices may run at the same time. `inputPaused` is asked before each
+    /// input order. Calls with different worker indices may run at the same time,
+    /// each with single-threaded products. `inputPaused` is asked before each
     /// further line of a non-empty window; `windowDone` is called after each
     /// window's results were emitted, with whether the window was cut short by a pause.
     /// - Throws: `WindowedBatchesError` if `process` returns the wrong number of results.
@@ -102,8 +104,9 @@ public struct WindowedBatches {
 }
 
 extension WindowedBatches {
-    /// `process` on every batch, on up to `workers` threads; results in batch order. The
-    /// first error thrown is rethrown once every started batch is done.
+    /// `process` on every batch, on up to `workers` threads, each keeping its matrix products to
+    /// itself (`ComputeThreads.onCallingThreadOnly`: the same arithmetic whatever the others do);
+    /// results in batch order. The first error thrown is rethrown once every started batch is done.
     fileprivate func processAll<Result>(_ batches: [[String]],
                                         _ process: (Int, [String]) throws -> [Result]) throws -> [[Result]] {
         let threads = min(workers, batches.count)
@@ -112,8 +115,10 @@ extension WindowedBatches {
         withoutActuallyEscaping(process) { process in
             let shared = UncheckedSendable(process), batches = UncheckedSendable(batches)
             DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                while let b = state.take() {
-                    do { state.store(try shared.value(worker, batches.value[b]), at: b) } catch { state.fail(error) }
+                ComputeThreads.onCallingThreadOnly {
+                    while let b = state.take() {
+                        do { state.store(try shared.value(worker, batches.value[b]), at: b) } catch { state.fail(error) }
+                    }
                 }
             }
         }
