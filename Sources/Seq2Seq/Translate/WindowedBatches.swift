@@ -59,7 +59,7 @@ public struct WindowedBatches {
     public func run<Result>(
         next: () throws -> String?,
         length: (String) -> Int,
-        process: (_ worker: Int, [String]) throws -> [Result],
+        process: @escaping (_ worker: Int, [String]) throws -> [Result],
         emit: (Result) throws -> Void,
         inputPaused: (() -> Bool)? = nil,
         windowDone: ((Bool) throws -> Void)? = nil
@@ -104,24 +104,34 @@ public struct WindowedBatches {
 }
 
 extension WindowedBatches {
-    /// `process` on every batch, on up to `workers` threads, each keeping its matrix products to
-    /// itself (`ComputeThreads.onCallingThreadOnly`: the same arithmetic whatever the others do);
-    /// results in batch order. The first error thrown is rethrown once every started batch is done.
+    /// `process` on every batch, on up to `workers` threads (the calling one and threads of
+    /// their own, not the shared Dispatch pool, which may run everything on the caller when it is
+    /// busy), each keeping its matrix products to itself (`ComputeThreads.onCallingThreadOnly`: the
+    /// same arithmetic whatever the others do); results in batch order. The first error thrown is
+    /// rethrown once every started batch is done.
     fileprivate func processAll<Result>(_ batches: [[String]],
-                                        _ process: (Int, [String]) throws -> [Result]) throws -> [[Result]] {
+                                        _ process: @escaping (Int, [String]) throws -> [Result]) throws -> [[Result]] {
         let threads = min(workers, batches.count)
         if threads <= 1 { return try batches.map { try process(0, $0) } }
         let state = ParallelBatches<Result>(count: batches.count)
-        withoutActuallyEscaping(process) { process in
-            let shared = UncheckedSendable(process), batches = UncheckedSendable(batches)
-            DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                ComputeThreads.onCallingThreadOnly {
-                    while let b = state.take() {
-                        do { state.store(try shared.value(worker, batches.value[b]), at: b) } catch { state.fail(error) }
-                    }
+        let work = UncheckedSendable { (worker: Int) in
+            ComputeThreads.onCallingThreadOnly {
+                while let b = state.take() {
+                    do { state.store(try process(worker, batches[b]), at: b) } catch { state.fail(error) }
                 }
             }
         }
+        let finished = DispatchSemaphore(value: 0)
+        for worker in 1..<threads {
+            let thread = Thread {
+                work.value(worker)
+                finished.signal()
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        work.value(0)
+        for _ in 1..<threads { finished.wait() }
         return try state.results()
     }
 }
