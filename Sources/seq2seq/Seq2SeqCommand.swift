@@ -11,7 +11,7 @@ struct Seq2SeqCommand: AsyncParsableCommand {
         subcommands: [
             VocabCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
             NormalizeCommand.self, TrainCommand.self, EvalCommand.self, AverageCommand.self, ReportCommand.self,
-            BenchCommand.self, ServeCommand.self, LMCommand.self, ShortlistCommand.self, CleanCommand.self,
+            BenchCommand.self, ServeCommand.self, LMCommand.self, ShortlistCommand.self, CleanCommand.self, BackTranslateCommand.self,
         ])
 
     /// Runs the command, then checks that standard output was written (see `CommandRunner`).

@@ -84,6 +84,15 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "BPE-dropout: segment the training pairs again at every epoch, skipping each subword merge with this probability (Provilkov et al. 2020; 0.1 is the paper's value; 0 disables). Dev data and decoding are not affected.")
     var subwordDropout: Double = 0
 
+    @Option(help: "Back-translated pairs to train on beside PAIRS (from `seq2seq backtranslate`, same column order): their sources are tagged so the model tells them from real ones (Caswell et al. 2019). Never used as dev data.")
+    var synthetic: String?
+
+    @Option(parsing: .unconditional, help: "With --synthetic: synthetic pairs per real pair in each epoch, drawn anew every epoch (all of them when there are fewer).")
+    var syntheticRatio: Double = 1
+
+    @Flag(name: .customLong("no-synthetic-tag"), help: "With --synthetic: do not tag the synthetic sources (plain back-translation, Sennrich et al. 2016).")
+    var noSyntheticTag = false
+
     @Option(help: "Model directory to write.")
     var output = "model"
 
@@ -142,7 +151,11 @@ struct TrainCommand: ParsableCommand {
         try OptionCheck.require(labelSmoothing, in: 0...1, "--label-smoothing", excludingUpperBound: true)
         try OptionCheck.require(subwordDropout, in: 0...1, "--subword-dropout", excludingUpperBound: true)
         if let vocabSize { try OptionCheck.require(vocabSize, in: 262...ModelConfiguration.maximumVocabularySize, "--vocab-size") }
-        for (name, path) in [("training file", pairs), ("--dev file", dev)] {
+        try OptionCheck.require(syntheticRatio, in: 0...1000, "--synthetic-ratio", excludingLowerBound: true)
+        if synthetic == nil && (syntheticRatio != 1 || noSyntheticTag) {
+            throw ValidationError("--synthetic-ratio and --no-synthetic-tag apply to --synthetic pairs: give --synthetic FILE")
+        }
+        for (name, path) in [("training file", pairs), ("--dev file", dev), ("--synthetic file", synthetic)] {
             guard let path else { continue }
             if !FileManager.default.fileExists(atPath: path) {
                 throw ValidationError("\(path): \(name) not found")
@@ -174,6 +187,7 @@ struct TrainCommand: ParsableCommand {
         options.outputPath = output
         options.allowDataChange = allowDataChange
         options.shortlist = shortlist ? ShortlistSettings() : nil
+        options.synthetic = synthetic.map { SyntheticSettings(path: $0, ratio: syntheticRatio, tagged: !noSyntheticTag) }
         training.apply(to: &options)
         sizes.apply(to: &options)
         let job = distributed ? try DistributedTraining.start() : nil

@@ -27,8 +27,7 @@ public struct SamplingOptions: Sendable, Equatable {
 public final class Sampler {
     public let model: LanguageModel
     public let units: any TextUnits
-    private let probabilities: UnsafeMutablePointer<Double>   // [V]
-    private let order: UnsafeMutablePointer<Int32>            // [V] top-k candidates
+    private let categorical: CategoricalDraw
 
     public init(model: LanguageModel, units: any TextUnits) throws {
         guard units.count == model.configuration.vocabularySize else {
@@ -37,14 +36,7 @@ public final class Sampler {
         }
         self.model = model
         self.units = units
-        let V = units.count
-        probabilities = .allocate(capacity: V)
-        order = .allocate(capacity: V)
-    }
-
-    deinit {
-        probabilities.deallocate()
-        order.deallocate()
+        categorical = CategoricalDraw(capacity: units.count)
     }
 
     /// Generates `options.length` characters after `prime` (prepared text; empty = start as after
@@ -87,47 +79,15 @@ public final class Sampler {
     }
 
     private func draw(_ logits: [Float], options: SamplingOptions, random: inout RandomGenerator) -> Int32 {
-        logits.withUnsafeBufferPointer { draw(UnsafeMutablePointer(mutating: $0.baseAddress!), count: $0.count, options: options,
-                                              random: &random) }
+        logits.withUnsafeBufferPointer { draw($0.baseAddress!, count: $0.count, options: options, random: &random) }
     }
 
-    /// Draws one unit from logits `[V]`: argmax at T = 0, else softmax(z / T) restricted to the
-    /// top K, never a reserved unit (`<unk>`, specials). exp is taken of (z − max)/T ≤ 0, so it
-    /// cannot overflow; sums are in Double.
-    func draw(_ z: UnsafeMutablePointer<Float>, count V: Int, options: SamplingOptions,
+    /// Draws one unit from logits `[V]` (`CategoricalDraw`): argmax at T = 0, else softmax(z / T)
+    /// restricted to the top K, never a reserved unit (`<unk>`, specials).
+    func draw(_ z: UnsafePointer<Float>, count V: Int, options: SamplingOptions,
               random: inout RandomGenerator) -> Int32 {
         let reserved = units.reservedIDs
-        var candidates = 0
-        for j in 0..<V where !reserved.contains(Int32(j)) { order[candidates] = Int32(j); candidates += 1 }
-        if candidates == 0 { return 0 }
-        if let k = options.topK, k < candidates {
-            // Partial selection: the k largest logits first (ties: smaller id first).
-            for i in 0..<k {
-                var best = i
-                for j in (i + 1)..<candidates {
-                    let a = order[j], b = order[best]
-                    if z[Int(a)] > z[Int(b)] || (z[Int(a)] == z[Int(b)] && a < b) { best = j }
-                }
-                (order[i], order[best]) = (order[best], order[i])
-            }
-            candidates = k
-        }
-        var best = order[0]
-        for i in 1..<candidates where z[Int(order[i])] > z[Int(best)] { best = order[i] }
-        if options.temperature <= 0 { return best }
-        let m = Double(z[Int(best)]), t = Double(options.temperature)
-        var sum = 0.0
-        for i in 0..<candidates {
-            let p = Foundation.exp((Double(z[Int(order[i])]) - m) / t)
-            probabilities[i] = p
-            sum += p
-        }
-        let u = Double(random.next() >> 11) * 0x1p-53 * sum        // uniform in [0, sum)
-        var cumulative = 0.0
-        for i in 0..<candidates {
-            cumulative += probabilities[i]
-            if u < cumulative { return order[i] }
-        }
-        return order[candidates - 1]
+        return categorical.draw(z, count: V, temperature: options.temperature, topK: options.topK,
+                                excluding: { reserved.contains($0) }, random: &random) ?? 0
     }
 }

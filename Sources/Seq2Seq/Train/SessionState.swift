@@ -36,6 +36,8 @@ struct TranslationSessionDetails: Codable {
     var trainingData: DataIdentity?
     /// The `--dev` file, or nil when the dev set was held out of the training file.
     var devData: DataIdentity?
+    /// The `--synthetic` file, or nil without one.
+    var syntheticData: DataIdentity?
 }
 
 /// The session of a translation run: position, counters and the details above.
@@ -84,7 +86,8 @@ extension SessionRecord where Details == TranslationSessionDetails {
     /// Compares the data of this run with the data the session was started on.
     /// Returns warnings (older sessions without identities); throws
     /// `ResumeError.dataChanged` for a mismatch unless `allowChange`.
-    func checkData(training: DataIdentity, dev: DataIdentity?, allowChange: Bool, folder: String) throws -> [String] {
+    func checkData(training: DataIdentity, dev: DataIdentity?, synthetic: DataIdentity? = nil, allowChange: Bool,
+                   folder: String) throws -> [String] {
         var warnings: [String] = []
         guard let trainingData = details.trainingData else {
             return ["\(folder)/session.json does not record the training data (written by an older version); "
@@ -100,6 +103,13 @@ extension SessionRecord where Details == TranslationSessionDetails {
         case (let old?, let new?): changes.append("the --dev file was \(old), now \(new)")
         case (nil, let new?): changes.append("the dev set was held out of the training file, now --dev \(new.path)")
         case (let old?, nil): changes.append("the dev set was --dev \(old.path), now a hold-out of the training file")
+        }
+        switch (details.syntheticData, synthetic) {
+        case (nil, nil): break
+        case (let old?, let new?) where old.sameData(as: new): break
+        case (let old?, let new?): changes.append("the --synthetic file was \(old), now \(new)")
+        case (nil, let new?): changes.append("the run started without --synthetic, now with \(new.path)")
+        case (let old?, nil): changes.append("the run started with --synthetic \(old.path), now without")
         }
         if changes.isEmpty { return warnings }
         guard allowChange else {

@@ -18,15 +18,17 @@ struct SubwordDropout {
     let seed: UInt64
 
     /// The examples of epoch `epoch`: `texts[i]` segmented with dropout, or `fallback[i]`
-    /// when that is too long or empty.
+    /// when that is too long or empty. With `tagsSources`, each source starts with the synthetic tag (`SyntheticPairs`).
     func examples(epoch: Int, texts: [(source: String, target: String)],
-                  fallback: [TrainingSession.Example]) -> [TrainingSession.Example] {
+                  fallback: [TrainingSession.Example], tagsSources: Bool = false) -> [TrainingSession.Example] {
         var random = RandomGenerator(seed: seed &* 0xD1B5_4A32_D192_ED03 &+ 0x5B_D1E9_95 &+ UInt64(epoch))
         return zip(texts, fallback).map { text, deterministic in
             var s = source.encode(text.source, subwordDropout: probability, using: &random)
             let t = target.encode(text.target, subwordDropout: probability, using: &random)
-            guard !s.isEmpty, !t.isEmpty, s.count <= maxLength, t.count <= maxLength else { return deterministic }
+            guard !s.isEmpty, !t.isEmpty else { return deterministic }
             if sourceOrderReversed { s.reverse() }
+            if tagsSources { s = SyntheticPairs.tagged(s, sourceOrderReversed: sourceOrderReversed) }
+            guard s.count <= maxLength, t.count <= maxLength else { return deterministic }
             return TrainingSession.Example(source: s, target: t)
         }
     }

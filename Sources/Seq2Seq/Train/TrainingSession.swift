@@ -49,6 +49,8 @@ public struct TrainingSessionOptions: TrainingRunSettings, Sendable {
     /// The vocabulary shortlist written into the model directory for `translate` and `serve`
     /// (nil: none; a new run then removes an earlier run's).
     public var shortlist: ShortlistSettings? = ShortlistSettings()
+    /// Back-translated pairs mixed into training (`--synthetic`; nil: none).
+    public var synthetic: SyntheticSettings?
 
     public init(trainPath: String) { self.trainPath = trainPath }
 }
@@ -146,6 +148,7 @@ public final class TrainingSession {
         distributed?.attach(to: trainer)
         state.trainingData = data.trainingData
         state.devData = data.devData
+        state.syntheticData = data.syntheticData
         logModel(trainer, encoded)
         let runLog = writesFiles ? try TrainingRunLog.begin(in: directory, options: options, trainingPairs: encoded.examples.count,
                                                             devPairs: data.devPairs, skippedPairs: encoded.skipped,
@@ -153,13 +156,16 @@ public final class TrainingSession {
         let translator = Translator(model: trainer.model, sourceTokenizer: sourceTokenizer, targetTokenizer: targetTokenizer)
         translator.options.greedy = true
         Interrupt.installCooperative()
-        let dropout = options.subwordDropout > 0
-            ? SubwordDropout(probability: options.subwordDropout, source: sourceTokenizer, target: targetTokenizer,
-                             sourceOrderReversed: manifest.sourceOrderReversed, maxLength: options.maxLength,
-                             seed: options.seed)
-            : nil
+        func dropout(seed: UInt64) -> SubwordDropout? {
+            options.subwordDropout > 0
+                ? SubwordDropout(probability: options.subwordDropout, source: sourceTokenizer, target: targetTokenizer,
+                                 sourceOrderReversed: manifest.sourceOrderReversed, maxLength: options.maxLength, seed: seed)
+                : nil
+        }
         let task = TranslationTrainingTask(session: self, trainer: trainer, state: state, data: encoded, translator: translator,
-                                           vocabulary: vocabulary, manifest: manifest, runLog: runLog, subwordDropout: dropout)
+                                           vocabulary: vocabulary, manifest: manifest, runLog: runLog,
+                                           subwordDropout: dropout(seed: options.seed),
+                                           synthetic: synthetic(encoded), syntheticDropout: dropout(seed: options.seed &+ 0x5EED_5))
         let schedule = TrainingLoop<TranslationTrainingTask>.Schedule(
             epochs: options.epochs, timeBudget: options.timeBudget, maxSteps: options.maxSteps,
             validateEvery: options.validateEvery, validatesAtEveryEpochEnd: true, savesAtEndWhenValidated: false,
@@ -210,6 +216,10 @@ public final class TrainingSession {
         var devPairs: [(String, String)] = []
         var trainingData: DataIdentity
         var devData: DataIdentity?
+        /// `--synthetic` pairs (source, target in training direction), never held out for dev.
+        var syntheticPairs: [(String, String)] = []
+        var syntheticCorpusPairs: [SentencePair] = []
+        var syntheticData: DataIdentity?
     }
 
     /// Corpus and dev split. Each file is read once (it may be a pipe).
@@ -236,14 +246,26 @@ public final class TrainingSession {
             data.trainPairs = data.trainPairs.indices.filter { !held.contains($0) }.map { data.trainPairs[$0] }
             log("held out \(devCount) of \(corpus.pairs.count) pairs (\(Int(options.devFraction * 100))%) as dev set")
         }
+        try readSynthetic(into: &data)
         return data
+    }
+
+    /// The `--synthetic` pairs, in the training file's column order.
+    private func readSynthetic(into data: inout CorpusData) throws {
+        guard let path = options.synthetic?.path else { return }
+        let bytes = try TSVCorpus.readBytes(path: path)
+        data.syntheticData = DataIdentity(path: path, bytes: bytes)
+        let synthetic = try TSVCorpus.parse(bytes, file: path, strict: options.strict)
+        if !synthetic.skipped.isEmpty { log("warning: \(synthetic.skipped)") }
+        data.syntheticCorpusPairs = synthetic.pairs
+        data.syntheticPairs = synthetic.pairs.map { options.reverse ? ($0.target, $0.source) : ($0.source, $0.target) }
     }
 
     /// A resumed run must continue on the data it started with: its saved session state.
     private func checkResumedData(_ data: CorpusData) throws -> SessionState? {
         guard options.resume else { return nil }
         let session = try SessionState.load(from: directory.sessionPath)
-        for warning in try session.checkData(training: data.trainingData, dev: data.devData,
+        for warning in try session.checkData(training: data.trainingData, dev: data.devData, synthetic: data.syntheticData,
                                              allowChange: options.allowDataChange, folder: directory.lastCheckpoint) {
             log("warning: \(warning)")
         }
@@ -271,7 +293,7 @@ public final class TrainingSession {
                                      architecture: options.architecture)
         // Refuse a configuration the machine cannot hold before anything is written.
         try trainingMemory(configuration: freshConfiguration(vocabulary: vocabulary, manifest: manifest),
-                           pairs: data.corpusPairs).require(for: "training this model", advice: memoryAdvice)
+                           pairs: data.corpusPairs + data.syntheticCorpusPairs).require(for: "training this model", advice: memoryAdvice)
         return (vocabulary, manifest, { [directory] in
             try Folder.create(directory.path)
             try vocabulary.save(to: directory.vocabularyPrefix)
@@ -309,6 +331,10 @@ public final class TrainingSession {
         var texts: [(source: String, target: String)] = []
         /// Training pairs skipped: too long, or empty once normalized.
         var skipped = 0
+        /// The `--synthetic` pairs (sources tagged unless told otherwise) and, for
+        /// `--subword-dropout`, their texts.
+        var syntheticExamples: [Example] = []
+        var syntheticTexts: [(source: String, target: String)] = []
     }
 
     /// Token ids; over-long training pairs are skipped and counted, dev pairs cut to `--max-length`.
@@ -338,7 +364,37 @@ public final class TrainingSession {
         encoded.devExamples = data.devPairs.map { Example(source: encodeSource($0.0, limit: options.maxLength),
                                                           target: Array(target.encode($0.1).prefix(options.maxLength))) }
         encoded.devReferences = data.devPairs.map(\.1)
+        encodeSynthetic(data.syntheticPairs, into: &encoded, source: source, target: target, sourceOrderReversed: reversed)
         return encoded
+    }
+
+    /// Token ids of the `--synthetic` pairs (tagged sources); over-long and empty ones are skipped and counted.
+    private func encodeSynthetic(_ pairs: [(String, String)], into encoded: inout EncodedCorpus, source: Tokenizer,
+                                 target: Tokenizer, sourceOrderReversed reversed: Bool) {
+        guard let settings = options.synthetic else { return }
+        var skipped = 0
+        for (sourceText, targetText) in pairs {
+            var s = source.encode(sourceText)
+            let t = target.encode(targetText)
+            if s.isEmpty || t.isEmpty { skipped += 1; continue }
+            if reversed { s.reverse() }
+            if settings.tagged { s = SyntheticPairs.tagged(s, sourceOrderReversed: reversed) }
+            if s.count > options.maxLength || t.count > options.maxLength { skipped += 1; continue }
+            encoded.syntheticExamples.append(Example(source: s, target: t))
+            if options.subwordDropout > 0 { encoded.syntheticTexts.append((sourceText, targetText)) }
+        }
+        log("synthetic: \(encoded.syntheticExamples.count) pairs from \(settings.path)\(settings.tagged ? ", sources tagged" : "")"
+            + (skipped > 0 ? "; skipped \(skipped) empty or longer than --max-length \(options.maxLength)" : ""))
+    }
+
+    /// The run's synthetic pairs and their share per epoch (nil without `--synthetic`).
+    private func synthetic(_ encoded: EncodedCorpus) -> SyntheticPairs? {
+        guard let settings = options.synthetic, !encoded.syntheticExamples.isEmpty else { return nil }
+        let mix = SyntheticPairs(settings: settings, examples: encoded.syntheticExamples, texts: encoded.syntheticTexts,
+                                 seed: options.seed)
+        log("synthetic: \(mix.countPerEpoch(realCount: encoded.examples.count)) of them per epoch beside "
+            + "\(encoded.examples.count) real pairs (--synthetic-ratio \(settings.ratio))")
+        return mix
     }
 
     /// Model and trainer, fresh or resumed; nil when a resumed run is already at `--max-steps`.
@@ -362,7 +418,7 @@ public final class TrainingSession {
         try directory.checkArchitecture(checkpoint.metadata.configuration, manifest: manifest)
         try directory.checkVocabulary(checkpoint.metadata, vocabulary: vocabulary, manifest: manifest)
         try saved.check(against: checkpoint, folder: directory.lastCheckpoint)
-        try trainingMemory(configuration: checkpoint.metadata.configuration, pairs: data.corpusPairs)
+        try trainingMemory(configuration: checkpoint.metadata.configuration, pairs: data.corpusPairs + data.syntheticCorpusPairs)
             .require(for: "continuing this model", advice: "lower --batch-size or --max-length")
         let trainer = Trainer(resuming: checkpoint, options: trainingOptions)
         log("resuming at step \(trainer.step), epoch \(saved.epoch + 1), batch \(saved.batchIndex)")

@@ -22,6 +22,9 @@ final class TranslationTrainingTask: TrainingLoopTask {
     let runLog: TrainingRunLog?
     /// Segments the training pairs again at every epoch (nil: `data.examples` throughout).
     let subwordDropout: SubwordDropout?
+    /// Back-translated pairs mixed into each epoch (nil: none), and their BPE-dropout.
+    let synthetic: SyntheticPairs?
+    let syntheticDropout: SubwordDropout?
     /// The current epoch's examples and its batches (indices into them).
     private var examples: [TrainingSession.Example] = []
     private var batches: [[Int]] = []
@@ -29,9 +32,11 @@ final class TranslationTrainingTask: TrainingLoopTask {
 
     init(session: TrainingSession, trainer: Trainer, state: SessionState, data: TrainingSession.EncodedCorpus,
          translator: Translator, vocabulary: VocabularyPair, manifest: ModelManifest, runLog: TrainingRunLog?,
-         subwordDropout: SubwordDropout? = nil) {
+         subwordDropout: SubwordDropout? = nil, synthetic: SyntheticPairs? = nil, syntheticDropout: SubwordDropout? = nil) {
         self.session = session
         self.subwordDropout = subwordDropout
+        self.synthetic = synthetic
+        self.syntheticDropout = syntheticDropout
         self.trainer = trainer
         self.state = state
         self.data = data
@@ -53,6 +58,9 @@ final class TranslationTrainingTask: TrainingLoopTask {
 
     func beginEpoch() -> Int {
         examples = subwordDropout?.examples(epoch: state.epoch, texts: data.texts, fallback: data.examples) ?? data.examples
+        if let synthetic {
+            examples += synthetic.epochExamples(epoch: state.epoch, realCount: data.examples.count, dropout: syntheticDropout)
+        }
         batches = session.epochBatches(examples, epoch: state.epoch)
         return batches.count
     }

@@ -54,6 +54,8 @@ public enum SearchError: Error, Equatable, CustomStringConvertible {
     case negativeMaxLength(sentence: Int, length: Int)
     case tokenOutOfVocabulary(role: String, token: Int32, vocabularySize: Int)
     case invalidLengthPenalty(alpha: Float)
+    case invalidTemperature(Float)
+    case seedCount(seeds: Int, sentences: Int)
 
     public var description: String {
         switch self {
@@ -67,6 +69,10 @@ public enum SearchError: Error, Equatable, CustomStringConvertible {
             return "the \(role) token id \(t) is outside the vocabulary of \(v) tokens: check the model's vocabulary"
         case let .invalidLengthPenalty(a):
             return "length penalty α = \(a) is invalid: use a finite number (typically 0 to 2)"
+        case let .invalidTemperature(t):
+            return "sampling temperature \(t) is invalid: use a finite number ≥ 0 (1 samples the model's distribution)"
+        case let .seedCount(seeds, sentences):
+            return "sampling got \(seeds) seeds for \(sentences) sentences: give one seed per sentence"
         }
     }
 }

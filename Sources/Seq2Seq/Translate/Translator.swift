@@ -23,6 +23,9 @@ public struct TranslationOptions: Sendable, Equatable {
     public var noRepeatNgram = 0
     /// Arithmetic of the decoder's products (int8: faster, slightly less exact).
     public var precision = DecodingPrecision.fp32
+    /// Draw each next token from the model's distribution (`SamplingSearch`) instead of
+    /// searching for the most probable translation (nil: beam or greedy search).
+    public var sampling: TranslationSampling?
 
     public init() {}
 
@@ -172,9 +175,16 @@ public final class Translator {
         let bos = SubwordModel.beginId, eos = SubwordModel.endId
         let penalty = LengthPenalty(alpha: options.lengthPenalty)
         let blocking = RepeatedNGramBlocking(size: options.noRepeatNgram)
-        let capacity = options.greedy ? live.count : live.count * max(1, options.beamSize)
+        let oneRowEach = options.greedy || options.sampling != nil
+        let capacity = oneRowEach ? live.count : live.count * max(1, options.beamSize)
         var scorer = try makeScorer(sources: liveSources, capacity: capacity, shortlist: shortlist?.batch(sources: liveSources))
-        if options.greedy {
+        if let sampling = options.sampling {
+            let drawn = try SamplingSearch(sampling: sampling, lengthPenalty: penalty, beginOfSentence: bos, endOfSentence: eos,
+                                           blocking: blocking)
+                .search(&scorer, maxOutputLengths: maxLengths,
+                        seeds: liveSources.map { Translator.samplingSeed(sampling.seed, source: $0) })
+            for (i, hypothesis) in zip(live, drawn) { results[i] = [hypothesis] }
+        } else if options.greedy {
             let best = try GreedySearch(lengthPenalty: penalty, beginOfSentence: bos, endOfSentence: eos, blocking: blocking)
                 .search(&scorer, maxOutputLengths: maxLengths)
             for (i, hypothesis) in zip(live, best) { results[i] = [hypothesis] }
@@ -186,6 +196,20 @@ public final class Translator {
             for (i, list) in zip(live, lists) { results[i] = list }
         }
         return results
+    }
+
+    /// The seed of one sentence's draws: a function of the run's seed and the sentence's ids only,
+    /// so a sentence gets the same sample in any batch, window or worker.
+    static func samplingSeed(_ seed: UInt64, source: [Int32]) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325   // FNV-1a over the ids' bytes
+        for id in source {
+            var word = UInt32(bitPattern: id)
+            for _ in 0..<4 {
+                hash = (hash ^ UInt64(word & 0xFF)) &* 0x100_0000_01B3
+                word >>= 8
+            }
+        }
+        return hash ^ (seed &* 0x9E37_79B9_7F4A_7C15)
     }
 
     /// The model's decoder rows, or an ensemble of every member's (each member encodes the
