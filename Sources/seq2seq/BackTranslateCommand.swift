@@ -131,7 +131,8 @@ struct BackTranslateCommand: ParsableCommand {
         guard fd >= 0 else { throw ValidationError("\(mono): cannot open (\(String(cString: strerror(errno))))") }
         defer { if fd > 0 { close(fd) } }
         let reader = LineReader(fileDescriptor: fd)
-        for _ in 0..<skipLines where try reader.nextLine() != nil {}
+        var skipped = 0
+        while skipped < skipLines, try reader.nextLine() != nil { skipped += 1 }
         var job = BackTranslation()
         job.noise = noiseSettings
         job.seed = seed
