@@ -150,8 +150,12 @@ struct BenchDecodeCommand: ParsableCommand {
     @Option(help: "Arithmetic of the decoder's products: fp32 or int8.")
     var precision: DecodingPrecision = .fp32
 
+    @Option(help: ArgumentHelp("Decoders running at once, each with its own copy of the model on one thread (as `translate --workers`); 1: one decoder whose products use all --threads.", valueName: "N"))
+    var workers = 1
+
     func validate() throws {
         try OptionCheck.require(sentences, in: 1...10_000_000, "--sentences")
+        try OptionCheck.require(workers, in: 1...options.threads, "--workers")
         if beamSize < 1 { throw ValidationError("--beam-size must be at least 1") }
         try OptionCheck.require(beamSize, in: 1...OptionCheck.maximumCount, "--beam-size")
         try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size")
@@ -159,11 +163,16 @@ struct BenchDecodeCommand: ParsableCommand {
     }
 
     func run() throws {
-        try options.config.configuration.decodingMemory(rows: batchSize * beamSize, sourceTokens: batchSize * 30, maxOutputLength: 30)
-            .require(for: "bench decode with --batch-size \(batchSize) and --beam-size \(beamSize)", advice: "lower them")
+        var memory = try options.config.configuration.decodingMemory(rows: batchSize * beamSize, sourceTokens: batchSize * 30,
+                                                                     maxOutputLength: 30)
+        memory.parameters *= Double(workers)   // each worker its copy
+        memory.activations *= Double(workers)
+        try memory.require(for: "bench decode with --batch-size \(batchSize), --beam-size \(beamSize) and --workers \(workers)",
+                           advice: "lower them")
         options.printHeader()
         print("sentences: \(sentences)")
         print("precision: \(precision.rawValue)")
+        print("workers: \(workers)")
         let peak = options.measuredPeak()
         let flops = DecodingFLOPs(size: options.config, sentences: sentences, seed: options.seed)
         func printRate(_ name: String, _ r: SyntheticBenchmark.DecodingResult, beams: Int) {
@@ -173,7 +182,7 @@ struct BenchDecodeCommand: ParsableCommand {
         if only != "beam" {
             let g = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture(defaults: .original),
                                                   sentences: sentences, batchSize: batchSize,
-                                                  beamSize: nil, precision: precision, seed: options.seed)
+                                                  beamSize: nil, precision: precision, workers: workers, seed: options.seed)
             print("greedy sentences/s: \(String(format: "%.1f", g.sentencesPerSecond)) sent/s")
             print("greedy tokens/s: \(String(format: "%.0f", g.tokensPerSecond)) tok/s")
             print("greedy seconds: \(String(format: "%.3f", g.seconds)) s")
@@ -183,7 +192,7 @@ struct BenchDecodeCommand: ParsableCommand {
         if only != "greedy" {
             let b = try SyntheticBenchmark.decode(size: options.config, architecture: options.architecture.architecture(defaults: .original),
                                                   sentences: sentences, batchSize: batchSize,
-                                                  beamSize: beamSize, precision: precision, seed: options.seed)
+                                                  beamSize: beamSize, precision: precision, workers: workers, seed: options.seed)
             print("beam\(beamSize) sentences/s: \(String(format: "%.1f", b.sentencesPerSecond)) sent/s")
             print("beam\(beamSize) tokens/s: \(String(format: "%.0f", b.tokensPerSecond)) tok/s")
             print("beam\(beamSize) seconds: \(String(format: "%.3f", b.seconds)) s")

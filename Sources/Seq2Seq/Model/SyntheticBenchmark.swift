@@ -144,22 +144,28 @@ public enum SyntheticBenchmark {
     /// generation is not. An untimed warm-up run over the first batch precedes the timing.
     public static func decode(size: BenchmarkSize, architecture: ModelArchitecture = .original, sentences n: Int = 500,
                               batchSize: Int = 64,
-                              beamSize: Int?, precision: DecodingPrecision = .fp32, seed: UInt64 = 1) throws -> DecodingResult {
+                              beamSize: Int?, precision: DecodingPrecision = .fp32, workers: Int = 1,
+                              seed: UInt64 = 1) throws -> DecodingResult {
         let c = size.configuration(architecture: architecture)
         var random = RandomGenerator(seed: seed)
-        let model = try Seq2SeqModel(configuration: c, seed: seed)
+        // One copy of the model per worker (a model's decoding buffers are its own), the same weights.
+        let models = try (0..<max(1, workers)).map { _ in try Seq2SeqModel(configuration: c, seed: seed) }
         let data = pairs(count: n, configuration: c, random: &random)
+        /// The batches of `range`, with one worker each single-threaded, or the one model on all threads.
         func run(_ range: Range<Int>) throws {
-            var i = range.lowerBound
-            while i < range.upperBound {
-                let chunk = data[i..<min(i + batchSize, range.upperBound)]
-                try decodeForced(model: model, sources: chunk.map(\.source), forcedLengths: chunk.map(\.target.count),
-                                 precision: precision,
-                                 beamSize: beamSize)
-                i += batchSize
+            let starts = Array(stride(from: range.lowerBound, to: range.upperBound, by: batchSize))
+            let decode = { (worker: Int, start: Int) throws in
+                let chunk = data[start..<min(start + batchSize, range.upperBound)]
+                try decodeForced(model: models[worker], sources: chunk.map(\.source), forcedLengths: chunk.map(\.target.count),
+                                 precision: precision, beamSize: beamSize)
+            }
+            if models.count == 1 {
+                for start in starts { try decode(0, start) }
+            } else {
+                _ = try WorkerThreads.map(starts, workers: models.count, decode)
             }
         }
-        try run(0..<min(n, batchSize))  // warm-up: buffers, BLAS thread start
+        try run(0..<min(n, batchSize * models.count))  // warm-up: buffers, BLAS thread start (every worker)
         PhaseTimer.reset()
         let start = DispatchTime.now().uptimeNanoseconds
         try run(0..<n)

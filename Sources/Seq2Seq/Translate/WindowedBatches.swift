@@ -104,20 +104,29 @@ public struct WindowedBatches {
 }
 
 extension WindowedBatches {
-    /// `process` on every batch, on up to `workers` threads (the calling one and threads of
-    /// their own, not the shared Dispatch pool, which may run everything on the caller when it is
-    /// busy), each keeping its matrix products to itself (`ComputeThreads.onCallingThreadOnly`: the
-    /// same arithmetic whatever the others do); results in batch order. The first error thrown is
-    /// rethrown once every started batch is done.
+    /// `process` on every batch on up to `workers` threads (`WorkerThreads.map`), results in batch order.
     fileprivate func processAll<Result>(_ batches: [[String]],
                                         _ process: @escaping (Int, [String]) throws -> [Result]) throws -> [[Result]] {
-        let threads = min(workers, batches.count)
-        if threads <= 1 { return try batches.map { try process(0, $0) } }
-        let state = ParallelBatches<Result>(count: batches.count)
+        try WorkerThreads.map(batches, workers: workers, process)
+    }
+}
+
+/// Items processed on several threads, each with its own worker index.
+enum WorkerThreads {
+    /// `body(worker, item)` for every item, on up to `workers` threads (the calling one and threads
+    /// of their own, not the shared Dispatch pool, which may run everything on the caller when it is
+    /// busy), each keeping its matrix products to itself (`ComputeThreads.onCallingThreadOnly`: the
+    /// same arithmetic whatever the others do); results in item order. Calls with the same worker
+    /// index never overlap. The first error thrown is rethrown once every started item is done.
+    static func map<Item, Result>(_ items: [Item], workers: Int,
+                                  _ body: @escaping (Int, Item) throws -> Result) throws -> [Result] {
+        let threads = min(workers, items.count)
+        if threads <= 1 { return try items.map { try body(0, $0) } }
+        let state = ParallelBatches<Result>(count: items.count)
         let work = UncheckedSendable { (worker: Int) in
             ComputeThreads.onCallingThreadOnly {
                 while let b = state.take() {
-                    do { state.store(try process(worker, batches[b]), at: b) } catch { state.fail(error) }
+                    do { state.store(try body(worker, items[b]), at: b) } catch { state.fail(error) }
                 }
             }
         }
@@ -136,11 +145,10 @@ extension WindowedBatches {
     }
 }
 
-/// The shared state of one window's batches on several threads: the next batch to take,
-/// the outputs, the first error.
+/// The shared state of items on several threads: the next item to take, the outputs, the first error.
 private final class ParallelBatches<Result>: @unchecked Sendable {
     private let lock = NSLock()
-    private var outputs: [[Result]?]
+    private var outputs: [Result?]
     private var next = 0
     private var failure: (any Error)?
 
@@ -155,14 +163,15 @@ private final class ParallelBatches<Result>: @unchecked Sendable {
         }
     }
 
-    func store(_ output: [Result], at b: Int) { lock.withLock { outputs[b] = output } }
+    func store(_ output: Result, at b: Int) { lock.withLock { outputs[b] = output } }
 
     func fail(_ error: any Error) { lock.withLock { if failure == nil { failure = error } } }
 
-    func results() throws -> [[Result]] {
+    /// Every output, in order (each was stored: no item failed).
+    func results() throws -> [Result] {
         try lock.withLock {
             if let failure { throw failure }
-            return outputs.map { $0 ?? [] }
+            return outputs.compactMap { $0 }
         }
     }
 }
