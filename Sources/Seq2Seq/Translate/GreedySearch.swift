@@ -37,81 +37,98 @@ public struct GreedySearch: Sendable {
         try validateSearch(beamSize: 1, nBest: 1, lengthPenalty: lengthPenalty,
                            beginOfSentence: beginOfSentence, endOfSentence: endOfSentence,
                            vocabularySize: V, maxOutputLengths: maxOutputLengths)
-        let sentenceCount = maxOutputLengths.count
-        var results = [Hypothesis?](repeating: nil, count: sentenceCount)
-        var outputs = [[Int32]](repeating: [], count: sentenceCount)
-        var logP = [Float](repeating: 0, count: sentenceCount)
-
-        var active: [Int] = []     // [R] sentence of each row
-        for s in 0..<sentenceCount {
-            if maxOutputLengths[s] == 0 {
-                results[s] = Hypothesis(tokens: [], score: 0, logProbability: 0, reachedEndOfSentence: false)
-            } else {
-                active.append(s)
+        return try searchOneRowPerSentence(&scorer, maxOutputLengths: maxOutputLengths, lengthPenalty: lengthPenalty,
+                                           beginOfSentence: beginOfSentence, endOfSentence: endOfSentence,
+                                           blocking: blocking) { _, row, V, base in
+            // Compare cumulative log-probs, as beam search does, so that float
+            // rounding ties resolve identically (lower token id).
+            var best = -Float.infinity, arg = -1
+            let raw = UnsafeRawPointer(row)
+            let baseLanes = SIMD16<Float>(repeating: base)
+            var v = 0
+            while v < V {
+                // Skip 16 tokens at a time when none beats `best` (same test as below, per lane).
+                if v & 15 == 0 && v + 16 <= V {
+                    let x16 = baseLanes + raw.loadUnaligned(fromByteOffset: 4 * v, as: SIMD16<Float>.self)
+                    if !any(x16 .> SIMD16<Float>(repeating: best)) { v += 16; continue }
+                }
+                let x = base + row[v]
+                if x > best { best = x; arg = v }   // NaN and −∞ never win
+                v += 1
             }
+            return arg < 0 ? nil : (Int32(arg), best)
         }
-        if !active.isEmpty && active.count != sentenceCount { scorer.select(rows: active) }
-
-        var feed = [Int32](repeating: beginOfSentence, count: active.count)   // [R]
-        var parents: [Int] = [], nextActive: [Int] = []
-        let logProbabilities = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, active.count) * V)  // [R, V]
-        defer { logProbabilities.deallocate() }
-
-        while !active.isEmpty {
-            let R = active.count
-            try scorer.step(tokens: feed,
-                            logProbabilities: UnsafeMutableBufferPointer(rebasing: logProbabilities[0..<(R * V)]))
-            parents.removeAll(keepingCapacity: true)
-            nextActive.removeAll(keepingCapacity: true)
-            feed.removeAll(keepingCapacity: true)
-            for r in 0..<R {
-                let s = active[r]
-                let row = logProbabilities.baseAddress! + r * V
-                if blocking.size > 0 { blocking.block(history: outputs[s], row: row, vocabularySize: V) }
-                // Compare cumulative log-probs, as beam search does, so that float
-                // rounding ties resolve identically (lower token id).
-                let base = logP[s]
-                var best = -Float.infinity, arg = -1
-                let raw = UnsafeRawPointer(row)
-                let baseLanes = SIMD16<Float>(repeating: base)
-                var v = 0
-                while v < V {
-                    // Skip 16 tokens at a time when none beats `best` (same test as below, per lane).
-                    if v & 15 == 0 && v + 16 <= V {
-                        let x16 = baseLanes + raw.loadUnaligned(fromByteOffset: 4 * v, as: SIMD16<Float>.self)
-                        if !any(x16 .> SIMD16<Float>(repeating: best)) { v += 16; continue }
-                    }
-                    let x = base + row[v]
-                    if x > best { best = x; arg = v }   // NaN and −∞ never win
-                    v += 1
-                }
-                if arg < 0 {
-                    results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count, eos: false)
-                    continue
-                }
-                logP[s] = best
-                if Int32(arg) == endOfSentence {
-                    results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count + 1, eos: true)
-                    continue
-                }
-                outputs[s].append(Int32(arg))
-                if outputs[s].count >= maxOutputLengths[s] {
-                    results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count, eos: false)
-                    continue
-                }
-                parents.append(r)
-                nextActive.append(s)
-                feed.append(Int32(arg))
-            }
-            swap(&active, &nextActive)
-            if active.isEmpty { break }
-            scorer.select(rows: parents)
-        }
-        return results.map { $0 ?? Hypothesis(tokens: [], score: 0, logProbability: 0, reachedEndOfSentence: false) }
     }
+}
 
-    private func finished(_ tokens: [Int32], logP: Float, length: Int, eos: Bool) -> Hypothesis {
+/// The loop of the searches that keep one row per sentence (`GreedySearch`, `SamplingSearch`):
+/// each step `choose(sentence, row [V], V, logP so far)` picks the next token and the new logP
+/// (nil: no possible token, the sentence is finished as it is). A sentence finishes on EOS
+/// (|Y| = tokens + 1) or at `maxOutputLengths[s]` tokens (|Y| = tokens) and drops out of the
+/// batch via `select`; its score is `logP / lp(|Y|)`. A maximum length of 0 gives an empty
+/// hypothesis with score 0.
+func searchOneRowPerSentence<Scorer: StepScorer>(
+    _ scorer: inout Scorer, maxOutputLengths: [Int], lengthPenalty: LengthPenalty, beginOfSentence: Int32,
+    endOfSentence: Int32, blocking: RepeatedNGramBlocking,
+    choose: (_ sentence: Int, _ row: UnsafeMutablePointer<Float>, _ V: Int, _ logP: Float) -> (token: Int32, logP: Float)?
+) throws -> [Hypothesis] {
+    let V = scorer.vocabularySize
+    func finished(_ tokens: [Int32], logP: Float, length: Int, eos: Bool) -> Hypothesis {
         Hypothesis(tokens: tokens, score: lengthPenalty.score(logProbability: logP, length: length),
                    logProbability: logP, reachedEndOfSentence: eos)
     }
+    let sentenceCount = maxOutputLengths.count
+    var results = [Hypothesis?](repeating: nil, count: sentenceCount)
+    var outputs = [[Int32]](repeating: [], count: sentenceCount)
+    var logP = [Float](repeating: 0, count: sentenceCount)
+
+    var active: [Int] = []     // [R] sentence of each row
+    for s in 0..<sentenceCount {
+        if maxOutputLengths[s] == 0 {
+            results[s] = Hypothesis(tokens: [], score: 0, logProbability: 0, reachedEndOfSentence: false)
+        } else {
+            active.append(s)
+        }
+    }
+    if !active.isEmpty && active.count != sentenceCount { scorer.select(rows: active) }
+
+    var feed = [Int32](repeating: beginOfSentence, count: active.count)   // [R]
+    var parents: [Int] = [], nextActive: [Int] = []
+    let logProbabilities = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, active.count) * V)  // [R, V]
+    defer { logProbabilities.deallocate() }
+
+    while !active.isEmpty {
+        let R = active.count
+        try scorer.step(tokens: feed,
+                        logProbabilities: UnsafeMutableBufferPointer(rebasing: logProbabilities[0..<(R * V)]))
+        parents.removeAll(keepingCapacity: true)
+        nextActive.removeAll(keepingCapacity: true)
+        feed.removeAll(keepingCapacity: true)
+        for r in 0..<R {
+            let s = active[r]
+            let row = logProbabilities.baseAddress! + r * V
+            if blocking.size > 0 { blocking.block(history: outputs[s], row: row, vocabularySize: V) }
+            guard let (token, newLogP) = choose(s, row, V, logP[s]) else {
+                results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count, eos: false)
+                continue
+            }
+            logP[s] = newLogP
+            if token == endOfSentence {
+                results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count + 1, eos: true)
+                continue
+            }
+            outputs[s].append(token)
+            if outputs[s].count >= maxOutputLengths[s] {
+                results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count, eos: false)
+                continue
+            }
+            parents.append(r)
+            nextActive.append(s)
+            feed.append(token)
+        }
+        swap(&active, &nextActive)
+        if active.isEmpty { break }
+        scorer.select(rows: parents)
+    }
+    return results.map { $0 ?? Hypothesis(tokens: [], score: 0, logProbability: 0, reachedEndOfSentence: false) }
 }

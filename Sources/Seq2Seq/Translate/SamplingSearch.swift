@@ -60,67 +60,15 @@ public struct SamplingSearch {
         }
         let sentenceCount = maxOutputLengths.count
         guard seeds.count == sentenceCount else { throw SearchError.seedCount(seeds: seeds.count, sentences: sentenceCount) }
-        var results = [Hypothesis?](repeating: nil, count: sentenceCount)
-        var outputs = [[Int32]](repeating: [], count: sentenceCount)
-        var logP = [Float](repeating: 0, count: sentenceCount)
         var generators = seeds.map { RandomGenerator(seed: $0) }
-
-        var active: [Int] = []     // [R] sentence of each row
-        for s in 0..<sentenceCount {
-            if maxOutputLengths[s] == 0 {
-                results[s] = Hypothesis(tokens: [], score: 0, logProbability: 0, reachedEndOfSentence: false)
-            } else {
-                active.append(s)
-            }
-        }
-        if !active.isEmpty && active.count != sentenceCount { scorer.select(rows: active) }
-
-        var feed = [Int32](repeating: beginOfSentence, count: active.count)   // [R]
-        var parents: [Int] = [], nextActive: [Int] = []
-        let logProbabilities = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, active.count) * V)  // [R, V]
-        defer { logProbabilities.deallocate() }
         let categorical = CategoricalDraw(capacity: V)
         let reserved = [SubwordModel.padId, SubwordModel.unknownId, beginOfSentence]
-
-        while !active.isEmpty {
-            let R = active.count
-            try scorer.step(tokens: feed,
-                            logProbabilities: UnsafeMutableBufferPointer(rebasing: logProbabilities[0..<(R * V)]))
-            parents.removeAll(keepingCapacity: true)
-            nextActive.removeAll(keepingCapacity: true)
-            feed.removeAll(keepingCapacity: true)
-            for r in 0..<R {
-                let s = active[r]
-                let row = logProbabilities.baseAddress! + r * V
-                if blocking.size > 0 { blocking.block(history: outputs[s], row: row, vocabularySize: V) }
-                guard let token = categorical.draw(row, count: V, temperature: sampling.temperature, topK: sampling.topK,
-                                                   excluding: { reserved.contains($0) }, random: &generators[s]) else {
-                    results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count, eos: false)
-                    continue
-                }
-                logP[s] += row[Int(token)]
-                if token == endOfSentence {
-                    results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count + 1, eos: true)
-                    continue
-                }
-                outputs[s].append(token)
-                if outputs[s].count >= maxOutputLengths[s] {
-                    results[s] = finished(outputs[s], logP: logP[s], length: outputs[s].count, eos: false)
-                    continue
-                }
-                parents.append(r)
-                nextActive.append(s)
-                feed.append(token)
-            }
-            swap(&active, &nextActive)
-            if active.isEmpty { break }
-            scorer.select(rows: parents)
+        return try searchOneRowPerSentence(&scorer, maxOutputLengths: maxOutputLengths, lengthPenalty: lengthPenalty,
+                                           beginOfSentence: beginOfSentence, endOfSentence: endOfSentence,
+                                           blocking: blocking) { s, row, V, logP in
+            guard let token = categorical.draw(row, count: V, temperature: sampling.temperature, topK: sampling.topK,
+                                               excluding: { reserved.contains($0) }, random: &generators[s]) else { return nil }
+            return (token, logP + row[Int(token)])
         }
-        return results.map { $0 ?? Hypothesis(tokens: [], score: 0, logProbability: 0, reachedEndOfSentence: false) }
-    }
-
-    private func finished(_ tokens: [Int32], logP: Float, length: Int, eos: Bool) -> Hypothesis {
-        Hypothesis(tokens: tokens, score: lengthPenalty.score(logProbability: logP, length: length),
-                   logProbability: logP, reachedEndOfSentence: eos)
     }
 }
