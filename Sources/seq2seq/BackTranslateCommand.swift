@@ -176,21 +176,15 @@ struct BackTranslateCommand: ParsableCommand {
             options.sampling = TranslationSampling(temperature: samplingTemperature ?? 1, topK: samplingTopK, seed: seed)
         }
         let directory = ModelDirectory(path: model)
-        var translators: [Translator] = []
         var manifest: ModelManifest?
-        while translators.count < count {
+        let translators = try TranslatorCopies.load(
+            count: count, batchSize: decoding.batchSize, what: "back-translating with --batch-size \(decoding.batchSize)",
+            advice: "lower --workers, --beam-size or --batch-size") {
             let (translator, read) = try directory.loadTranslator(options: options, shortlist: decoding.usesShortlist(directory))
-            if translators.isEmpty {
-                var memory = translator.decodingMemory(batchSize: decoding.batchSize)
-                memory.parameters *= Double(count)
-                memory.activations *= Double(count)
-                try memory.require(for: "back-translating on \(count) workers with --batch-size \(decoding.batchSize)",
-                                   advice: "lower --workers, --beam-size or --batch-size")
-            }
-            translators.append(translator)
             manifest = read
+            return translator
         }
-        guard let manifest else { throw ValidationError("--workers must be at least 1") }
+        guard let manifest else { throw ValidationError("\(model): no model manifest read") }
         return (translators, manifest)
     }
 }

@@ -102,18 +102,13 @@ struct TranslateCommand: ParsableCommand {
     /// `count` copies of the model (or ensemble) of `--model`, one per worker, refused when their
     /// decoding would not fit in memory together.
     private func loadTranslators(count: Int) throws -> [Translator] {
-        let first = try loadTranslator()
-        var memory = first.decodingMemory(batchSize: decoding.batchSize)
-        memory.parameters *= Double(max(1, models.count) * count)   // an ensemble runs every model, each worker its copy
-        memory.activations *= Double(max(1, models.count) * count)
-        try memory.require(
-            for: "translating with --beam-size \(decoding.greedy ? 1 : decoding.beamSize), --batch-size \(decoding.batchSize) "
-                + "and --max-input-length \(decoding.maxInputLength)\(count > 1 ? " on \(count) workers" : "")",
+        try TranslatorCopies.load(
+            count: count, batchSize: decoding.batchSize, modelsPerCopy: models.count,   // an ensemble runs every model
+            what: "translating with --beam-size \(decoding.greedy ? 1 : decoding.beamSize), --batch-size \(decoding.batchSize) "
+                + "and --max-input-length \(decoding.maxInputLength)",
             advice: count > 1 ? "lower --workers, --beam-size, --batch-size or --max-input-length"
-                : "lower --beam-size, --batch-size or --max-input-length")
-        var translators = [first]
-        while translators.count < count { translators.append(try loadTranslator()) }
-        return translators
+                : "lower --beam-size, --batch-size or --max-input-length",
+            loadTranslator)
     }
 
     /// The model (or ensemble) of `--model`.
