@@ -7,9 +7,17 @@ protocol ReducedPrecisionMatrix: AnyObject {
     /// C `[m, ·]` (ldc; column v of C is output v). `scratch` is one caller's at a time.
     func addProductTransposed(m: Int, x: UnsafePointer<Float>, lda: Int, outputs: Range<Int>,
                               c: UnsafeMutablePointer<Float>, ldc: Int, scratch: QuantizationScratch)
+    /// The matrix of the given rows, in that order: row u is this matrix's row `rows[u]`, exactly
+    /// (rows are reduced one by one, so gathering reduced rows equals reducing gathered rows).
+    /// `original` `[rows.count, k]` holds the same rows in fp32 and must outlive the result.
+    func gathering(rows: [Int32], original: UnsafePointer<Float>) -> any ReducedPrecisionMatrix
 }
 
-extension QuantizedMatrix: ReducedPrecisionMatrix {}
+extension QuantizedMatrix: ReducedPrecisionMatrix {
+    func gathering(rows: [Int32], original: UnsafePointer<Float>) -> any ReducedPrecisionMatrix {
+        QuantizedMatrix(rows: rows, of: self)
+    }
+}
 
 /// `w` `[n, k]` (ldw) in the form `precision` multiplies with; nil for fp32 (the weights as they are).
 func reducedPrecisionMatrix(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, ldw: Int,
@@ -36,6 +44,18 @@ final class BFloat16Matrix: ReducedPrecisionMatrix {
         (rows, columns, original, self.ldw) = (n, k, w, ldw)
         weights = .allocate(capacity: max(n * k, 1))
         for v in 0..<n { Kernels.toBFloat16(w + v * ldw, weights + v * k, count: k) }
+    }
+
+    /// Rows `picked` of `matrix`, copied (no rounding again); `original` `[picked.count, k]` is their fp32 form.
+    private init(rows picked: [Int32], of matrix: BFloat16Matrix, original: UnsafePointer<Float>) {
+        let k = matrix.columns
+        (rows, columns, self.original, ldw) = (picked.count, k, original, k)
+        weights = .allocate(capacity: max(picked.count * k, 1))
+        for (u, v) in picked.enumerated() { (weights + u * k).update(from: matrix.weights + Int(v) * k, count: k) }
+    }
+
+    func gathering(rows: [Int32], original: UnsafePointer<Float>) -> any ReducedPrecisionMatrix {
+        BFloat16Matrix(rows: rows, of: self, original: original)
     }
 
     deinit { weights.deallocate() }

@@ -37,6 +37,19 @@ final class QuantizedMatrix {
         }
     }
 
+    /// Rows `picked` of `matrix` with their scales, copied: the same integers and scales as
+    /// quantizing those fp32 rows again (the shortlisted output layer of each batch).
+    init(rows picked: [Int32], of matrix: QuantizedMatrix) {
+        let k = matrix.columns
+        (rows, columns, levels) = (picked.count, k, matrix.levels)
+        weights = .allocate(capacity: max(picked.count * k, 1))
+        scales = .allocate(capacity: max(picked.count, 1))
+        for (u, v) in picked.enumerated() {
+            (weights + u * k).update(from: matrix.weights + Int(v) * k, count: k)
+            scales[u] = matrix.scales[Int(v)]
+        }
+    }
+
     deinit {
         weights.deallocate()
         scales.deallocate()

@@ -226,7 +226,8 @@ public final class DecoderState {
         fed = buffer(cap * F); fedSwap = buffer(cap * F)
         source = sourceRows + [Int](repeating: 0, count: self.capacity - sourceRows.count)
         sourceSwap = source
-        let prepared = prepared.flatMap { $0.precision == precision ? $0 : nil } ?? DecodingWeights(model: model, precision: precision)
+        let shared = prepared.flatMap { $0.precision == precision ? $0 : nil }
+        let prepared = shared ?? DecodingWeights(model: model, precision: precision)
         self.prepared = prepared
         let widths = prepared.inputWidth
         inputWidth = widths
@@ -243,7 +244,8 @@ public final class DecoderState {
         quantizationScratch = (0..<2).map { _ in QuantizationScratch() }
         shortlistedOutput = shortlist.map {
             ShortlistedOutputLayer(outWeight: model.decoder.outWeight, outBias: model.decoder.outBias, hiddenSize: H,
-                                   vocabularySize: V, shortlist: $0, capacity: cap, precision: precision)
+                                   vocabularySize: V, shortlist: $0, capacity: cap, precision: precision,
+                                   reducedOutput: shared?.quantizedOutput)   // made once, gathered per batch
         }
         let B = encoded.count
         for l in 0..<L {

@@ -26,8 +26,11 @@ final class ShortlistedOutputLayer {
     /// - Parameters:
     ///   - shortlist: one member list per encoded sentence; every token id < V.
     ///   - capacity: most decoder rows.
+    ///   - reducedOutput: the whole output layer `[V, H]` in `precision`'s form when it is made once
+    ///     per model (fixed weights): its rows are gathered instead of reducing the rows again.
     init(outWeight: UnsafePointer<Float>, outBias: UnsafePointer<Float>, hiddenSize H: Int, vocabularySize V: Int,
-         shortlist: BatchShortlist, capacity: Int, precision: DecodingPrecision) {
+         shortlist: BatchShortlist, capacity: Int, precision: DecodingPrecision,
+         reducedOutput: (any ReducedPrecisionMatrix)? = nil) {
         let U = shortlist.tokens.count
         (count, self.H, self.V, self.capacity) = (U, H, V, capacity)
         var offsets = [0]
@@ -49,7 +52,8 @@ final class ShortlistedOutputLayer {
         }
         logits = .allocate(capacity: max(capacity * U, 1))
         scratch = .allocate(capacity: max(4 * U, 1))
-        quantized = reducedPrecisionMatrix(weight, rows: U, columns: H, ldw: H, precision: precision)
+        quantized = reducedOutput?.gathering(rows: shortlist.tokens, original: weight)
+            ?? reducedPrecisionMatrix(weight, rows: U, columns: H, ldw: H, precision: precision)
     }
 
     deinit {
