@@ -74,6 +74,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Inputs longer than this many subword tokens are cut (the answer carries a warning), never dropped.")
     var maxInputLength = 200
 
+    @Option(help: "Arithmetic of the decoder's products, as for `translate`: fp32 (as trained), int8 or bf16 (avx512_bf16 CPUs only). int8 decodes the small batches of light traffic faster too, within a few tenths of a chrF point.")
+    var precision: DecodingPrecision = .fp32
+
     @Option(help: "Most sentences in one request.")
     var maxSentences = 256
 
@@ -113,6 +116,9 @@ struct ServeCommand: AsyncParsableCommand {
         if maxSentences < 1 { throw ValidationError("--max-sentences must be at least 1") }
         if maxBodySize < 64 { throw ValidationError("--max-body-size must be at least 64 bytes") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if precision == .bf16 && !InstructionSet.hasBF16DotProduct {
+            throw ValidationError("--precision bf16 needs a CPU with avx512_bf16, which this one lacks; use --precision int8 (or fp32)")
+        }
         if let workers, !(1...threads).contains(workers) {
             throw ValidationError("--workers must be in 1...\(threads) (--threads \(threads)); raise --threads to run more")
         }
@@ -136,6 +142,7 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.decoding.lengthPenalty = lengthPenalty
         configuration.decoding.maxLengthRatio = maxLengthRatio
         configuration.decoding.maxInputLength = maxInputLength
+        configuration.decoding.precision = precision
         configuration.batchWindow = batchWindow / 1000
         configuration.maxBatch = maxBatch
         configuration.maxQueue = maxQueue > 0 ? maxQueue : nil

@@ -125,6 +125,25 @@ struct ServeTests {
         #expect(server.terminate() == 0)
     }
 
+    /// `--precision int8` decodes every request as the library's int8 translator does (the same
+    /// texts, scores within float rounding), which scores differently from fp32.
+    @Test func int8ServerMatchesTheInt8Translator() async throws {
+        let inputs = try ServerProcess.fixtureInputs()
+        ComputeThreads.configure(1)
+        var options = Self.settings[0].options
+        let fp32 = try ModelDirectory(path: ServerProcess.fixtureModel).loadTranslator(options: options).0.translate(inputs)
+        options.precision = .int8
+        let int8 = try ModelDirectory(path: ServerProcess.fixtureModel).loadTranslator(options: options).0.translate(inputs)
+        let server = try ServerProcess(["--model", ServerProcess.fixtureModel, "--precision", "int8", "--greedy"])
+        let answer = try await server.translate(["text": inputs])
+        #expect(answer.status == 200)
+        let answered = Self.sentences(of: answer)
+        #expect(answered.count == inputs.count)
+        for (sentence, expected) in zip(answered, int8) { Self.check(sentence, against: expected, nBest: 1) }
+        #expect(zip(int8, fp32).contains { !Self.close($0.score, $1.score) }, "int8 scores should differ from fp32's")
+        #expect(server.terminate() == 0)
+    }
+
     @Test func badRequestsGetJSONErrors() async throws {
         let server = try ServerProcess(["--model", ServerProcess.fixtureModel])
         let cases: [(body: String, status: Int, type: String)] = [
