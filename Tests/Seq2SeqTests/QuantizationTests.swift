@@ -59,6 +59,34 @@ import Testing
         }
     }
 
+    /// The few-rows bf16 kernel sums the products of the bf16 values exactly as a double-precision
+    /// sum would, up to fp32 rounding, for odd row counts, a k that is no multiple of 32 and an n
+    /// that is no multiple of 4; a row's result is the same alone as among others.
+    @Test(.enabled(if: InstructionSet.hasBF16DotProduct, "needs avx512_bf16"))
+    func bf16FewRowsKernelMatchesTheExactSum() throws {
+        var random = RandomGenerator(seed: 47)
+        let (m, n, k) = (5, 7, 77)
+        let a = randomArray(m * k, scale: 1, &random), w = randomArray(n * k, scale: 0.3, &random)
+        var a16 = [UInt16](repeating: 0, count: m * k), w16 = [UInt16](repeating: 0, count: n * k)
+        Kernels.toBFloat16(a, &a16, count: m * k)
+        Kernels.toBFloat16(w, &w16, count: n * k)
+        func float(_ b: UInt16) -> Double { Double(Float(bitPattern: UInt32(b) << 16)) }
+        var c = [Float](repeating: 1, count: m * n)
+        #expect(Kernels.bf16FewRowsTimesTransposed(m: m, n: n, k: k, a: a16, lda: k, w: w16, ldw: k, c: &c, ldc: n))
+        for r in 0..<m {
+            for v in 0..<n {
+                let exact = 1 + (0..<k).reduce(0.0) { $0 + float(a16[r * k + $1]) * float(w16[v * k + $1]) }
+                #expect(abs(Double(c[r * n + v]) - exact) <= 1e-5 * max(1, abs(exact)), "row \(r) output \(v)")
+            }
+        }
+        var alone = [Float](repeating: 1, count: n)                       // the last row by itself
+        _ = a16.withUnsafeBufferPointer { rows in
+            Kernels.bf16FewRowsTimesTransposed(m: 1, n: n, k: k, a: rows.baseAddress! + (m - 1) * k, lda: k, w: w16, ldw: k,
+                                               c: &alone, ldc: n)
+        }
+        #expect(alone == Array(c[(m - 1) * n..<m * n]))
+    }
+
     /// int8 decoding follows fp32 decoding closely: per-step log-probabilities of a random model
     /// differ by little, and greedy search gives mostly the same tokens.
     @Test(arguments: [ModelArchitecture.original,

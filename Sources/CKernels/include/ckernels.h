@@ -58,6 +58,11 @@ void ck_to_bf16(const float *x, unsigned short *y, long n);
 
 /// Whether the CPU has AVX512_BF16 (vdpbf16ps) with the ZMM state enabled.
 int ck_has_avx512_bf16(void);
+/// C[r, v] += Σ_k A[r, k]·W[v, k] over bf16 A [m, k] (lda) and W [n, k] (ldw) with fp32 sums, for
+/// few rows (vdpbf16ps, W streamed once, no packing); a row's result does not depend on the other
+/// rows. Returns 0 (and does nothing) without AVX512_BF16.
+int ck_bf16_few_rows_times_transposed(long m, long n, long k, const unsigned short *a, long lda, const unsigned short *w,
+                                      long ldw, float *c, long ldc);
 /// Seconds for `iterations` rounds of 12 independent vdpbf16ps chains on this thread, or -1 without
 /// AVX512_BF16. FLOP = iterations · 12 · 32 · 2.
 double ck_bf16_dot_seconds(long iterations);

@@ -66,6 +66,11 @@ final class BFloat16Matrix: ReducedPrecisionMatrix {
         if m == 0 || n == 0 { return }
         let x16 = scratch.reserveBFloat16(count: m * k)
         for r in 0..<m { Kernels.toBFloat16(x + r * lda, x16 + r * k, count: k) }
+        // Few rows (decoding steps): stream W once with vdpbf16ps; the GEMM library would pack W
+        // on every call (at batch 1 that made bf16 greedy slower than fp32).
+        if m <= Kernels.fewRowsLimit,
+           Kernels.bf16FewRowsTimesTransposed(m: m, n: n, k: k, a: x16, lda: k, w: weights + v0 * k, ldw: k,
+                                              c: c + v0, ldc: ldc) { return }
         do {
             try BLAS.gemmBFloat16(transB: true, m: m, n: n, k: k, a: x16, lda: k, b: weights + v0 * k, ldb: k,
                                   accumulate: true, c: c + v0, ldc: ldc, splitsOverThreads: false)

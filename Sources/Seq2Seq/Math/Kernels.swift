@@ -209,6 +209,16 @@ enum Kernels {
         ck_few_rows_times_transposed(m, n, k, a, lda, w, ldw, c, ldc)
     }
 
+    /// `C += A · Wᵀ` over bf16 A `[m, k]` (lda) and W `[n, k]` (ldw), fp32 sums into C `[m, n]`
+    /// (ldc), streaming W once (few rows); a row's result does not depend on the others.
+    /// Returns false, having done nothing, on a CPU without AVX512_BF16.
+    static func bf16FewRowsTimesTransposed(
+        m: Int, n: Int, k: Int, a: UnsafePointer<UInt16>, lda: Int, w: UnsafePointer<UInt16>, ldw: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int
+    ) -> Bool {
+        ck_bf16_few_rows_times_transposed(m, n, k, a, lda, w, ldw, c, ldc) != 0
+    }
+
     /// fp32 → bf16 (round to nearest even, NaN stays NaN): `y[i]` = the upper 16 bits of the rounded `x[i]`.
     static func toBFloat16(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<UInt16>, count: Int) {
         ck_to_bf16(x, y, count)
