@@ -56,8 +56,6 @@ double ck_bf16_dot_seconds(long iterations) { return ck_has_avx512_bf16() ? bf16
 __attribute__((target("avx512f,avx512bw,avx512bf16")))
 static void bf16_few_rows(long m, long n, long k, const unsigned short *a, long lda, const unsigned short *w, long ldw,
                           float *c, long ldc) {
-    long kv = k - k % 32;
-    __mmask32 tail = (__mmask32)((1ull << (k - kv)) - 1);
     for (long v = 0; v < n; v += 4) {
         long rows = n - v < 4 ? n - v : 4;
         const unsigned short *w0 = w + v * ldw;
@@ -68,9 +66,8 @@ static void bf16_few_rows(long m, long n, long k, const unsigned short *a, long 
             long r1 = r + 1 < m ? r + 1 : r;
             const unsigned short *a0 = a + r * lda, *a1 = a + r1 * lda;
             __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
-            for (long j = 0; j <= kv; j += 32) {
-                __mmask32 lanes = j < kv ? (__mmask32)0xFFFFFFFFu : tail;
-                if (!lanes) break;
+            for (long j = 0; j < k; j += 32) {
+                __mmask32 lanes = k - j >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << (k - j)) - 1);
                 __m512bh x = (__m512bh)_mm512_maskz_loadu_epi16(lanes, a0 + j);
                 __m512bh y = (__m512bh)_mm512_maskz_loadu_epi16(lanes, a1 + j);
                 __m512bh u0 = (__m512bh)_mm512_maskz_loadu_epi16(lanes, w0 + j);

@@ -54,6 +54,11 @@ public struct DecodingOptions: ParsableArguments {
         try OptionCheck.require(batchSize, in: 1...OptionCheck.maximumCount, "--batch-size")
         try OptionCheck.require(noRepeatNgram, in: 0...1_000_000, "--no-repeat-ngram")
         try OptionCheck.require(threads, in: 1...OptionCheck.maximumThreads, "--threads")
+        try Self.checkAvailable(precision)
+    }
+
+    /// Throws `ValidationError` for `--precision bf16` on a CPU without avx512_bf16 (`translate`, `serve`).
+    public static func checkAvailable(_ precision: DecodingPrecision) throws {
         if precision == .bf16 && !InstructionSet.hasBF16DotProduct {
             throw ValidationError("--precision bf16 needs a CPU with avx512_bf16, which this one lacks; use --precision int8 (or fp32)")
         }

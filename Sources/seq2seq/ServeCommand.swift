@@ -116,9 +116,7 @@ struct ServeCommand: AsyncParsableCommand {
         if maxSentences < 1 { throw ValidationError("--max-sentences must be at least 1") }
         if maxBodySize < 64 { throw ValidationError("--max-body-size must be at least 64 bytes") }
         if threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if precision == .bf16 && !InstructionSet.hasBF16DotProduct {
-            throw ValidationError("--precision bf16 needs a CPU with avx512_bf16, which this one lacks; use --precision int8 (or fp32)")
-        }
+        try DecodingOptions.checkAvailable(precision)
         if let workers, !(1...threads).contains(workers) {
             throw ValidationError("--workers must be in 1...\(threads) (--threads \(threads)); raise --threads to run more")
         }

@@ -36,26 +36,33 @@ import Testing
     }
 
     /// Gathering rows of a reduced matrix (the shortlisted output layer of a batch, taken from the
-    /// whole layer reduced once) gives exactly the products of reducing those fp32 rows again.
-    @Test(arguments: [DecodingPrecision.int8, .bf16])
-    func gatheredRowsEqualRowsReducedAgain(_ precision: DecodingPrecision) throws {
+    /// model's layer reduced once, eagerly or row by row on demand) gives exactly the products of
+    /// reducing those fp32 rows again, also for a second gathering that reuses reduced rows.
+    @Test(arguments: [DecodingPrecision.int8, .bf16], [false, true])
+    func gatheredRowsEqualRowsReducedAgain(_ precision: DecodingPrecision, deferred: Bool) throws {
         var random = RandomGenerator(seed: 43)
         let (m, n, k) = (3, 41, 24)
         let w = randomArray(n * k, scale: 0.3, &random), x = randomArray(m * k, scale: 1, &random)
-        let picked: [Int32] = [0, 3, 4, 17, 29, 40]
-        let gatheredWeights = picked.flatMap { w[Int($0) * k..<(Int($0) + 1) * k] }
-        let whole = try #require(reducedPrecisionMatrix(w, rows: n, columns: k, ldw: k, precision: precision))
-        let again = try #require(reducedPrecisionMatrix(gatheredWeights, rows: picked.count, columns: k, ldw: k,
-                                                        precision: precision))
-        try gatheredWeights.withUnsafeBufferPointer { original in
-            let gathered = whole.gathering(rows: picked, original: try #require(original.baseAddress))
-            var fromGathered = [Float](repeating: 0.25, count: m * picked.count), fromAgain = fromGathered
-            gathered.addProductTransposed(m: m, x: x, lda: k, outputs: 0..<picked.count, c: &fromGathered,
-                                          ldc: picked.count, scratch: QuantizationScratch())
-            again.addProductTransposed(m: m, x: x, lda: k, outputs: 0..<picked.count, c: &fromAgain,
-                                       ldc: picked.count, scratch: QuantizationScratch())
-            #expect(fromGathered == fromAgain)
-            #expect(fromGathered.contains { $0 != 0.25 })
+        try w.withUnsafeBufferPointer { weights in
+            let base = try #require(weights.baseAddress)
+            let whole = try #require(reducedPrecisionMatrix(base, rows: n, columns: k, ldw: k,
+                                                            precision: precision, deferred: deferred))
+            for picked: [Int32] in [[0, 3, 4, 17, 29, 40], [1, 3, 17, 30, 40]] {
+                let gatheredWeights = picked.flatMap { w[Int($0) * k..<(Int($0) + 1) * k] }
+                let again = try #require(reducedPrecisionMatrix(gatheredWeights, rows: picked.count, columns: k, ldw: k,
+                                                                precision: precision))
+                try gatheredWeights.withUnsafeBufferPointer { original in
+                    let start = try #require(original.baseAddress)
+                    let gathered = whole.gathering(rows: picked, original: start)
+                    var fromGathered = [Float](repeating: 0.25, count: m * picked.count), fromAgain = fromGathered
+                    gathered.addProductTransposed(m: m, x: x, lda: k, outputs: 0..<picked.count, c: &fromGathered,
+                                                  ldc: picked.count, scratch: QuantizationScratch())
+                    again.addProductTransposed(m: m, x: x, lda: k, outputs: 0..<picked.count, c: &fromAgain,
+                                               ldc: picked.count, scratch: QuantizationScratch())
+                    #expect(fromGathered == fromAgain, "rows \(picked)")
+                    #expect(fromGathered.contains { $0 != 0.25 })
+                }
+            }
         }
     }
 

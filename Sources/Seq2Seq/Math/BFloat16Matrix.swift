@@ -20,12 +20,14 @@ extension QuantizedMatrix: ReducedPrecisionMatrix {
 }
 
 /// `w` `[n, k]` (ldw) in the form `precision` multiplies with; nil for fp32 (the weights as they are).
+/// `deferred`: each row is reduced when `gathering` first asks for it (only gathered copies
+/// multiply; `w` must outlive the matrix).
 func reducedPrecisionMatrix(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, ldw: Int,
-                            precision: DecodingPrecision) -> (any ReducedPrecisionMatrix)? {
+                            precision: DecodingPrecision, deferred: Bool = false) -> (any ReducedPrecisionMatrix)? {
     switch precision {
     case .fp32: nil
-    case .int8: QuantizedMatrix(w, rows: n, columns: k, ldw: ldw)
-    case .bf16: BFloat16Matrix(w, rows: n, columns: k, ldw: ldw)
+    case .int8: QuantizedMatrix(w, rows: n, columns: k, ldw: ldw, deferred: deferred)
+    case .bf16: BFloat16Matrix(w, rows: n, columns: k, ldw: ldw, deferred: deferred)
     }
 }
 
@@ -39,17 +41,24 @@ final class BFloat16Matrix: ReducedPrecisionMatrix {
     let columns: Int  // k (inputs)
     private let weights: UnsafeMutablePointer<UInt16>   // [n, k]
     private let original: UnsafePointer<Float>, ldw: Int
+    private var isRounded: [Bool]   // [n] when deferred, else empty (every row done)
 
-    init(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, ldw: Int) {
+    init(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, ldw: Int, deferred: Bool = false) {
         (rows, columns, original, self.ldw) = (n, k, w, ldw)
         weights = .allocate(capacity: max(n * k, 1))
-        for v in 0..<n { Kernels.toBFloat16(w + v * ldw, weights + v * k, count: k) }
+        isRounded = deferred ? [Bool](repeating: false, count: n) : []
+        if !deferred { for v in 0..<n { Kernels.toBFloat16(w + v * ldw, weights + v * k, count: k) } }
     }
 
-    /// Rows `picked` of `matrix`, copied (no rounding again); `original` `[picked.count, k]` is their fp32 form.
+    /// Rows `picked` of `matrix`, copied (rounded once, in `matrix`: a deferred one rounds the
+    /// rows it has not yet); `original` `[picked.count, k]` is their fp32 form.
     private init(rows picked: [Int32], of matrix: BFloat16Matrix, original: UnsafePointer<Float>) {
         let k = matrix.columns
-        (rows, columns, self.original, ldw) = (picked.count, k, original, k)
+        for v in picked.lazy.map(Int.init) where !matrix.isRounded.isEmpty && !matrix.isRounded[v] {
+            Kernels.toBFloat16(matrix.original + v * matrix.ldw, matrix.weights + v * k, count: k)
+            matrix.isRounded[v] = true
+        }
+        (rows, columns, self.original, ldw, isRounded) = (picked.count, k, original, k, [])
         weights = .allocate(capacity: max(picked.count * k, 1))
         for (u, v) in picked.enumerated() { (weights + u * k).update(from: matrix.weights + Int(v) * k, count: k) }
     }

@@ -16,32 +16,49 @@ final class QuantizedMatrix {
     /// Input levels on each side of zero.
     let levels: Int
 
+    /// Deferred: the fp32 rows, quantized one by one the first time `gathering` asks for them.
+    private let source: UnsafePointer<Float>?, sourceStride: Int
+    private var isQuantized: [Bool]   // [n] when deferred, else empty (every row done)
+
     /// Quantizes `w` `[n, k]` (leading dimension `ldw`). `inputLevels` overrides L (tests; values
-    /// above 63 are only safe with VNNI).
-    init(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, ldw: Int, inputLevels: Int? = nil) {
+    /// above 63 are only safe with VNNI). `deferred`: rows are quantized when `gathering` first
+    /// asks for them (`w` must outlive the matrix), and only gathered copies may multiply.
+    init(_ w: UnsafePointer<Float>, rows n: Int, columns k: Int, ldw: Int, inputLevels: Int? = nil, deferred: Bool = false) {
         rows = n
         columns = k
         levels = inputLevels ?? (BLAS.int8HasVNNI ? 127 : 63)
         weights = .allocate(capacity: max(n * k, 1))
         scales = .allocate(capacity: max(n, 1))
-        for v in 0..<n {
-            let row = w + v * ldw
-            var largest: Float = 0
-            for j in 0..<k { largest = max(largest, abs(row[j])) }
-            let scale = largest > 0 ? largest / 127 : 1
-            scales[v] = scale
-            let inverse = 1 / scale
-            // Ties to even and a float clamp: one vectorizable loop (schoolbook rounding through
-            // Int made quantizing an 8000-row output layer a visible part of translate's start-up).
-            for j in 0..<k { weights[v * k + j] = Int8(min(127, max(-127, (row[j] * inverse).rounded(.toNearestOrEven)))) }
-        }
+        (source, sourceStride) = (deferred ? w : nil, ldw)
+        isQuantized = deferred ? [Bool](repeating: false, count: n) : []
+        if !deferred { for v in 0..<n { quantize(row: w + v * ldw, into: v) } }
+    }
+
+    private func quantize(row: UnsafePointer<Float>, into v: Int) {
+        let k = columns
+        var largest: Float = 0
+        for j in 0..<k { largest = max(largest, abs(row[j])) }
+        let scale = largest > 0 ? largest / 127 : 1
+        scales[v] = scale
+        let inverse = 1 / scale
+        // Ties to even and a float clamp: one vectorizable loop (schoolbook rounding through
+        // Int made quantizing an 8000-row output layer a visible part of translate's start-up).
+        for j in 0..<k { weights[v * k + j] = Int8(min(127, max(-127, (row[j] * inverse).rounded(.toNearestOrEven)))) }
     }
 
     /// Rows `picked` of `matrix` with their scales, copied: the same integers and scales as
-    /// quantizing those fp32 rows again (the shortlisted output layer of each batch).
+    /// quantizing those fp32 rows again (the shortlisted output layer of each batch). A deferred
+    /// `matrix` quantizes the rows it has not yet (one caller at a time).
     init(rows picked: [Int32], of matrix: QuantizedMatrix) {
+        if let source = matrix.source {
+            for v in picked.lazy.map(Int.init) where !matrix.isQuantized[v] {
+                matrix.quantize(row: source + v * matrix.sourceStride, into: v)
+                matrix.isQuantized[v] = true
+            }
+        }
         let k = matrix.columns
         (rows, columns, levels) = (picked.count, k, matrix.levels)
+        (source, sourceStride, isQuantized) = (nil, k, [])
         weights = .allocate(capacity: max(picked.count * k, 1))
         scales = .allocate(capacity: max(picked.count, 1))
         for (u, v) in picked.enumerated() {

@@ -3,8 +3,8 @@ import Foundation
 /// The decoder's weights arranged the way decoding steps read them, made from a model once:
 /// per layer the product's weights `[GH, K_l]` (LSTM and RNN: `[W_ih, W_hh]` side by side, so one
 /// product takes `[x_t, h_{t−1}]`; GRU: `W_ih`), the summed biases, and for int8 or bf16 decoding
-/// their `ReducedPrecisionMatrix` forms (the full output layer's on first use: with a shortlist it
-/// is never needed).
+/// their `ReducedPrecisionMatrix` forms (the full output layer's on first use; with a shortlist,
+/// only the rows the batches' shortlists ask for, each reduced once).
 ///
 /// A copy: after the model's weights change, make a new one. `Translator` keeps one per model
 /// and precision when its models are fixed (`weightsAreFixed`), so a batch or a served request
@@ -22,6 +22,7 @@ final class DecodingWeights: @unchecked Sendable {
     private let model: Seq2SeqModel
     private let lock = NSLock()
     private var fullOutput: (any ReducedPrecisionMatrix)?
+    private var deferredOutput: (any ReducedPrecisionMatrix)?   // rows reduced as shortlists ask for them
 
     init(model: Seq2SeqModel, precision: DecodingPrecision) {
         let cfg = model.configuration
@@ -75,6 +76,22 @@ final class DecodingWeights: @unchecked Sendable {
                                                 ldw: cfg.hiddenSize, precision: precision)
         }
         return fullOutput
+    }
+
+    /// int8 / bf16: rows `tokens` of the output layer in that form, reduced the first time any
+    /// batch asks for them and kept (a one-sentence `translate` reduces only its shortlist);
+    /// `original` `[tokens.count, H]` holds them in fp32. fp32: nil.
+    func reducedOutputRows(_ tokens: [Int32], original: UnsafePointer<Float>) -> (any ReducedPrecisionMatrix)? {
+        guard precision != .fp32 else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        if deferredOutput == nil {
+            let cfg = model.configuration
+            deferredOutput = reducedPrecisionMatrix(model.decoder.outWeight, rows: cfg.targetVocabularySize,
+                                                    columns: cfg.hiddenSize, ldw: cfg.hiddenSize, precision: precision,
+                                                    deferred: true)
+        }
+        return deferredOutput?.gathering(rows: tokens, original: original)
     }
 }
 

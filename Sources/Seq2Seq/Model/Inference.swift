@@ -244,8 +244,7 @@ public final class DecoderState {
         quantizationScratch = (0..<2).map { _ in QuantizationScratch() }
         shortlistedOutput = shortlist.map {
             ShortlistedOutputLayer(outWeight: model.decoder.outWeight, outBias: model.decoder.outBias, hiddenSize: H,
-                                   vocabularySize: V, shortlist: $0, capacity: cap, precision: precision,
-                                   reducedOutput: shared?.quantizedOutput)   // made once, gathered per batch
+                                   vocabularySize: V, shortlist: $0, capacity: cap, precision: precision, shared: shared)
         }
         let B = encoded.count
         for l in 0..<L {

@@ -26,11 +26,10 @@ final class ShortlistedOutputLayer {
     /// - Parameters:
     ///   - shortlist: one member list per encoded sentence; every token id < V.
     ///   - capacity: most decoder rows.
-    ///   - reducedOutput: the whole output layer `[V, H]` in `precision`'s form when it is made once
-    ///     per model (fixed weights): its rows are gathered instead of reducing the rows again.
+    ///   - shared: the model's weights in `precision`'s form when they are made once (fixed
+    ///     weights): the union's output rows come from there, each reduced once per model.
     init(outWeight: UnsafePointer<Float>, outBias: UnsafePointer<Float>, hiddenSize H: Int, vocabularySize V: Int,
-         shortlist: BatchShortlist, capacity: Int, precision: DecodingPrecision,
-         reducedOutput: (any ReducedPrecisionMatrix)? = nil) {
+         shortlist: BatchShortlist, capacity: Int, precision: DecodingPrecision, shared: DecodingWeights? = nil) {
         let U = shortlist.tokens.count
         (count, self.H, self.V, self.capacity) = (U, H, V, capacity)
         var offsets = [0]
@@ -52,7 +51,7 @@ final class ShortlistedOutputLayer {
         }
         logits = .allocate(capacity: max(capacity * U, 1))
         scratch = .allocate(capacity: max(4 * U, 1))
-        quantized = reducedOutput?.gathering(rows: shortlist.tokens, original: weight)
+        quantized = shared?.reducedOutputRows(shortlist.tokens, original: weight)
             ?? reducedPrecisionMatrix(weight, rows: U, columns: H, ldw: H, precision: precision)
     }
 
