@@ -97,4 +97,75 @@ import Testing
         #expect(apart > 0, "bf16 really ran")
         #expect(apart.squareRoot() <= 0.1 * moved.squareRoot(), "runs ended \(apart.squareRoot()) apart after moving \(moved.squareRoot())")
     }
+
+    /// One step's gradients with the weights rounded once per step (`BFloat16WeightCopy`, as the
+    /// trainers run it) equal those of products that round the weights at every call.
+    @Test(.enabled(if: InstructionSet.hasBF16DotProduct, "needs avx512_bf16"))
+    func weightCopyGivesTheSameGradients() throws {
+        var random = RandomGenerator(seed: 11)
+        let batch = try Batch(sources: randomSequences(32, lengths: 8...20, vocabulary: 300, random: &random),
+                              targets: randomSequences(32, lengths: 8...20, vocabulary: 400, random: &random).map { $0.map { max($0, 4) } })
+        let model = try Seq2SeqModel(configuration: Self.config, seed: 9)
+        let copy = BFloat16WeightCopy(parameters: model.parameters)
+        let (perCall, once) = try BLAS.withBFloat16Products(true) {
+            var r = RandomGenerator(seed: 1)
+            _ = try model.computeGradients(for: batch, random: &r)
+            let perCall = model.gradients.allValues
+            _ = try copy.during { try model.computeGradients(for: batch, random: &r) }
+            return (perCall, model.gradients.allValues)
+        }
+        #expect(perCall == once ? true : false)
+        #expect(perCall.contains { $0 != 0 })
+    }
+
+    /// Inside `during` products read the copy rounded at first use (a weight changed after that is
+    /// not seen); the next `during` rounds again, and outside it the fp32 weights are rounded per call.
+    @Test(.enabled(if: InstructionSet.hasBF16DotProduct, "needs avx512_bf16"))
+    func weightCopyIsRoundedOncePerStep() throws {
+        let (m, n, k) = (64, 96, 96)   // 2·m·n·k ≥ BLAS.minimumBFloat16FLOPs
+        let parameters = ParameterBuffer(shapes: [("first", [7]), ("weight", [n, k])])
+        let w = parameters.view("weight")
+        for i in 0..<(n * k) { w[i] = Float(i % 13) / 8 - 0.7 }
+        let x = (0..<(m * k)).map { Float($0 % 11) / 16 - 0.3 }
+        func product() -> [Float] {
+            var c = [Float](repeating: 0, count: m * n)
+            BLAS.gemm(transB: true, m: m, n: n, k: k, a: x, lda: k, b: w, ldb: k, c: &c, ldc: n)
+            return c
+        }
+        let copy = BFloat16WeightCopy(parameters: parameters)
+        let (before, stale, after, outside) = BLAS.withBFloat16Products(true) {
+            let (before, stale) = copy.during {
+                let before = product()
+                for i in 0..<(n * k) { w[i] += 1 }
+                return (before, product())
+            }
+            return (before, stale, copy.during { product() }, product())
+        }
+        #expect(2 * m * n * k >= BLAS.minimumBFloat16FLOPs)
+        #expect(before == stale ? true : false, "the copy rounded at first use is read for the rest of the step")
+        #expect(after != before ? true : false, "a new step rounds the changed weights")
+        #expect(after == outside ? true : false, "the copy equals rounding at every call")
+    }
+
+    /// The softmax's bf16 copy of the logit gradient is the rounded fp32 gradient, row by row (a
+    /// row with a negative target all zeros), and the loss is the loss of the forward alone.
+    @Test(.enabled(if: InstructionSet.hasBF16DotProduct, "needs avx512_bf16"))
+    func softmaxRoundsTheGradientItWrites() {
+        let (N, V) = (300, 257)
+        var random = RandomGenerator(seed: 4)
+        let logits = (0..<(N * V)).map { _ in 4 * random.nextUnitFloat() - 2 }
+        let targets = (0..<N).map { Int32($0 % 9 == 4 ? -1 : ($0 * 31) % V) }
+        var z = logits, scratch = [Float](repeating: 0, count: V)
+        var rounded = [UInt16](repeating: 0xFFFF, count: N * V), expected = rounded
+        let withGradient = SoftmaxCrossEntropy.forwardBackward(
+            logits: &z, targets: targets, rows: N, classes: V, labelSmoothing: 0.1, gradientScale: 0.5,
+            scratch: &scratch, roundedGradient: &rounded)
+        var forward = logits
+        let lossOnly = SoftmaxCrossEntropy.forwardBackward(
+            logits: &forward, targets: targets, rows: N, classes: V, labelSmoothing: 0.1, gradientScale: nil, scratch: &scratch)
+        Kernels.toBFloat16(z, &expected, count: N * V)
+        #expect(rounded == expected ? true : false)
+        #expect(withGradient == lossOnly)
+        #expect(z[4 * V..<5 * V].allSatisfy { $0 == 0 } && rounded[4 * V..<5 * V].allSatisfy { $0 == 0 })
+    }
 }

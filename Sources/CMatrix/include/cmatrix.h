@@ -29,9 +29,15 @@ int cmatrix_gemm_bf16(int trans_b, long m, long n, long k, const unsigned short 
 
 /// Row-major C = op(A)·op(B) (accumulate: C += …) for fp32 operands, rounded to bf16 first (into
 /// buffers of the calling thread) and multiplied with fp32 accumulation: mixed-precision training.
-/// Only for CPUs with AVX512_BF16 (the rounding uses vcvtne2ps2bf16). Returns 0 on success.
-int cmatrix_sgemm_as_bf16(int trans_a, int trans_b, long m, long n, long k, const float *a, long lda, const float *b,
-                          long ldb, int accumulate, float *c, long ldc);
+/// Only for CPUs with AVX512_BF16 (the rounding uses vcvtne2ps2bf16). `a16`/`b16`, when not NULL,
+/// are A/B already rounded (same layout and leading dimension): that operand is not rounded again.
+/// Returns 0 on success.
+int cmatrix_sgemm_as_bf16(int trans_a, int trans_b, long m, long n, long k, const float *a, const unsigned short *a16,
+                          long lda, const float *b, const unsigned short *b16, long ldb, int accumulate, float *c,
+                          long ldc);
+
+/// fp32 → bf16 of n floats, exactly as cmatrix_sgemm_as_bf16 rounds its operands (AVX512_BF16 only).
+void cmatrix_round_to_bf16(const float *x, long n, unsigned short *y);
 
 /// A per-thread override of the facade's bf16 training mode (-1 none, 0 off, 1 on), for tests.
 int cmatrix_bf16_override(void);

@@ -15,6 +15,8 @@ public final class LanguageModelTrainer: UpdatingTrainer {
     public let model: LanguageModel
     /// Adam, the step count and learning-rate scale, the dropout generator (see `UpdatingTrainer`).
     public let updater: ParameterUpdater
+    /// The weights in bf16 for `--precision bf16`, rounded once per step.
+    private let weightCopy: BFloat16WeightCopy
     /// Models over the same parameters for the other parts of a split chunk (made when needed).
     private var replicas: [LanguageModel] = []
     /// Parts the last step's chunk was split into.
@@ -26,6 +28,7 @@ public final class LanguageModelTrainer: UpdatingTrainer {
     public init(model: LanguageModel, options: TrainingOptions = TrainingOptions(), seed: UInt64 = 1) {
         self.model = model
         updater = ParameterUpdater(parameters: model.parameters, options: options, seed: seed)
+        weightCopy = BFloat16WeightCopy(parameters: model.parameters)
     }
 
     /// One update on `chunk` from `state` (which then holds the chunk's final states).
@@ -35,8 +38,10 @@ public final class LanguageModelTrainer: UpdatingTrainer {
     public func train(on chunk: TokenChunk, state: RecurrentState) throws -> TrainingStepResult {
         let parts = min(partCount ?? ComputeThreads.count, chunk.rowCount)
         lastPartCount = max(parts, 1)
-        let loss = parts > 1 ? try computeGradients(on: chunk, state: state, parts: parts)
-                             : try model.computeGradients(on: chunk, state: state, random: &random)
+        let loss = try weightCopy.during {
+            parts > 1 ? try computeGradients(on: chunk, state: state, parts: parts)
+                      : try model.computeGradients(on: chunk, state: state, random: &random)
+        }
         return try updater.update(model.parameters, gradients: model.gradients, loss: loss)
     }
 

@@ -230,16 +230,27 @@ enum BLAS {
         b: UnsafePointer<Float>, ldb: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         let (ta, tb, acc) = (transA ? Int32(1) : 0, transB ? Int32(1) : 0, beta == 1 ? Int32(1) : 0)
+        // Operands already held in bf16 (`BFloat16Operands`: weights, the logit gradient) are read as they are.
+        let (a16, b16) = (BFloat16Operands.bfloat16(at: a), BFloat16Operands.bfloat16(at: b))
         let (aS, bS, cS) = (UncheckedSendable(a), UncheckedSendable(b), UncheckedSendable(c))
+        let (a16S, b16S) = (UncheckedSendable(a16), UncheckedSendable(b16))
         _ = inBlocks(m: m, n: n, k: k) { rows, columns in
-            let a = transA ? aS.value + rows.lowerBound : aS.value + rows.lowerBound * lda
-            let b = transB ? bS.value + columns.lowerBound * ldb : bS.value + columns.lowerBound
+            let aOffset = transA ? rows.lowerBound : rows.lowerBound * lda
+            let bOffset = transB ? columns.lowerBound * ldb : columns.lowerBound
+            let (a, b) = (aS.value + aOffset, bS.value + bOffset)
             let c = cS.value + rows.lowerBound * ldc + columns.lowerBound
-            if cmatrix_sgemm_as_bf16(ta, tb, rows.count, columns.count, k, a, lda, b, ldb, acc, c, ldc) != 0 {
+            if cmatrix_sgemm_as_bf16(ta, tb, rows.count, columns.count, k, a, a16S.value.map { $0 + aOffset }, lda,
+                                     b, b16S.value.map { $0 + bOffset }, ldb, acc, c, ldc) != 0 {
                 cmatrix_sgemm(ta, tb, rows.count, columns.count, k, 1, a, lda, b, ldb, beta, c, ldc)
             }
             return 0
         }
+    }
+
+    /// `x[0..<count]` rounded to bf16 into `y`, as the mixed-precision products round their
+    /// operands (round to nearest even; needs AVX512_BF16).
+    static func roundToBFloat16(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<UInt16>) {
+        cmatrix_round_to_bf16(x, count, y)
     }
 
     /// Runs `block(rows, columns)` for each block of C `[m, n]` when the product is split over the

@@ -20,6 +20,8 @@ final class RNNDecoder {
     let logits = FloatBuffer()                    // [Nt, V] (gradient after backward)
     let dOutput = FloatBuffer()                   // [Nt, H] gradient w.r.t. the output layer's input
     let scratch = FloatBuffer()                   // [V]
+    let roundedLogits = BFloat16Buffer()          // [Nt, V] the logit gradient in bf16 (mixed precision)
+    private var roundedGradient: RoundedOperand?  // roundedLogits as the backward products' operand
     let attentionCache = DecoderAttentionCache()
     private(set) var top: UnsafeMutablePointer<Float>?     // [Nt, H] top-layer outputs of the last forward
     private(set) var outputInput: UnsafeMutablePointer<Float>?  // [Nt, H] what the output layer read
@@ -63,9 +65,12 @@ final class RNNDecoder {
         PhaseTimer.measure("output.fwd") {
             Linear.forward(input: y, rows: N, inputSize: H, outputSize: V, weight: outWeight, bias: outBias, output: z)
         }
+        // In mixed precision the softmax also rounds the logit gradient for both backward products.
+        let z16 = gradientScale != nil && BLAS.roundsToBFloat16 ? roundedLogits.reserve(N * V) : nil   // [Nt, V]
+        roundedGradient = z16.map { RoundedOperand(floats: z, count: N * V, rounded: $0) }
         return PhaseTimer.measure("softmaxCE") { SoftmaxCrossEntropy.forwardBackward(
             logits: z, targets: targetIDs, rows: N, classes: V, labelSmoothing: labelSmoothing, gradientScale: gradientScale,
-            scratch: scratch.reserve(V)) }
+            scratch: scratch.reserve(V), roundedGradient: z16) }
     }
 
     /// Backward of the last training `forward`; fills `dh0`/`dc0` and, with attention, the
@@ -74,8 +79,12 @@ final class RNNDecoder {
         let (N, H, n) = (P.total, H, stack.L * P.rowCount * stack.H)
         let d = dOutput.reserve(N * H)
         PhaseTimer.measure("output.bwd") {
-            Linear.backward(outputGradient: logits.pointer, input: outputInput!, rows: N, inputSize: H, outputSize: V,
-                            weight: outWeight, weightGradient: dOutWeight, biasGradient: dOutBias, inputGradient: d)
+            let products = {
+                Linear.backward(outputGradient: self.logits.pointer, input: self.outputInput!, rows: N, inputSize: H,
+                                outputSize: self.V, weight: self.outWeight, weightGradient: self.dOutWeight,
+                                biasGradient: self.dOutBias, inputGradient: d)
+            }
+            if let roundedGradient { BFloat16Operands.using(roundedGradient, products) } else { products() }
         }
         let (dh0, dc0) = (dh0.reserve(n), dc0.reserve(n))
         if let attention, let gradientAttention, let memory {

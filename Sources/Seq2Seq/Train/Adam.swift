@@ -34,9 +34,20 @@ public final class AdamOptimizer {
         let t = Double(stepCount)
         let stepSize = Float(Double(learningRate) / (1 - pow(Double(beta1), t)))
         let invCorrection2 = Float(1 / (1 - pow(Double(beta2), t)).squareRoot())
-        Kernels.adamStep(parameters: parameters.pointer, gradients: gradients.pointer, m: m.pointer, v: v.pointer,
-                         count: m.count, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                         stepSize: stepSize, invCorrection2: invCorrection2)
+        // Element-wise and memory-bound (7 floats moved per weight): split over the compute
+        // threads in blocks of 16 floats; each weight's update is the same whatever the split.
+        let (count, parts) = (m.count, Parallel.parts(for: m.count))
+        let block = ((count + parts - 1) / parts + 15) & ~15
+        let (p, g, m1, v1) = (SharedPointer(parameters.pointer), SharedPointer(gradients.pointer),
+                              SharedPointer(m.pointer), SharedPointer(v.pointer))
+        let (beta1, beta2, epsilon) = (beta1, beta2, epsilon)
+        Parallel.forEach(parts: parts) { part in
+            let lo = min(count, part * block), n = min(count, lo + block) - lo
+            guard n > 0 else { return }
+            Kernels.adamStep(parameters: p.pointer + lo, gradients: g.pointer + lo, m: m1.pointer + lo,
+                             v: v1.pointer + lo, count: n, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                             stepSize: stepSize, invCorrection2: invCorrection2)
+        }
     }
 }
 

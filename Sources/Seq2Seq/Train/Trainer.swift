@@ -82,6 +82,8 @@ public final class Trainer: UpdatingTrainer {
     public let model: Seq2SeqModel
     /// Adam, the step count and learning-rate scale, the dropout generator (see `UpdatingTrainer`).
     public let updater: ParameterUpdater
+    /// The weights in bf16 for `--precision bf16`, rounded once per step.
+    private let weightCopy: BFloat16WeightCopy
 
     /// Called between the backward pass and clipping with this process's
     /// gradients and loss; returns the loss to report. Data-parallel training
@@ -91,6 +93,7 @@ public final class Trainer: UpdatingTrainer {
     public init(model: Seq2SeqModel, options: TrainingOptions = TrainingOptions(), seed: UInt64 = 1) {
         self.model = model
         updater = ParameterUpdater(parameters: model.parameters, options: options, seed: seed)
+        weightCopy = BFloat16WeightCopy(parameters: model.parameters)
     }
 
     /// One update on `batch`: gradients, clipping, Adam. A nil batch (a
@@ -107,7 +110,9 @@ public final class Trainer: UpdatingTrainer {
         if let batch {
             let batch = options.wordDropout > 0
                 ? batch.droppingWords(probability: options.wordDropout, unknown: 1, random: &stepRandom) : batch
-            loss = try model.computeGradients(for: batch, labelSmoothing: options.labelSmoothing, random: &stepRandom)
+            loss = try weightCopy.during {
+                try model.computeGradients(for: batch, labelSmoothing: options.labelSmoothing, random: &stepRandom)
+            }
         } else {
             model.gradients.zero()
         }
