@@ -217,24 +217,24 @@ static unsigned short *buffer(int which, long count) {
     return t_buffers[which];
 }
 
+/// `*x16` (ld `*ld`) for an fp32 operand [rows, cols] not yet held in bf16: rounded into this
+/// thread's buffer `which` (dense, so `*ld` becomes cols). Returns 0, or -5 without memory.
+static int round_operand(int which, const float *x, long rows, long cols, const unsigned short **x16, long *ld) {
+    if (*x16) return 0;
+    unsigned short *rounded = buffer(which, rows * cols);
+    if (!rounded) return -5;
+    round_rows(x, rows, cols, *ld, rounded);
+    *x16 = rounded;
+    *ld = cols;
+    return 0;
+}
+
 int cmatrix_sgemm_as_bf16(int trans_a, int trans_b, long m, long n, long k, const float *a, const unsigned short *a16,
                           long lda, const float *b, const unsigned short *b16, long ldb, int accumulate, float *c,
                           long ldc) {
-    long a_rows = trans_a ? k : m, a_cols = trans_a ? m : k, b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
     long lda16 = lda, ldb16 = ldb;
-    if (!a16) {
-        unsigned short *rounded = buffer(0, a_rows * a_cols);
-        if (!rounded) return -5;
-        round_rows(a, a_rows, a_cols, lda, rounded);
-        a16 = rounded;
-        lda16 = a_cols;
-    }
-    if (!b16) {
-        unsigned short *rounded = buffer(1, b_rows * b_cols);
-        if (!rounded) return -5;
-        round_rows(b, b_rows, b_cols, ldb, rounded);
-        b16 = rounded;
-        ldb16 = b_cols;
-    }
+    if (round_operand(0, a, trans_a ? k : m, trans_a ? m : k, &a16, &lda16) != 0 ||
+        round_operand(1, b, trans_b ? n : k, trans_b ? k : n, &b16, &ldb16) != 0)
+        return -5;
     return multiply(trans_a, trans_b, m, n, k, a16, lda16, b16, ldb16, accumulate, c, ldc);
 }
