@@ -402,5 +402,60 @@ void CK_FN(integrity_scan)(const unsigned char *p, long blocks, unsigned long lo
     *non_finite += bad;
 }
 
+/// QuantizedMatrix's input rows: s = max_j |x[j]| / L (1 for a row of zeros), q[j] = round(x[j] / s)
+/// + L (nearest, ties to even) clamped to [0, 2L]. Returns s. A non-finite x[j] gives a non-finite
+/// s or a q[j] of 0, never a trap.
+float CK_FN(quantize_row)(const float *x, long k, long levels, unsigned char *q) {
+    typedef unsigned char vu8 __attribute__((vector_size(LANES)));
+    vf big = {0};
+    long i = 0;
+    for (; i + LANES <= k; i += LANES) {
+        vf v = CK_FN(load)(x + i);
+        v = CK_FN(select)(v < 0, -v, v);
+        big = CK_FN(select)(v > big, v, big);
+    }
+    if (i < k) {
+        vf v = CK_FN(load_part)(x + i, k - i, 0);
+        v = CK_FN(select)(v < 0, -v, v);
+        big = CK_FN(select)(v > big, v, big);
+    }
+    float largest = 0;
+    for (int l = 0; l < LANES; l++) largest = big[l] > largest ? big[l] : largest;
+    float s = largest > 0 ? largest / (float)levels : 1, inverse = 1 / s;
+    const float magic = 12582912.0f, L = (float)levels;  // 1.5 · 2^23: adding it rounds to an integer
+    for (i = 0; i < k; i += LANES) {
+        long count = k - i < LANES ? k - i : LANES;
+        vf t = (count == LANES ? CK_FN(load)(x + i) : CK_FN(load_part)(x + i, count, 0)) * inverse;
+        t = (t + magic) - magic + L;
+        t = CK_FN(select)(t > 0, t, CK_FN(splat)(0));          // also NaN → 0
+        t = CK_FN(select)(t < 2 * L, t, CK_FN(splat)(2 * L));
+        vu8 b = __builtin_convertvector(__builtin_convertvector(t, vi), vu8);
+        if (count == LANES) memcpy(q + i, &b, LANES);
+        else for (long l = 0; l < count; l++) q[i + l] = b[l];
+    }
+    return s;
+}
+
+/// out[v] += s · scales[v] · p[v]: QuantizedMatrix's integer sums of one row back to float.
+void CK_FN(dequantize_add)(const int *p, float s, const float *scales, float *out, long n) {
+    for (long i = 0; i < n; i += LANES) {
+        long count = n - i < LANES ? n - i : LANES;
+        vi pv = {0};
+        vf scale, o;
+        if (count == LANES) {
+            memcpy(&pv, p + i, sizeof pv);
+            scale = CK_FN(load)(scales + i);
+            o = CK_FN(load)(out + i);
+        } else {
+            for (long l = 0; l < count; l++) pv[l] = p[i + l];
+            scale = CK_FN(load_part)(scales + i, count, 0);
+            o = CK_FN(load_part)(out + i, count, 0);
+        }
+        o = o + (scale * s) * __builtin_convertvector(pv, vf);
+        if (count == LANES) CK_FN(store)(out + i, o);
+        else CK_FN(store_part)(out + i, o, count);
+    }
+}
+
 #undef LANES
 #undef CK_MAP

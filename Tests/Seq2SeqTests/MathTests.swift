@@ -116,6 +116,44 @@ let availableInstructionSets = InstructionSet.allCases.filter { $0.rawValue <= I
         #expect(t.allSatisfy { $0.isFinite && $0 >= -1 && $0 <= 1 })
     }
 
+    /// The int8 row kernels on every instruction set equal the scalar formulas, tails included:
+    /// quantizing (scale = max |x| / L, round half to even, offset L, clamped) and scaling integer
+    /// sums back (out += s · scale_v · p_v). A NaN input does not trap.
+    @Test(arguments: availableInstructionSets)
+    func int8RowKernelsMatchTheScalarFormulas(set: InstructionSet) {
+        var random = RandomGenerator(seed: 7)
+        for (k, levels) in [(1, 127), (15, 63), (37, 127), (64, 127), (515, 63)] {
+            var x = randomArray(k, scale: 2, &random)   // var: zero and a mirrored value below
+            if k > 3 { x[1] = 0; x[2] = -x[0] }
+            var q = [UInt8](repeating: 9, count: k + 1)
+            let s = Kernels.withInstructionSet(set) { Kernels.quantizeRow(x, count: k, levels: levels, into: &q) }
+            let largest = x.map(abs).max() ?? 0
+            #expect(s == largest / Float(levels), "\(set) k \(k)")
+            let expected = x.map { UInt8(min(Float(2 * levels), max(0, ($0 * (1 / s)).rounded(.toNearestOrEven) + Float(levels)))) }
+            #expect(Array(q[0..<k]) == expected, "\(set) k \(k)")
+            #expect(q[k] == 9, "writes k bytes only")
+
+            let p = (0..<k).map { _ in Int32.random(in: -40_000...40_000, using: &random) }
+            let scales = randomArray(k, scale: 0.01, &random)
+            var out = randomArray(k + 1, scale: 1, &random)
+            let before = out
+            Kernels.withInstructionSet(set) { Kernels.dequantizeAdd(p, scale: 0.25, scales: scales, into: &out, count: k) }
+            for v in 0..<k {
+                let exact = Double(before[v]) + 0.25 * Double(scales[v]) * Double(p[v])
+                #expect(abs(Double(out[v]) - exact) <= 1e-5 * max(1, abs(exact)), "\(set) k \(k) v \(v)")
+            }
+            #expect(out[k] == before[k])
+        }
+        var zeros = [UInt8](repeating: 1, count: 20)
+        let one = Kernels.withInstructionSet(set) { Kernels.quantizeRow([Float](repeating: 0, count: 20), count: 20, levels: 127, into: &zeros) }
+        #expect(one == 1 && zeros.allSatisfy { $0 == 127 }, "a row of zeros: scale 1, every level at the offset")
+        var nan = [Float](repeating: 1, count: 20)
+        nan[3] = .nan
+        var out = [UInt8](repeating: 1, count: 20)
+        _ = Kernels.withInstructionSet(set) { Kernels.quantizeRow(nan, count: 20, levels: 127, into: &out) }
+        #expect(out[0] == 254 && out[3] == 0)
+    }
+
     /// exp on softmax inputs (≤ 0) has absolute error ≤ 1e-6; on [−80, 80] relative error ≤ 1e-6.
     @Test(arguments: availableInstructionSets)
     func expWithin1e6(set: InstructionSet) {

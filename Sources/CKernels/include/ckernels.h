@@ -56,6 +56,12 @@ void ck_integrity_scan(const unsigned char *p, long blocks, unsigned long long l
 /// fp32 → bf16 (round to nearest even; NaN stays NaN): y[i] = upper 16 bits of the rounded x[i].
 void ck_to_bf16(const float *x, unsigned short *y, long n);
 
+/// QuantizedMatrix's input row: s = max_j |x[j]| / levels (1 for zeros), q[j] = round(x[j] / s) + levels
+/// (ties to even) clamped to [0, 2·levels]; returns s.
+float ck_quantize_row(const float *x, long k, long levels, unsigned char *q);
+/// out[v] += s · scales[v] · p[v] for v < n (integer sums back to float).
+void ck_dequantize_add(const int *p, float s, const float *scales, float *out, long n);
+
 /// Whether the CPU has AVX512_BF16 (vdpbf16ps) with the ZMM state enabled.
 int ck_has_avx512_bf16(void);
 /// C[r, v] += Σ_k A[r, k]·W[v, k] over bf16 A [m, k] (lda) and W [n, k] (ldw) with fp32 sums, for

@@ -183,6 +183,18 @@ enum Kernels {
     /// Σ x[i]² with vector partial sums (fixed order).
     static func sumOfSquares(_ x: UnsafePointer<Float>, count: Int) -> Float { ck_sum_of_squares(x, count) }
 
+    /// One input row of an int8 product: `s = max_j |x[j]| / levels` (1 for zeros) and
+    /// `q[j] = round(x[j] / s) + levels` (ties to even) in [0, 2·levels]; returns s.
+    static func quantizeRow(_ x: UnsafePointer<Float>, count: Int, levels: Int, into q: UnsafeMutablePointer<UInt8>) -> Float {
+        ck_quantize_row(x, count, levels, q)
+    }
+
+    /// `out[v] += s · scales[v] · Float(p[v])`: one row of int8 products back to float.
+    static func dequantizeAdd(_ p: UnsafePointer<Int32>, scale s: Float, scales: UnsafePointer<Float>,
+                              into out: UnsafeMutablePointer<Float>, count: Int) {
+        ck_dequantize_add(p, s, scales, out, count)
+    }
+
     /// max_i x[i] (count ≥ 1).
     static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float { ck_maximum(x, count) }
 

@@ -80,21 +80,12 @@ final class QuantizedMatrix {
         let (k, n, L) = (columns, outputs.count, levels)
         if m == 0 || n == 0 { return }
         let (xq, inputScales, products) = scratch.reserve(rows: m, columns: k, outputs: n)
-        for r in 0..<m {
-            let row = x + r * lda
-            var largest: Float = 0
-            for j in 0..<k { largest = max(largest, abs(row[j])) }
-            let s = largest > 0 ? largest / Float(L) : 1
-            inputScales[r] = s
-            let inverse = 1 / s
-            for j in 0..<k { xq[r * k + j] = UInt8(clamping: Int((row[j] * inverse).rounded()) + L) }
-        }
+        for r in 0..<m { inputScales[r] = Kernels.quantizeRow(x + r * lda, count: k, levels: L, into: xq + r * k) }
         let v0 = outputs.lowerBound
         guard BLAS.gemmInt8(m: m, n: n, k: k, a: xq, lda: k, aOffset: UInt8(L), b: weights + v0 * k, ldb: k,
                             c: products, ldc: n) else { return }
         for r in 0..<m {
-            let s = inputScales[r], out = c + r * ldc + v0, p = products + r * n
-            for v in 0..<n { out[v] += s * scales[v0 + v] * Float(p[v]) }
+            Kernels.dequantizeAdd(products + r * n, scale: inputScales[r], scales: scales + v0, into: c + r * ldc + v0, count: n)
         }
     }
 }
