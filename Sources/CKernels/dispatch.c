@@ -37,6 +37,7 @@ typedef struct {
     void (*to_bf16)(const float *, unsigned short *, long);
     float (*quantize_row)(const float *, long, long, unsigned char *);
     void (*dequantize_add)(const int *, float, const float *, float *, long);
+    float (*log_softmax_row)(float *, long);
 } kernel_table;
 
 #define DECLARE(P)                                                                                              \
@@ -63,13 +64,14 @@ typedef struct {
     void ck_##P##_integrity_scan(const unsigned char *, long, unsigned long long *, int, long *);                \
     void ck_##P##_to_bf16(const float *, unsigned short *, long);                                              \
     float ck_##P##_quantize_row(const float *, long, long, unsigned char *);                                    \
-    void ck_##P##_dequantize_add(const int *, float, const float *, float *, long);
+    void ck_##P##_dequantize_add(const int *, float, const float *, float *, long);                            \
+    float ck_##P##_log_softmax_row(float *, long);
 #define TABLE(P)                                                                                               \
     {ck_##P##_exp, ck_##P##_sigmoid, ck_##P##_tanh, ck_##P##_lstm_cell, ck_##P##_lstm_cell_backward,          \
      ck_##P##_sum, ck_##P##_sum_of_squares, ck_##P##_maximum, ck_##P##_exp_shifted, ck_##P##_add,             \
      ck_##P##_add_column_sums, ck_##P##_add_scalar, ck_##P##_scale, ck_##P##_scale_and_add, ck_##P##_multiply, \
      ck_##P##_adam_step, ck_##P##_few_rows_times_transposed, ck_##P##_fma_seconds, ck_##P##_integrity_scan, ck_##P##_to_bf16, \
-     ck_##P##_quantize_row, ck_##P##_dequantize_add}
+     ck_##P##_quantize_row, ck_##P##_dequantize_add, ck_##P##_log_softmax_row}
 
 DECLARE(generic)
 #if defined(__x86_64__)
@@ -174,6 +176,7 @@ void ck_integrity_scan(const unsigned char *p, long blocks, unsigned long long l
 }
 
 void ck_to_bf16(const float *x, unsigned short *y, long n) { T()->to_bf16(x, y, n); }
+float ck_log_softmax_row(float *x, long n) { return T()->log_softmax_row(x, n); }
 float ck_quantize_row(const float *x, long k, long levels, unsigned char *q) { return T()->quantize_row(x, k, levels, q); }
 void ck_dequantize_add(const int *p, float s, const float *scales, float *out, long n) {
     T()->dequantize_add(p, s, scales, out, n);

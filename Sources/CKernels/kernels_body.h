@@ -402,6 +402,29 @@ void CK_FN(integrity_scan)(const unsigned char *p, long blocks, unsigned long lo
     *non_finite += bad;
 }
 
+/// In place over one row: x[j] −= log Σ_i e^(x[i]) (shifted by the row's maximum, no overflow);
+/// returns that log-sum-exp. Three passes over a row that stays in cache (read once from memory).
+float CK_FN(log_softmax_row)(float *x, long n) {
+    if (n <= 0) return 0;
+    vf big = CK_FN(splat)(-INFINITY);
+    long i = 0;
+    for (; i + LANES <= n; i += LANES) { vf v = CK_FN(load)(x + i); big = CK_FN(select)(v > big, v, big); }
+    if (i < n) { vf v = CK_FN(load_part)(x + i, n - i, -INFINITY); big = CK_FN(select)(v > big, v, big); }
+    float m = big[0];
+    for (int l = 1; l < LANES; l++) m = big[l] > m ? big[l] : m;
+    vf a0 = {0}, a1 = {0};
+    for (i = 0; i + 2 * LANES <= n; i += 2 * LANES) {
+        a0 += CK_FN(vexp)(CK_FN(load)(x + i) - m);
+        a1 += CK_FN(vexp)(CK_FN(load)(x + i + LANES) - m);
+    }
+    for (; i + LANES <= n; i += LANES) a0 += CK_FN(vexp)(CK_FN(load)(x + i) - m);
+    if (i < n) a1 += CK_FN(vexp)(CK_FN(load_part)(x + i, n - i, -INFINITY) - m);  // padding: e^-inf = 0
+    float shift = m + (float)log((double)CK_FN(hsum)(a0 + a1));
+    for (i = 0; i + LANES <= n; i += LANES) CK_FN(store)(x + i, CK_FN(load)(x + i) - shift);
+    if (i < n) CK_FN(store_part)(x + i, CK_FN(load_part)(x + i, n - i, 0) - shift, n - i);
+    return shift;
+}
+
 /// QuantizedMatrix's input rows: s = max_j |x[j]| / L (1 for a row of zeros), q[j] = round(x[j] / s)
 /// + L (nearest, ties to even) clamped to [0, 2L]. Returns s. A non-finite x[j] gives a non-finite
 /// s or a q[j] of 0, never a trap.

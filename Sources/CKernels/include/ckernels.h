@@ -56,6 +56,8 @@ void ck_integrity_scan(const unsigned char *p, long blocks, unsigned long long l
 /// fp32 → bf16 (round to nearest even; NaN stays NaN): y[i] = upper 16 bits of the rounded x[i].
 void ck_to_bf16(const float *x, unsigned short *y, long n);
 
+/// In place: x[j] −= log Σ_i e^(x[i]) (computed with the row's maximum as shift); returns that value.
+float ck_log_softmax_row(float *x, long n);
 /// QuantizedMatrix's input row: s = max_j |x[j]| / levels (1 for zeros), q[j] = round(x[j] / s) + levels
 /// (ties to even) clamped to [0, 2·levels]; returns s.
 float ck_quantize_row(const float *x, long k, long levels, unsigned char *q);

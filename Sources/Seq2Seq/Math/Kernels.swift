@@ -276,11 +276,9 @@ enum Kernels {
     }
 
     /// Replaces `row` by its log-softmax: `row[j] − m − log Σ_k e^(row[k] − m)` with
-    /// `m = max_k row[k]` (no overflow in exp). `scratch` holds `count` floats.
-    static func logSoftmax(_ row: UnsafeMutablePointer<Float>, count: Int, scratch: UnsafeMutablePointer<Float>) {
-        let m = maximum(row, count: count)
-        let c = m + Float(Double(expShifted(row, shift: m, into: scratch, count: count)).logValue)
-        subtract(c, from: row, count: count)
+    /// `m = max_k row[k]` (no overflow in exp), in three passes over the row while it is in cache.
+    static func logSoftmax(_ row: UnsafeMutablePointer<Float>, count: Int) {
+        _ = ck_log_softmax_row(row, count)
     }
 
     /// One Adam update over raw buffers (see `AdamOptimizer` for the formula):

@@ -192,8 +192,6 @@ public final class DecoderState {
     private let contextAndHidden: UnsafeMutablePointer<Float>  // [cap, 2H]
     private let hidden: UnsafeMutablePointer<Float>       // [cap, H]  h̃
     private var logProbs: UnsafeMutablePointer<Float>?    // [cap, V], allocated by the first `step(tokens:)`
-    private let scratch: UnsafeMutablePointer<Float>      // [2, V] one row per part
-    private let stats: UnsafeMutablePointer<Float>        // [2, cap, 2] per part and row: max, Σ exp; then [cap] shifts
     private var owned: [UnsafeMutablePointer<Float>] = []
     /// int8 decoding: per layer the products' weights, the GRU's W_hh, the output layer.
     private let quantizedLayers: [any ReducedPrecisionMatrix]?, quantizedRecurrent: [any ReducedPrecisionMatrix]?
@@ -234,7 +232,6 @@ public final class DecoderState {
         maxInputWidth = widths.max() ?? 1
         x = buffer(cap * (widths.max() ?? 1))
         z = buffer(cap * GH); zh = buffer(cell.keepsRecurrentProjection ? cap * GH : 0); tanhC = buffer(cap * H)
-        scratch = buffer(2 * V); stats = buffer(5 * cap)
         splitGateColumns = GH * (widths.max() ?? 0) >= 1 << 20
         weights = prepared.layers
         bias = prepared.bias
@@ -478,13 +475,13 @@ public final class DecoderState {
     /// log-softmax of every row, written to `output`.   x `[n, H]`, output `[n, V]`.
     private func logSoftmaxOutput(input: UnsafeMutablePointer<Float>, rows n: Int, parts: Int,
                                   into output: UnsafeMutablePointer<Float>) {
-        let (cap, H, V) = (capacity, H, vocabularySize)
+        let (H, V) = (H, vocabularySize)
         let decoder = model.decoder
-        let (out, stats, scratch) = (SharedPointer(output), SharedPointer(self.stats), SharedPointer(self.scratch))
+        let out = SharedPointer(output)
         let (top, wOut, bOut) = (SharedPointer(input), SharedPointer(decoder.outWeight), SharedPointer(decoder.outBias))
         let quantized = UncheckedSendable((matrix: quantizedOutput, scratch: quantizationScratch))
-        // Each part: its columns v0..<v1 (the bias fill replaces BLAS's own zeroing pass), then the
-        // part's max and Σ e^(z − max) per row.   [n, V]
+        // The product, each part its columns v0..<v1, so each reads its half of W_out (the bias
+        // fill replaces BLAS's own zeroing pass).   [n, V]
         Parallel.forEach(parts: parts) { part in
             let v0 = part * V / parts, w = (part + 1) * V / parts - v0
             for r in 0..<n { (out.pointer + r * V + v0).update(from: bOut.pointer + v0, count: w) }
@@ -495,28 +492,10 @@ public final class DecoderState {
                 Kernels.addProductTransposed(m: n, n: w, k: H, a: top.pointer, lda: H, w: wOut.pointer + v0 * H, ldw: H,
                                              c: out.pointer + v0, ldc: V)
             }
-            for r in 0..<n {
-                let row = out.pointer + r * V + v0
-                let m = Kernels.maximum(row, count: w)
-                stats.pointer[(part * cap + r) * 2] = m
-                stats.pointer[(part * cap + r) * 2 + 1] = Kernels.expShifted(row, shift: m, into: scratch.pointer + part * V, count: w)
-            }
         }
-        // log Σ_j e^(z_j) = M + log Σ_parts s_p · e^(m_p − M), M = max_p m_p (no overflow).
-        let shift = SharedPointer(stats.pointer + 2 * parts * cap)                 // [n]
-        for r in 0..<n {
-            var M = -Float.infinity
-            for p in 0..<parts { M = max(M, stats.pointer[(p * cap + r) * 2]) }
-            var S = 0.0
-            for p in 0..<parts {
-                let m = stats.pointer[(p * cap + r) * 2], s = stats.pointer[(p * cap + r) * 2 + 1]
-                S += parts == 1 ? Double(s) : Double(s) * Foundation.exp(Double(m - M))
-            }
-            shift.pointer[r] = M + Float(S.logValue)
-        }
+        // Then the log-softmax, each part its rows, each row read from memory once.
         Parallel.forEach(parts: parts) { part in
-            let v0 = part * V / parts, w = (part + 1) * V / parts - v0
-            for r in 0..<n { Kernels.subtract(shift.pointer[r], from: out.pointer + r * V + v0, count: w) }
+            for r in part * n / parts..<(part + 1) * n / parts { Kernels.logSoftmax(out.pointer + r * V, count: V) }
         }
     }
 }
