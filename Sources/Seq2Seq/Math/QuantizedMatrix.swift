@@ -34,16 +34,13 @@ final class QuantizedMatrix {
         if !deferred { for v in 0..<n { quantize(row: w + v * ldw, into: v) } }
     }
 
+    /// Row v: scale = max_j |w_j| / 127, Wq[v, j] = round(w_j / scale) (ties to even) — the input
+    /// rows' kernel with 127 levels, shifted back from [0, 254] to [−127, 127].
     private func quantize(row: UnsafePointer<Float>, into v: Int) {
         let k = columns
-        var largest: Float = 0
-        for j in 0..<k { largest = max(largest, abs(row[j])) }
-        let scale = largest > 0 ? largest / 127 : 1
-        scales[v] = scale
-        let inverse = 1 / scale
-        // Ties to even and a float clamp: one vectorizable loop (schoolbook rounding through
-        // Int made quantizing an 8000-row output layer a visible part of translate's start-up).
-        for j in 0..<k { weights[v * k + j] = Int8(min(127, max(-127, (row[j] * inverse).rounded(.toNearestOrEven)))) }
+        let q = UnsafeMutableRawPointer(weights + v * k).assumingMemoryBound(to: UInt8.self)
+        scales[v] = Kernels.quantizeRow(row, count: k, levels: 127, into: q)
+        for j in 0..<k { q[j] = q[j] &- 127 }   // two's complement: the Int8 value q − 127
     }
 
     /// Rows `picked` of `matrix` with their scales, copied: the same integers and scales as
